@@ -1,0 +1,171 @@
+"""The offline Smart Beauty engine: mediapipe landmarks + OpenCV retouching, no network.
+
+Usage::
+
+    from smart_beauty_py3.engine.offline import OfflineEngine, available
+    ok, reason = available()          # (False, "the local engine is not installed: ...") if missing
+    out = OfflineEngine()(rgb, level=0.7, multi_face=False)
+
+Per face, on a box around it only (cost follows face area, not photo size):
+landmarks -> masks -> smoothing -> whitening -> lip tint -> slimming + eye enlarging (one remap).
+"""
+
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+INSTALL_HINT = "run scripts/install-engine.sh (mediapipe==0.10.21 --no-deps + pinned requirements/engine.txt)"
+_available = None
+
+
+def available():
+    """``(True, description)`` if the local engine can run here, else ``(False, reason sentence)``.
+
+    Imports cv2 and mediapipe (about half a second the first time); the answer is cached.
+    """
+    global _available
+    if _available is None:
+        _available = _probe()
+    return _available
+
+
+def _probe():
+    try:
+        import cv2
+    except ImportError as e:
+        return False, "The local engine is not installed: OpenCV is missing (%s); %s." % (e, INSTALL_HINT)
+    if not hasattr(cv2, "ximgproc"):
+        return False, ("The local engine is not installed: OpenCV lacks the contrib modules "
+                       "(need opencv-contrib-python-headless); %s." % INSTALL_HINT)
+    try:
+        from .faces import load_mediapipe
+
+        load_mediapipe()
+        import mediapipe
+    except ImportError as e:
+        return False, "The local engine is not installed: mediapipe is missing (%s); %s." % (e, INSTALL_HINT)
+    except Exception as e:  # a broken install (protobuf 5, numpy ABI...) must not crash the caller
+        return False, "The local engine is installed but does not load (%s: %s); %s." % (
+            type(e).__name__, e, INSTALL_HINT)
+    return True, "The local engine is installed (mediapipe %s, OpenCV %s)." % (
+        getattr(mediapipe, "__version__", "?"), cv2.__version__)
+
+
+def _no_face_error():
+    from . import NoFaceFound  # defined in the package __init__ (shared with SimpleEngine)
+
+    return NoFaceFound("no face found in the image")
+
+
+class OfflineEngine:
+    """Callable engine: ``engine(rgb, level, multi_face) -> rgb`` (numpy uint8 HxWx3, same shape).
+
+    * ``multi_face=False`` retouches only the largest face; no face raises ``NoFaceFound``.
+    * ``level`` in [0, 1]; 0 returns an unchanged copy; every effect grows smoothly with it.
+    * Only pixels inside each face's ROI (see :meth:`face_regions`) can change.
+
+    Pass a dict as ``timings`` to get seconds per stage added to it (used by the benchmark).
+    Instances are reusable and thread-safe (mediapipe calls are serialised).
+    """
+
+    def __init__(self):
+        self._finder = None
+
+    def _faces(self):
+        if self._finder is None:
+            from .faces import FaceFinder
+
+            self._finder = FaceFinder()
+            _warm_up_opencv()
+        return self._finder
+
+    def close(self):
+        """Release mediapipe's graphs (the engine reloads them if called again)."""
+        if self._finder is not None:
+            self._finder.close()
+            self._finder = None
+
+    def find_faces(self, rgb, timings=None):
+        """Faces in ``rgb``, largest first (:class:`~.faces.Face` with landmarks)."""
+        return self._faces().find(rgb, lambda stage: _timed(timings, stage))
+
+    def face_regions(self, rgb, multi_face=True):
+        """ROIs ``(x0, y0, x1, y1)`` the engine would touch: all faces, or only the largest one."""
+        from .masks import face_roi
+
+        faces = self.find_faces(rgb)
+        if not multi_face:
+            faces = faces[:1]
+        return [face_roi(f, rgb.shape) for f in faces]
+
+    def __call__(self, rgb, level, multi_face=False, timings=None):
+        rgb = _check_image(rgb)
+        level = float(level)
+        if not 0.0 <= level <= 1.0:  # also rejects NaN
+            raise ValueError("level must be within [0, 1], got %r" % level)
+        faces = self.find_faces(rgb, timings)
+        if not faces:
+            raise _no_face_error()
+        if level == 0.0:
+            return rgb.copy()
+        if not multi_face:
+            faces = faces[:1]
+        out = rgb.copy()
+        for face in faces:
+            retouch_face(out, face, level, timings)
+        return out
+
+
+def retouch_face(img, face, level, timings=None):
+    """Retouch one face of ``img`` (uint8 HxWx3) in place, inside the face's ROI only."""
+    from .masks import build_masks, face_roi, upscale
+    from .retouch import smooth_skin, tint_lips, whiten
+    from .warp import warp_face
+
+    x0, y0, x1, y1 = face_roi(face, img.shape)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return
+    crop = img[y0:y1, x0:x1]
+    with _timed(timings, "masks"):
+        m = build_masks(crop, face, (x0, y0))
+        shape = crop.shape
+        skin, white, lips = upscale(m.skin, shape), upscale(m.whiten, shape), upscale(m.lips, shape)
+    roi = crop.astype(np.float32)
+    with _timed(timings, "smoothing"):
+        roi = smooth_skin(roi, skin, face.width, level)
+    with _timed(timings, "whitening"):
+        roi = whiten(roi, white, level)
+    with _timed(timings, "lips"):
+        roi = tint_lips(roi, lips, level)
+    with _timed(timings, "warp"):
+        result = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
+        result = warp_face(result, face, (x0, y0), level)
+    img[y0:y1, x0:x1] = result
+
+
+def _warm_up_opencv():
+    """OpenCV builds its float Lab tables on first use (~0.2 s): pay that when the engine loads."""
+    import cv2
+
+    px = np.zeros((1, 1, 3), np.float32)
+    cv2.cvtColor(cv2.cvtColor(px, cv2.COLOR_RGB2Lab), cv2.COLOR_Lab2RGB)
+
+
+def _check_image(rgb):
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError("expected a uint8 HxWx3 RGB array, got %s %s" % (rgb.dtype, rgb.shape))
+    return np.ascontiguousarray(rgb)
+
+
+@contextmanager
+def _timed(timings, stage):
+    if timings is None:
+        yield
+        return
+    t = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t
