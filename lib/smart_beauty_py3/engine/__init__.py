@@ -1,0 +1,22 @@
+"""Retouch engines for the local AILab server and the offline mode.
+
+Engine contract (docs/design.md)::
+
+    engine(rgb, level, multi_face) -> numpy.ndarray
+
+``rgb`` is a ``uint8`` array of shape ``(H, W, 3)``; ``level`` a float in [0, 1]; ``multi_face`` a bool
+(True = retouch every face, False = only the largest). The result has the same shape and dtype. An
+engine that finds no face raises :class:`NoFaceFound`; the local server turns that into the service's
+``422 ERROR_NO_FACE_IN_FILE``.
+
+This ``__init__`` is deliberately small: the offline (landmark based) engine lives in its own modules.
+"""
+
+from smart_beauty_py3.engine.simple import SimpleEngine
+
+
+class NoFaceFound(Exception):
+    """The engine found no face to retouch (maps to AILab 422 ``ERROR_NO_FACE_IN_FILE``)."""
+
+
+__all__ = ["NoFaceFound", "SimpleEngine"]

@@ -1,0 +1,244 @@
+"""Task store: async jobs moving 0 (queued) -> 1 (processing) -> 2 (done), results, expiry.
+
+AILab docs: ``task_status`` 0 queued, 1 processing, 2 done; results are reachable through a
+temporary ``data.image_url`` for 24 hours (``result_ttl`` defaults to 86400 s); failed calls are not
+billed; a smart-beauty call costs 8 credits.
+
+How this server models it (our design): each job gets planned durations ``(queued, processing)``
+from a *durations provider* (fixed, a per-job sequence, or any callable, so a benchmark can give each
+job its own). The engine runs at once on a small worker pool; the job is *ready* (status 2, or
+failed) at ``max(submit + queued + processing, engine finished)`` and that instant is recorded as
+``ready_at``. Status is computed from the clock on every poll, so it is exact to the poll; a janitor
+thread drops expired results from memory. Results never touch the disk. A failed job (engine
+``NoFaceFound`` -> 422 ERROR_NO_FACE_IN_FILE, any other engine error -> 500 PROCESSING_FAILURE, or
+the ``task_failed`` fault) becomes visible on the poll at its ready time.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from smart_beauty_py3.engine import NoFaceFound
+from smart_beauty_py3.server import images
+
+CREDITS_PER_CALL = 8
+
+QUEUED, PROCESSING, DONE, FAILED, EXPIRED = 0, 1, 2, "failed", "expired"
+
+
+def fixed_durations(queued, processing):
+    def provider(info):
+        return float(queued), float(processing)
+
+    provider.description = {"queued": float(queued), "processing": float(processing)}
+    return provider
+
+
+def sequence_durations(pairs):
+    """Per-job durations in submit order; the last pair repeats once the list is used up."""
+    pairs = [(float(q), float(p)) for q, p in pairs]
+    if not pairs:
+        raise ValueError("empty durations sequence")
+    lock = threading.Lock()
+    state = {"i": 0}
+
+    def provider(info):
+        with lock:
+            i = state["i"]
+            state["i"] += 1
+        return pairs[min(i, len(pairs) - 1)]
+
+    provider.description = {"sequence": [list(p) for p in pairs]}
+    return provider
+
+
+def job_seconds_durations(job_seconds):
+    """``job_seconds`` total: a quarter queued, three quarters processing."""
+    return fixed_durations(job_seconds * 0.25, job_seconds * 0.75)
+
+
+class Task:
+    """One async job. Times: ``*_mono`` are time.monotonic(), ``*_at`` are time.time()."""
+
+    def __init__(self, level, multi_face, queued, processing, stuck=None, fail=None, fault=None,
+                 fault_key=None):
+        self.id = str(uuid.uuid4())
+        self.level = level
+        self.multi_face = multi_face
+        self.queued = queued
+        self.processing = processing
+        self.stuck = stuck          # None, 0 or 1: the status the job never leaves
+        self.fail = fail            # None or (status, code, message): forced failure
+        self.fault = fault
+        self.fault_key = fault_key  # "fault:..." key that submitted it (its download faults follow it)
+        self.submitted_mono = time.monotonic()
+        self.submitted_at = time.time()
+        self.engine_done_mono = None
+        self.error = None           # (status, code, message) once failed
+        self.token = None
+        self.png = None
+        self.ready_mono = None      # when status 2 (or failure) becomes visible
+        self.polls = []             # time.time() of every poll
+
+    def planned_ready_mono(self):
+        return self.submitted_mono + self.queued + self.processing
+
+    def wall(self, mono):
+        return None if mono is None else self.submitted_at + (mono - self.submitted_mono)
+
+    def status(self, now, ttl):
+        elapsed = now - self.submitted_mono
+        if self.stuck == 0 or elapsed < self.queued:
+            return QUEUED
+        if self.stuck == 1 or self.ready_mono is None or now < self.ready_mono:
+            return PROCESSING
+        if self.error is not None:
+            return FAILED
+        if now >= self.ready_mono + ttl:
+            return EXPIRED
+        return DONE
+
+    def describe(self, now, ttl):
+        return {
+            "task_id": self.id,
+            "status": self.status(now, ttl),
+            "submitted_at": self.submitted_at,
+            "queued_seconds": self.queued,
+            "processing_seconds": self.processing,
+            "ready_at": None if self.stuck is not None else self.wall(self.ready_mono),
+            "failed": self.error is not None,
+            "error_code": None if self.error is None else self.error[1],
+            "level": self.level,
+            "multi_face": self.multi_face,
+            "fault": self.fault,
+            "polls": len(self.polls),
+            "poll_times": list(self.polls),
+        }
+
+
+class TaskStore:
+    """Thread-safe job store with an engine worker pool and an expiry janitor."""
+
+    def __init__(self, engine, durations, result_ttl=86400.0, credits=100000, engine_workers=2):
+        self.engine = engine
+        self.durations = durations
+        self.result_ttl = float(result_ttl)
+        self.initial_credits = credits
+        self.credits = credits
+        self._lock = threading.Lock()
+        self._tasks = {}
+        self._tokens = {}
+        self._pool = ThreadPoolExecutor(max_workers=engine_workers, thread_name_prefix="ailab-engine")
+        self._stop = threading.Event()
+        self._janitor = threading.Thread(target=self._sweep_loop, name="ailab-janitor", daemon=True)
+
+    def start(self):
+        self._janitor.start()
+
+    # -- jobs -------------------------------------------------------------------------------
+    def submit(self, rgb, level, multi_face, durations=None, stuck=None, fail=None, fault=None,
+               fault_key=None):
+        if durations is None:
+            durations = self.durations({"level": level, "multi_face": multi_face})
+        queued, processing = durations
+        task = Task(level, multi_face, queued, processing, stuck=stuck, fail=fail, fault=fault,
+                    fault_key=fault_key)
+        with self._lock:
+            self._tasks[task.id] = task
+        self._pool.submit(self._run, task, rgb)
+        return task
+
+    def _run(self, task, rgb):
+        error = png = None
+        try:
+            if task.fail is not None:
+                error = task.fail
+            else:
+                out = self.engine(rgb, task.level, task.multi_face)
+                if getattr(out, "shape", None) != rgb.shape:
+                    raise ValueError("engine changed the image shape")
+                png = images.encode_png(out)
+        except NoFaceFound:
+            error = (422, "ERROR_NO_FACE_IN_FILE", "pic not has face")  # the docs' example message
+        except Exception as exc:  # any engine failure is the service's processing failure
+            error = (500, "PROCESSING_FAILURE", "engine error: %s" % type(exc).__name__)
+        now = time.monotonic()
+        with self._lock:
+            task.engine_done_mono = now
+            task.error = error
+            if png is not None:
+                task.png = png
+                task.token = secrets.token_urlsafe(24)
+                self._tokens[task.token] = task
+                self.credits -= CREDITS_PER_CALL
+            task.ready_mono = max(task.planned_ready_mono(), now)
+
+    def run_sync(self, rgb, level, multi_face):
+        """Sync mode: run the engine inline; returns PNG bytes or raises NoFaceFound/other."""
+        out = self.engine(rgb, level, multi_face)
+        with self._lock:
+            self.credits -= CREDITS_PER_CALL
+        return images.encode_png(out)
+
+    def poll(self, task_id):
+        """Record a poll and return ``(task, status)``; ``(None, None)`` for an unknown task."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                return None, None
+            task.polls.append(time.time())
+            return task, task.status(time.monotonic(), self.result_ttl)
+
+    def result(self, token):
+        """PNG bytes for a download token, or None (unknown, not ready or expired)."""
+        with self._lock:
+            task = self._tokens.get(token)
+            if task is None or task.png is None:
+                return None
+            if task.status(time.monotonic(), self.result_ttl) != DONE:
+                return None
+            return task.png
+
+    def task_for_token(self, token):
+        with self._lock:
+            return self._tokens.get(token)
+
+    def get(self, task_id):
+        with self._lock:
+            return self._tasks.get(task_id)
+
+    # -- housekeeping -------------------------------------------------------------------------
+    def describe(self):
+        now = time.monotonic()
+        with self._lock:
+            return {tid: t.describe(now, self.result_ttl) for tid, t in self._tasks.items()}
+
+    def clear(self):
+        with self._lock:
+            self._tasks.clear()
+            self._tokens.clear()
+            self.credits = self.initial_credits
+
+    def sweep(self):
+        """Drop expired results from memory (their status stays "expired")."""
+        now = time.monotonic()
+        with self._lock:
+            for token, task in list(self._tokens.items()):
+                if task.status(now, self.result_ttl) == EXPIRED:
+                    task.png = None
+                    del self._tokens[token]
+
+    def _sweep_loop(self):
+        while not self._stop.wait(0.5):
+            self.sweep()
+
+    def close(self):
+        self._stop.set()
+        if self._janitor.is_alive():
+            self._janitor.join()
+        self._pool.shutdown(wait=True)
+        self.clear()

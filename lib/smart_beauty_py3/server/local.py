@@ -1,0 +1,229 @@
+"""``LocalAilab``: the server object (threads, sockets, lifecycle) and ``serve_forever``.
+
+Werkzeug's threaded dev server on 127.0.0.1 by default. On a non-loopback address it refuses to
+start without configured API keys, and it never serves the control API or accepts ``fault:`` keys
+there. Everything is kept in memory; ``stop()`` shuts the server and joins every thread it started.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import signal
+import sys
+import threading
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from smart_beauty_py3.engine import SimpleEngine
+from smart_beauty_py3.server import jobs
+from smart_beauty_py3.server.app import AilabApp
+from smart_beauty_py3.server.control import ControlApi
+from smart_beauty_py3.server.faults import FaultBook
+
+DEFAULT_KEY = "sb-local-test-key"
+DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024  # server upload limit (body), above the 5 MB file limit
+
+
+def is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _QuietHandler(WSGIRequestHandler):
+    timeout = 60  # seconds a client may stall mid-request
+
+    def log_request(self, code="-", size="-"):
+        pass
+
+
+class _LoggingHandler(WSGIRequestHandler):
+    timeout = 60
+
+
+class LocalAilab:
+    """A local stand-in for the AILab service.
+
+    ``durations``: None (use ``job_seconds``: a quarter queued, the rest processing), a
+    ``(queued, processing)`` pair, or a callable ``f(info) -> (queued, processing)`` called once per
+    job (``info`` has ``level`` and ``multi_face``). ``queued_seconds``/``processing_seconds``
+    override the pair. ``engine``: ``f(rgb, level, multi_face) -> rgb``; default ``SimpleEngine()``.
+    """
+
+    def __init__(self, port=0, host="127.0.0.1", api_keys=None, engine=None, job_seconds=0.2,
+                 queued_seconds=None, processing_seconds=None, durations=None, result_ttl=86400.0,
+                 max_upload_bytes=DEFAULT_MAX_UPLOAD, control_token=None, allow_fault_keys=True,
+                 credits=100000, engine_workers=2, quiet=True):
+        self.host = host
+        self.port = int(port)
+        self.loopback = is_loopback(host)
+        if not self.loopback and not api_keys:
+            raise ValueError("refusing to serve on non-loopback address %r without a configured API key"
+                             % host)
+        self.api_keys = list(api_keys) if api_keys else [DEFAULT_KEY]
+        self.max_upload_bytes = int(max_upload_bytes)
+        self.quiet = quiet
+        self._defaults = {"result_ttl": float(result_ttl), "credits": int(credits)}
+        self._default_durations = self._make_durations(job_seconds, queued_seconds, processing_seconds,
+                                                       durations)
+        self.faults = FaultBook()
+        self.store = jobs.TaskStore(engine or SimpleEngine(), self._default_durations, result_ttl, credits,
+                                    engine_workers)
+        self.control_token = None
+        control = None
+        if self.loopback:
+            self.control_token = control_token or secrets.token_urlsafe(18)
+            control = ControlApi(self, self.control_token, is_loopback)
+        self.app = AilabApp(self.store, self.faults, self.api_keys,
+                            allow_fault_keys=bool(allow_fault_keys and self.loopback),
+                            max_upload_bytes=self.max_upload_bytes, control=control)
+        self._httpd = None
+        self._thread = None
+
+    @staticmethod
+    def _make_durations(job_seconds=None, queued=None, processing=None, durations=None):
+        if callable(durations):
+            return durations
+        if durations is not None:
+            return jobs.fixed_durations(*durations)
+        base = job_seconds if job_seconds is not None else 0.2
+        q = base * 0.25 if queued is None else queued
+        p = base * 0.75 if processing is None else processing
+        return jobs.fixed_durations(q, p)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self):
+        if self._httpd is not None:
+            raise RuntimeError("already started")
+        handler = _QuietHandler if self.quiet else _LoggingHandler
+        self._httpd = make_server(self.host, self.port, self.app, threaded=True, request_handler=handler)
+        self.port = self._httpd.server_port
+        self.store.start()
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="ailab-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._httpd.server_close()
+            self._httpd = None
+        self.store.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self):
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "http://%s:%d" % (host, self.port)
+
+    @property
+    def valid_key(self):
+        return self.api_keys[0]
+
+    # -- test hooks -------------------------------------------------------------------------------
+    def inject(self, name, **params):
+        """Activate a fault (see ``faults`` for names/params); returns its id."""
+        return self.faults.inject(name, **params)
+
+    def reset(self):
+        """Forget faults, tasks, the request log; restore credits, durations and result_ttl."""
+        self.faults.reset()
+        self.store.clear()
+        self.app.log.clear()
+        self.store.durations = self._default_durations
+        self.store.result_ttl = self._defaults["result_ttl"]
+        self.store.initial_credits = self.store.credits = self._defaults["credits"]
+
+    def set_durations(self, queued=None, processing=None, job_seconds=None, sequence=None, func=None):
+        """Durations of jobs submitted from now on: a pair, a total, a per-job sequence or a callable."""
+        if func is not None:
+            self.store.durations = func
+        elif sequence is not None:
+            self.store.durations = jobs.sequence_durations(sequence)
+        else:
+            self.store.durations = self._make_durations(job_seconds, queued, processing)
+
+    def configure(self, result_ttl=None, credits=None):
+        if result_ttl is not None:
+            self.store.result_ttl = float(result_ttl)
+        if credits is not None:
+            self.store.initial_credits = self.store.credits = int(credits)
+
+    @property
+    def result_ttl(self):
+        return self.store.result_ttl
+
+    @result_ttl.setter
+    def result_ttl(self, value):
+        self.store.result_ttl = float(value)
+
+    @property
+    def requests(self):
+        """The request log: dicts with method, path, query, endpoint, headers (no key), time, mono,
+        status ("dropped" when the socket was closed), task_id, fault, sent_api_key."""
+        return self.app.log.entries()
+
+    def requests_since(self, since=0):
+        return self.app.log.entries(since)
+
+    def task_info(self, task_id):
+        """One task's record (status, durations, ready_at, polls, poll_times, ...) or None."""
+        return self.store.describe().get(task_id)
+
+    def stats(self):
+        durations = self.store.durations
+        return {
+            "counts": self.app.log.counts(),
+            "tasks": self.store.describe(),
+            "faults": self.faults.describe(),
+            "credits": self.store.credits,
+            "result_ttl": self.store.result_ttl,
+            "durations": getattr(durations, "description", {"callable": repr(durations)}),
+        }
+
+
+def serve_forever(host="127.0.0.1", port=8787, print_url=False, exit_on_stdin_eof=False, **options):
+    """Run a ``LocalAilab`` until SIGINT/SIGTERM (or stdin EOF); the CLI's ``serve`` calls this."""
+    srv = LocalAilab(port=port, host=host, **options)
+    srv.start()
+    done = threading.Event()
+    if print_url:
+        print(srv.url, flush=True)
+    else:
+        hint = " (test API key: %s)" % DEFAULT_KEY if DEFAULT_KEY in srv.api_keys else ""
+        print("Local AILab server on %s%s" % (srv.url, hint), file=sys.stderr, flush=True)
+
+    def on_signal(signum, frame):
+        done.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+    if exit_on_stdin_eof:
+        def watch_stdin():
+            try:
+                while sys.stdin.buffer.read(4096):
+                    pass
+            except (OSError, ValueError):
+                pass
+            done.set()
+
+        threading.Thread(target=watch_stdin, name="ailab-stdin", daemon=True).start()
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+    return 0
