@@ -1,0 +1,377 @@
+"""The HTTP client for the AILab service: one ``requests.Session``, timeouts on every call, retries
+where they are safe, and nothing but :mod:`smart_beauty.errors` escaping to callers.
+
+Retry policy (why each call is or is not retried):
+
+* Connection failures before the request is sent (refused, DNS, connect timeout) are retried by
+  urllib3's ``Retry`` for every call: nothing reached the service, so nothing can be billed twice.
+* Status queries, credits queries and result downloads are idempotent: they are also retried on read
+  errors, on 5xx replies that carry no AILab error body (gateways), and on rate limits
+  (429 ``EXCEEDING_LIMITS``, 503 ``AI_SERVICE_FLOW_RESTRICTION``), honouring ``Retry-After``.
+* A submit is **not** retried once it may have reached the service: a read error or a 5xx after the
+  upload may mean the job was accepted and will cost the user credits. It is retried only when the
+  service explicitly refused it for rate limiting (429 without the out-of-credits code, 503 flow
+  restriction) - a refused request is not processed or billed.
+* Never retried: 429 ``ERROR_NOT_ENOUGH_CREDITS`` (same status as the rate limit, told apart by
+  ``error_detail.code``), bad key, bad input, no face, and a failed task reported on a poll.
+
+The key travels only in the ``ailabapi-api-key`` header of requests to the configured service
+address; redirects are not followed for those requests (``requests`` would forward a custom header
+to another host), and result downloads never carry it.
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import os
+import random
+import tempfile
+import threading
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from . import errors, imagefile, protocol, settings
+from .compat import monotonic, urlsplit
+
+__all__ = ["Client", "Waiter", "TaskState"]
+
+USER_AGENT = "smart-beauty-gimp/0.1"
+MAX_REPLY_BYTES = 1024 * 1024
+CHUNK = 64 * 1024
+
+
+class Waiter(object):
+    """Cancel flag + overall deadline, shared by every wait and every HTTP timeout of one job."""
+
+    def __init__(self, deadline_seconds=None, cancel_event=None):
+        self.started = monotonic()
+        self.deadline = None if deadline_seconds is None else self.started + float(deadline_seconds)
+        self.deadline_seconds = deadline_seconds
+        self.cancel_event = cancel_event or threading.Event()
+
+    def elapsed(self):
+        return monotonic() - self.started
+
+    def remaining(self):
+        return None if self.deadline is None else self.deadline - monotonic()
+
+    def check(self):
+        if self.cancel_event.is_set():
+            raise errors.CancelledError()
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            raise errors.JobTimeoutError(
+                "The Smart Beauty service did not finish within %d seconds; try again later or allow it "
+                "more time." % int(round(self.deadline_seconds)))
+
+    def sleep(self, seconds):
+        """Sleep up to ``seconds``, waking at once on cancel; raises at the deadline."""
+        self.check()
+        remaining = self.remaining()
+        if remaining is not None:
+            seconds = min(seconds, remaining)
+        if seconds > 0:
+            self.cancel_event.wait(seconds)
+        self.check()
+
+    def timeout(self, connect, read):
+        """A (connect, read) timeout pair that never outlives the deadline."""
+        remaining = self.remaining()
+        if remaining is None:
+            return (connect, read)
+        remaining = max(0.05, remaining)
+        return (min(connect, remaining), min(read, remaining))
+
+
+class TaskState(object):
+    """What one status query said: ``status`` 0/1 pending, 2 done (then ``image_url`` is set)."""
+
+    __slots__ = ("status", "image_url", "request_id")
+
+    def __init__(self, status, image_url=None, request_id=None):
+        self.status, self.image_url, self.request_id = status, image_url, request_id
+
+    @property
+    def done(self):
+        return self.status == protocol.TASK_DONE
+
+
+class Client(object):
+    """A session with the Smart Beauty service (or the local server speaking its protocol)."""
+
+    def __init__(self, api_key, base_url=None, connect_timeout=10.0, read_timeout=30.0,
+                 upload_timeout=120.0, max_download_bytes=64 * 1024 * 1024, status_retries=4,
+                 backoff=1.0, max_backoff=30.0):
+        if not api_key:
+            raise errors.ConfigError()
+        self.__key = api_key
+        self.base_url = settings.check_base_url(base_url or protocol.DEFAULT_BASE_URL)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.upload_timeout = upload_timeout
+        self.max_download_bytes = max_download_bytes
+        self.status_retries = status_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        # One pause shared by every job of this client: when the service says "slow down", all
+        # concurrent jobs wait, not only the one that heard it.
+        self._lock = threading.Lock()
+        self._not_before = 0.0
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.trust_env = True  # proxies from the environment; verification is never turned off
+        transport_retry = Retry(total=3, connect=3, read=2, status=0, redirect=0, other=0,
+                                allowed_methods=frozenset(["GET"]), backoff_factor=0.5,
+                                raise_on_status=False)
+        adapter = HTTPAdapter(max_retries=transport_retry, pool_maxsize=16)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def __repr__(self):
+        return "Client(base_url=%r, api_key=%s)" % (self.base_url, settings.mask(self.__key))
+
+    def close(self):
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- the three calls of a job ------------------------------------------------------------
+
+    def submit(self, image_path, level=1.0, multi_face=False, waiter=None):
+        """Upload an image that meets the service limits; returns the task id."""
+        waiter = waiter or Waiter()
+        report = imagefile.check_limits(image_path)
+        if not report.ok:
+            raise errors.BadInputError(report.advice())
+        with open(image_path, "rb") as f:
+            data = f.read()
+        fmt = report.info.format
+        files = {"image_target": ("image" + imagefile.EXTENSIONS[fmt], data, imagefile.MIME_TYPES[fmt])}
+        reply = self._api("POST", protocol.SUBMIT_PATH, "submit", waiter,
+                          data=protocol.submit_fields(level, multi_face), files=files,
+                          read_timeout=self.upload_timeout)
+        task_id = reply.task_id()
+        if not task_id:
+            raise errors.ServiceError("The Smart Beauty service accepted the image but sent no task id; "
+                                      "try again in a few minutes.", request_id=reply.request_id)
+        return task_id
+
+    def query(self, task_id, waiter=None):
+        """Ask once for the state of a task."""
+        waiter = waiter or Waiter()
+        reply = self._api("GET", protocol.QUERY_PATH, "query", waiter, params={"task_id": task_id})
+        status = reply.task_status()
+        if status in protocol.PENDING_STATUSES:
+            return TaskState(status, request_id=reply.request_id)
+        if status == protocol.TASK_DONE:
+            url = reply.result_url()
+            if not url:
+                raise errors.ServiceError("The service finished the task but sent no result address; "
+                                          "run Smart Beauty again.", request_id=reply.request_id)
+            return TaskState(status, url, reply.request_id)
+        if status is None:
+            raise errors.ServiceError("The Smart Beauty service sent a status reply without a task status; "
+                                      "try again in a few minutes.", request_id=reply.request_id)
+        # Vendor SDKs treat 3 as failed; any other value is unknown to us: either way the task is over.
+        raise errors.ServiceError("The Smart Beauty service reports that the task failed (status %d); "
+                                  "run Smart Beauty again." % status, request_id=reply.request_id)
+
+    def download(self, url, directory=None, waiter=None):
+        """Fetch a result (without the key) into a new temp file; returns its path.
+
+        The file is checked to be a whole JPEG/PNG/BMP/WebP and capped at ``max_download_bytes``;
+        a failed download leaves no file behind.
+        """
+        waiter = waiter or Waiter()
+        parts = urlsplit(url or "")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise errors.BadResultError("The service sent an invalid result address; run Smart Beauty again.")
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return self._download_once(url, directory, waiter)
+            except (errors.NetworkError, errors.BadResultError, errors.ServiceError) as e:
+                if not e.retryable or attempts > 2 or isinstance(e, errors.ResultExpiredError):
+                    raise
+                waiter.sleep(self._backoff_delay(attempts, None))
+
+    def credits(self, waiter=None):
+        """The account's credit packs (a list of dicts), e.g. for a "Test key" button."""
+        reply = self._api("GET", protocol.CREDITS_PATH, "credits", waiter or Waiter())
+        data = reply.body.get("data")
+        return data if isinstance(data, list) else []
+
+    # -- transport -----------------------------------------------------------------------------
+
+    def _api(self, method, path, phase, waiter, read_timeout=None, **kwargs):
+        url = self.base_url + path
+        retry = Retry(total=self.status_retries, connect=0, read=0, redirect=0,
+                      status=self.status_retries, backoff_factor=self.backoff)
+        attempt = 0
+        while True:
+            self._wait_turn(waiter)
+            response = self._send(method, url, waiter, headers={protocol.KEY_HEADER: self.__key},
+                                  timeout=waiter.timeout(self.connect_timeout, read_timeout or self.read_timeout),
+                                  allow_redirects=False, stream=True, **kwargs)
+            try:
+                content = self._read_capped(response, MAX_REPLY_BYTES)
+            finally:
+                response.close()
+            reply = protocol.parse_reply(response.status_code, content, response.headers.get("Retry-After"))
+            if reply.ok:
+                return reply
+            if 300 <= reply.http_status < 400:
+                raise errors.ServiceError("The Smart Beauty service redirected the request, which is not "
+                                          "expected; check the API base URL in your settings.",
+                                          http_status=reply.http_status)
+            attempt += 1
+            if not self._may_retry(method, reply) or attempt > self.status_retries:
+                raise self._error(reply, phase)
+            delay = self._backoff_delay(attempt, retry.parse_retry_after(reply.retry_after)
+                                        if reply.retry_after else None)
+            if reply.http_status in (429, 503):
+                self._pause_all(delay)
+            waiter.sleep(delay)
+
+    @staticmethod
+    def _may_retry(method, reply):
+        if not protocol.is_transient(reply):
+            return False
+        if method == "GET":
+            return True
+        # A submit: only when the service explicitly refused it for rate limiting (see module doc).
+        return reply.http_status == 429 or reply.code in protocol.TRANSIENT_CODES
+
+    def _backoff_delay(self, attempt, retry_after):
+        delay = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        delay *= 0.8 + 0.4 * random.random()  # jitter, so parallel jobs do not retry in lockstep
+        if retry_after:
+            delay = max(delay, min(float(retry_after), 300.0))
+        return delay
+
+    def _pause_all(self, delay):
+        with self._lock:
+            self._not_before = max(self._not_before, monotonic() + delay)
+
+    def _wait_turn(self, waiter):
+        with self._lock:
+            pause = self._not_before - monotonic()
+        if pause > 0:
+            waiter.sleep(pause)
+
+    def _send(self, method, url, waiter, **kwargs):
+        waiter.check()
+        try:
+            return self.session.request(method, url, **kwargs)
+        except requests.exceptions.SSLError:
+            raise errors.NetworkError(
+                "The secure connection to %s failed (certificate problem); check the system date and "
+                "CA certificates, or your proxy." % _host(url))
+        except requests.exceptions.Timeout:
+            waiter.check()
+            raise errors.NetworkError("The Smart Beauty service at %s did not answer in time; check your "
+                                      "connection and try again." % _host(url))
+        except (requests.exceptions.ConnectionError, requests.exceptions.RetryError,
+                requests.exceptions.ChunkedEncodingError):
+            waiter.check()
+            raise errors.NetworkError("Could not reach the Smart Beauty service at %s; check your internet "
+                                      "connection (or proxy) and try again." % _host(url))
+        except requests.exceptions.RequestException:
+            raise errors.NetworkError("The request to %s failed; check your connection and the service "
+                                      "address, then try again." % _host(url))
+
+    @staticmethod
+    def _read_capped(response, limit):
+        chunks, total = [], 0
+        try:
+            for chunk in response.iter_content(CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise errors.ServiceError("The Smart Beauty service sent an unexpectedly large reply; "
+                                              "try again later.", http_status=response.status_code)
+                chunks.append(chunk)
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            raise errors.NetworkError("The connection to the Smart Beauty service broke off; check your "
+                                      "connection and try again.")
+        return b"".join(chunks)
+
+    def _error(self, reply, phase):
+        error = protocol.error_for(reply, phase)
+        error.user_message = errors.scrub(error.user_message, self.__key)
+        error.detail = errors.scrub(error.detail, self.__key)
+        return error
+
+    def _download_once(self, url, directory, waiter):
+        self._wait_turn(waiter)
+        response = self._send("GET", url, waiter, timeout=waiter.timeout(self.connect_timeout, self.read_timeout),
+                              stream=True)
+        fd, path = tempfile.mkstemp(prefix="smart-beauty-result-", suffix=".part", dir=directory)
+        keep = False
+        try:
+            status = response.status_code
+            if status in (403, 404, 410):
+                raise errors.ResultExpiredError(http_status=status)
+            if status in (429, 503) or status >= 500:
+                raise errors.ServiceError("The result server failed (HTTP %d); run Smart Beauty again." % status,
+                                          http_status=status)
+            if status != 200:
+                raise errors.BadResultError(http_status=status)
+            expected = _int_or_none(response.headers.get("Content-Length"))
+            if expected is not None and expected > self.max_download_bytes:
+                raise self._too_big()
+            total, head, tail = 0, b"", b""
+            with os.fdopen(fd, "wb") as out:
+                fd = None
+                try:
+                    for chunk in response.iter_content(CHUNK):
+                        waiter.check()
+                        total += len(chunk)
+                        if total > self.max_download_bytes:
+                            raise self._too_big()
+                        if len(head) < 16:
+                            head = (head + chunk)[:16]
+                        tail = (tail + chunk)[-64:]
+                        out.write(chunk)
+                except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
+                    raise errors.BadResultError("The result download broke off; run Smart Beauty again.")
+            if expected is not None and total != expected:
+                raise errors.BadResultError("The result download was incomplete (%d of %d bytes); run Smart "
+                                            "Beauty again." % (total, expected))
+            fmt = imagefile.sniff(head)
+            if fmt not in ("jpeg", "png", "bmp", "webp"):
+                raise errors.BadResultError("The service sent something that is not an image as the result; "
+                                            "run Smart Beauty again.")
+            if not imagefile.looks_complete(fmt, tail):
+                raise errors.BadResultError("The result image was cut off during download; run Smart Beauty "
+                                            "again.")
+            final = path[:-len(".part")] + imagefile.EXTENSIONS[fmt]
+            os.rename(path, final)
+            path = final
+            keep = True
+            return final
+        finally:
+            response.close()
+            if fd is not None:
+                os.close(fd)
+            if not keep and os.path.exists(path):
+                os.remove(path)
+
+    def _too_big(self):
+        return errors.BadResultError("The result file is larger than %d MB, which is not plausible; run Smart "
+                                     "Beauty again." % (self.max_download_bytes // (1024 * 1024)))
+
+
+def _host(url):
+    return urlsplit(url).hostname or "the service"
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,49 @@
+"""The only home of Python 2/3 differences in the core package.
+
+GIMP 2.10 loads this package under its bundled Python 2.7; GIMP 3, the CLI and the tests run it on
+Python 3.8+. Everything else in ``smart_beauty`` imports version-specific names from here.
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import sys
+
+PY2 = sys.version_info[0] == 2
+
+if PY2:  # pragma: no cover - exercised by the real Python 2.7 tier
+    text_type = unicode  # noqa: F821
+    string_types = (str, unicode)  # noqa: F821
+    from urlparse import urlsplit, urlunsplit  # noqa: F401  # novermin
+    from urllib import quote  # noqa: F401  # novermin
+    import Queue as queue  # noqa: F401  # novermin
+
+    def monotonic():
+        # Python 2.7 has no monotonic clock in the standard library; time.time() is the
+        # best available and only matters if the wall clock jumps during a job.
+        import time
+        return time.time()
+
+    def replace_file(src, dst):
+        import os
+        if os.name == "nt" and os.path.exists(dst):
+            os.remove(dst)
+        os.rename(src, dst)
+else:
+    text_type = str
+    string_types = (str,)
+    from urllib.parse import urlsplit, urlunsplit  # noqa: F401  # novermin
+    from urllib.parse import quote  # noqa: F401  # novermin
+    import queue  # noqa: F401  # novermin
+    from time import monotonic  # noqa: F401  # novermin
+
+    def replace_file(src, dst):
+        import os
+        os.replace(src, dst)  # novermin
+
+
+def to_text(value, encoding="utf-8"):
+    """Return ``value`` as text, decoding bytes leniently (for messages from servers)."""
+    if isinstance(value, text_type):
+        return value
+    if isinstance(value, bytes):
+        return value.decode(encoding, "replace")
+    return text_type(value)

@@ -1,0 +1,192 @@
+"""Where the API key, the service address and remembered options come from.
+
+Order: environment (``AILAB_API_KEY``, ``AILAB_API_BASE``) first, then the user's config folder:
+``api-key`` (the key alone, created 0600; a group/world-readable one is refused) and
+``settings.json`` (service address and remembered dialog values; never the key).
+The folder is ``$SMART_BEAUTY_CONFIG_DIR`` if set, else the platform's config dir + ``smart-beauty``.
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import io
+import json
+import os
+import stat
+import sys
+import tempfile
+
+from . import errors, protocol
+from .compat import replace_file, text_type, urlsplit
+
+ENV_KEY = "AILAB_API_KEY"
+ENV_BASE = "AILAB_API_BASE"
+ENV_CONFIG_DIR = "SMART_BEAUTY_CONFIG_DIR"
+KEY_FILE = "api-key"
+SETTINGS_FILE = "settings.json"
+LOOPBACK_HOSTS = ("localhost", "::1")
+
+
+def config_dir(env=None):
+    env = os.environ if env is None else env
+    if env.get(ENV_CONFIG_DIR):
+        return env[ENV_CONFIG_DIR]
+    home = os.path.expanduser("~")
+    if sys.platform.startswith("win"):
+        base = env.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
+    elif sys.platform == "darwin":
+        base = os.path.join(home, "Library", "Application Support")
+    else:
+        base = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    return os.path.join(base, "smart-beauty")
+
+
+def is_loopback_host(host):
+    host = (host or "").strip("[]").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def check_base_url(url):
+    """Return the service base URL without a trailing slash, or raise ConfigError.
+
+    https is required, except for loopback addresses (the local server); TLS checks are never
+    switched off. URLs with credentials, queries or fragments are refused (a key must not hide in one).
+    """
+    text = text_type(url or "").strip()
+    parts = urlsplit(text)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise errors.ConfigError("The service address %r is not a valid http(s) URL; fix AILAB_API_BASE "
+                                 "or the address in your settings." % (_safe_url(text),))
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise errors.ConfigError("The service address must not contain a user name, password, query or "
+                                 "fragment; fix AILAB_API_BASE or the address in your settings.")
+    if parts.scheme == "http" and not is_loopback_host(host):
+        raise errors.ConfigError("Refusing to send your API key over plain http to %s; use an https address."
+                                 % host)
+    return text.rstrip("/")
+
+
+def _safe_url(text):
+    parts = urlsplit(text)
+    if parts.username or parts.password or parts.query:
+        return "%s://%s%s" % (parts.scheme, parts.hostname or "", parts.path)
+    return text
+
+
+class Settings(object):
+    """The effective settings. ``repr`` never shows the key."""
+
+    def __init__(self, api_key=None, base_url=None, key_source=None, directory=None, remembered=None):
+        self.api_key = api_key or None
+        self.base_url = check_base_url(base_url or protocol.DEFAULT_BASE_URL)
+        self.key_source = key_source
+        self.directory = directory
+        self.remembered = dict(remembered or {})
+
+    @classmethod
+    def load(cls, env=None):
+        env = os.environ if env is None else env
+        directory = config_dir(env)
+        stored = _read_json(os.path.join(directory, SETTINGS_FILE))
+        key, source = (env.get(ENV_KEY) or "").strip(), "environment"
+        if not key:
+            key, source = read_key_file(directory), "config file"
+        base = (env.get(ENV_BASE) or "").strip() or stored.get("api_base")
+        return cls(key or None, base, source if key else None, directory, stored.get("remembered"))
+
+    @property
+    def key_file(self):
+        return os.path.join(self.directory, KEY_FILE) if self.directory else None
+
+    def require_key(self):
+        if not self.api_key:
+            raise errors.ConfigError()
+        return self.api_key
+
+    def masked_key(self):
+        return mask(self.api_key)
+
+    def __repr__(self):
+        return "Settings(api_key=%s, base_url=%r, key_source=%r)" % (self.masked_key(), self.base_url,
+                                                                     self.key_source)
+
+    def remember(self, **values):
+        """Store non-secret values (dialog choices) in settings.json for the next run."""
+        if "api_key" in values:
+            raise ValueError("the API key is not stored in settings.json")
+        self.remembered.update(values)
+        path = os.path.join(self.directory, SETTINGS_FILE)
+        data = _read_json(path)
+        data["remembered"] = self.remembered
+        _write_private(path, json.dumps(data, indent=2, sort_keys=True))
+
+
+def mask(key):
+    if not key:
+        return "(not set)"
+    return "*" * 4 + key[-4:] if len(key) >= 12 else "*" * 4
+
+
+def read_key_file(directory):
+    path = os.path.join(directory, KEY_FILE)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise errors.ConfigError("Your API key file %s can be read by other users; run 'chmod 600 %s' "
+                                 "and try again." % (path, path))
+    with io.open(path, "r", encoding="utf-8") as f:
+        return f.read().strip() or None
+
+
+def save_api_key(key, env=None):
+    """Write the key to ``api-key`` in the config folder, readable by its owner only."""
+    key = (key or "").strip()
+    if not key or any(c.isspace() for c in key):
+        raise errors.ConfigError("That does not look like an API key (it is empty or contains spaces).")
+    path = os.path.join(config_dir(env), KEY_FILE)
+    _write_private(path, key + "\n")
+    return path
+
+
+def delete_api_key(env=None):
+    path = os.path.join(config_dir(env), KEY_FILE)
+    if os.path.exists(path):
+        os.remove(path)
+
+
+def save_base_url(url, env=None):
+    path = os.path.join(config_dir(env), SETTINGS_FILE)
+    data = _read_json(path)
+    if url:
+        data["api_base"] = check_base_url(url)
+    else:
+        data.pop("api_base", None)
+    _write_private(path, json.dumps(data, indent=2, sort_keys=True))
+
+
+def _read_json(path):
+    try:
+        with io.open(path, "r", encoding="utf-8") as f:
+            data = json.load(f)
+    except (IOError, OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_private(path, text):
+    """Atomically write ``text`` to ``path`` with mode 0600 (folder 0700)."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)
+        with io.open(fd, "w", encoding="utf-8") as f:
+            f.write(text_type(text))
+        replace_file(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
