@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+"""Fixtures for the offline engine tests (Python 3 only; this file stays py2-parsable so a
+Python 2.7 run of the suite just skips the folder).
+
+The engine is optional: without it the tests skip LOUDLY, unless ``SB_REQUIRE_ENGINE=1`` (CI, after
+``scripts/install-engine.sh``), where its absence is a failure.
+"""
+
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import os
+import sys
+
+import pytest
+
+if sys.version_info[0] < 3:
+    collect_ignore_glob = ["test_*.py"]
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+SAMPLES = os.path.join(REPO, "samples")
+
+
+def load_rgb(path):
+    import numpy as np
+    from PIL import Image
+
+    return np.ascontiguousarray(np.asarray(Image.open(path).convert("RGB")))
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """A shared ``OfflineEngine``; skips with a loud reason if the engine is not installed."""
+    from smart_beauty_py3.engine.offline import OfflineEngine, available
+
+    ok, reason = available()
+    if not ok:
+        if os.environ.get("SB_REQUIRE_ENGINE") == "1":
+            pytest.fail("SB_REQUIRE_ENGINE=1 but " + reason)
+        pytest.skip("OFFLINE ENGINE NOT INSTALLED, engine tests skipped: " + reason)
+    eng = OfflineEngine()
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(scope="session")
+def portrait():
+    """Eileen Collins (NASA, public domain), 512x512: one face ~92 px wide."""
+    return load_rgb(os.path.join(SAMPLES, "portrait.jpg"))
+
+
+@pytest.fixture(scope="session")
+def hopper():
+    """Grace Hopper (U.S. Navy, public domain), 512x600, with glasses."""
+    return load_rgb(os.path.join(SAMPLES, "hopper.jpg"))
+
+
+@pytest.fixture(scope="session")
+def group():
+    """Four faces (two people, four sizes) on one 1040x640 canvas."""
+    return load_rgb(os.path.join(SAMPLES, "group.jpg"))
+
+
+@pytest.fixture(scope="session")
+def noface():
+    """A coffee cup (scikit-image ``coffee``, CC0): no face."""
+    return load_rgb(os.path.join(HERE, "data", "noface.jpg"))
