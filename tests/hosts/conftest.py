@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+"""Fixtures for the real-host tiers: real GIMP 3, real GIMP 2.10 (+ real Python-Fu), real Python 2.7.
+
+``gimp3_host`` / ``gimp210_host`` / ``py27_host`` (session scope) build or reuse the chroots made by
+``tests/hosts/*-root.sh`` (cached under ``$SB_HOSTS_DIR``, default /var/cache/smart-beauty-hosts)
+and return a runner (``tests/hosts/hosts.py``):
+
+    host.run(cmd, binds=[Bind(host_dir, "/sb/work")], env={...}, cwd=..., timeout=...) -> Result
+    gimp_host.new_profile(path)                      # throw-away profile (copy of the first-run one)
+    gimp_host.batch(work_dir, python_code, env=...)  # python-fu-eval batch, work_dir at /sb/work
+    py27_host.pytest(["tests/..."], "-q")            # python2.7 -m pytest (4.6) on the checkout
+
+When this machine cannot run them (not root, not Linux, no debootstrap/Debian archive) the tests are
+SKIPPED LOUDLY (reason in the summary); with ``CI`` set or ``SB_REQUIRE_HOSTS=1`` they FAIL instead.
+A build failure on a capable machine always fails.
+
+This file is parsed by Python 2.7 too (pytest 4.6 in the py27 chroot may walk tests/): keep it
+free of py3-only syntax; everything py3-only lives in hosts.py and the test modules, which are not
+collected under Python 2.
+"""
+
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import os
+import sys
+import time
+
+import pytest
+
+if sys.version_info[0] < 3:
+    collect_ignore_glob = ["*"]
+    hosts = None
+else:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import hosts  # noqa: E402
+
+REQUIRED = bool(os.environ.get("CI")) or os.environ.get("SB_REQUIRE_HOSTS") == "1"
+_SKIPPED = []   # (tier, reason)
+_TIMES = []     # (what, seconds)
+_HOSTS = {}     # name -> Host or Exception
+
+
+def not_available(tier, reason):
+    """Skip loudly, or fail when the real hosts are required (CI / SB_REQUIRE_HOSTS=1)."""
+    _SKIPPED.append((tier, reason))
+    msg = "REAL-HOST TIER %s NOT RUN: %s" % (tier, reason)
+    if REQUIRED:
+        pytest.fail(msg + " (CI/SB_REQUIRE_HOSTS=1 requires it)", pytrace=False)
+    pytest.skip(msg)
+
+
+def _get_host(name):
+    if name in _HOSTS:
+        h = _HOSTS[name]
+        if isinstance(h, BaseException):
+            raise h
+        return h
+    why = hosts.unavailable_reason()
+    if why:
+        not_available(name, why)
+    t0 = time.monotonic()
+    try:
+        h = hosts.get(name)
+    except hosts.HostUnavailable as e:
+        not_available(name, str(e))
+    except Exception as e:  # a capable machine that fails to build: a real failure
+        _HOSTS[name] = e
+        raise
+    _TIMES.append(("%s root ready (%s)" % (name, h.root.name), time.monotonic() - t0))
+    _HOSTS[name] = h
+    return h
+
+
+@pytest.fixture(scope="session")
+def gimp3_host():
+    """Real GIMP 3.0.4 (Debian 13 chroot)."""
+    return _get_host("gimp3")
+
+
+@pytest.fixture(scope="session")
+def gimp210_host():
+    """Real GIMP 2.10.22 with real Python-Fu (Debian 11 chroot, pygimp built from 2.10.34)."""
+    return _get_host("gimp210")
+
+
+@pytest.fixture(scope="session")
+def py27_host():
+    """Real CPython 2.7.18 with pytest 4.6.11, requests 2.27.1, numpy 1.16.6, Pillow 6.2.2."""
+    return _get_host("py27")
+
+
+@pytest.fixture
+def host_work(tmp_path):
+    """A host work directory to bind into a chroot (world-readable, like a real profile)."""
+    d = tmp_path / "work"
+    d.mkdir()
+    os.chmod(str(d), 0o755)
+    return d
+
+
+def record_time(what, seconds):
+    _TIMES.append((what, seconds))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _TIMES:
+        terminalreporter.write_sep("-", "real-host tiers: timings")
+        for what, secs in _TIMES:
+            terminalreporter.write_line("%7.1f s  %s" % (secs, what))
+    if _SKIPPED:
+        terminalreporter.write_sep("!", "REAL-HOST TIERS SKIPPED (nothing was proven on real GIMP / Python 2.7)",
+                                   red=True, bold=True)
+        seen = set()
+        for tier, reason in _SKIPPED:
+            if (tier, reason) in seen:
+                continue
+            seen.add((tier, reason))
+            terminalreporter.write_line("  %s: %s" % (tier, reason), red=True)
+        terminalreporter.write_line("  set CI=1 or SB_REQUIRE_HOSTS=1 to make this a failure", red=True)

@@ -1,0 +1,305 @@
+"""Build/reuse the real-host chroots (tests/hosts/*-root.sh) and run commands inside them.
+
+Python 3 only (runs on the host). Used by tests/hosts/conftest.py; also a small CLI:
+
+    python3 tests/hosts/hosts.py build gimp3|gimp210|py27
+    python3 tests/hosts/hosts.py run gimp210 [--bind HOST:GUEST[:ro]]... [--env K=V]... -- cmd args...
+
+Every run: `chroot ROOT env -i <only the variables given> timeout ...`, bind mounts made for that
+run and ALWAYS unmounted afterwards (also on timeout/KeyboardInterrupt).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+HOSTS_DIR = Path(os.environ.get("SB_HOSTS_DIR", "/var/cache/smart-beauty-hosts"))
+CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+BUILDERS = {
+    "gimp3": ["sh", str(HERE / "gimp3-root.sh")],
+    "gimp210": ["sh", str(HERE / "bullseye-root.sh"), "gimp210"],
+    "py27": ["sh", str(HERE / "bullseye-root.sh"), "py27"],
+}
+BUILD_TIMEOUT = 1800  # seconds; a cold gimp210 build takes ~2-3 min, gimp3 ~1 min
+
+
+class HostUnavailable(Exception):
+    """This machine cannot build/run the real-host chroots (not root, not Debian, ...)."""
+
+
+def unavailable_reason() -> str | None:
+    """Why the real hosts cannot run here, or None if they can (cheap checks only)."""
+    if sys.platform != "linux":
+        return "real-host tiers need Linux (found %s)" % sys.platform
+    if os.geteuid() != 0:
+        return "real-host tiers need root (debootstrap, chroot, bind mounts)"
+    if not shutil.which("chroot"):
+        return "chroot(8) not found"
+    if not shutil.which("debootstrap") and not shutil.which("apt-get"):
+        return "neither debootstrap nor apt-get found (not a Debian host)"
+    if not (Path("/etc/apt/sources.list.d/debian.sources").exists() or Path("/etc/apt/sources.list").exists()
+            or os.environ.get("SB_DEBIAN_MIRROR")):
+        return "no Debian archive configured in /etc/apt (set SB_DEBIAN_MIRROR)"
+    return None
+
+
+def _mounts() -> list[str]:
+    with open("/proc/mounts") as f:
+        return [line.split()[1].replace("\\040", " ") for line in f]
+
+
+def mounted_below(path: Path) -> list[str]:
+    p = str(path)
+    return [m for m in _mounts() if m == p or m.startswith(p + "/")]
+
+
+def build(name: str, force: bool = False, log=None) -> tuple[Path, float]:
+    """Build or reuse root `name`; returns (root path, seconds spent)."""
+    why = unavailable_reason()
+    if why:
+        raise HostUnavailable(why)
+    argv = list(BUILDERS[name]) + (["--force"] if force else [])
+    env = dict(os.environ, SB_HOSTS_DIR=str(HOSTS_DIR), SB_PYTHON3=os.environ.get("SB_PYTHON3", sys.executable))
+    t0 = time.monotonic()
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True,
+                          timeout=BUILD_TIMEOUT)
+    secs = time.monotonic() - t0
+    if log is not None:
+        log.write(proc.stderr)
+    if proc.returncode != 0:
+        raise RuntimeError("building the %s root failed (rc=%d):\n%s" % (name, proc.returncode, proc.stderr[-4000:]))
+    root = Path(proc.stdout.strip().splitlines()[-1])
+    if not root.is_dir():
+        raise RuntimeError("builder for %s printed no root: %r" % (name, proc.stdout))
+    return root, secs
+
+
+@dataclass
+class Bind:
+    host: Path
+    guest: str  # absolute path inside the root, e.g. /sb/work
+    ro: bool = False
+
+
+@dataclass
+class Result:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def check(self) -> Result:
+        if self.returncode != 0:
+            raise AssertionError("command failed rc=%d%s: %s\n--- stdout\n%s\n--- stderr\n%s" % (
+                self.returncode, " (TIMEOUT)" if self.timed_out else "", " ".join(self.argv),
+                self.stdout[-6000:], self.stderr[-6000:]))
+        return self
+
+
+@dataclass
+class Host:
+    """A built chroot. `run()` executes a command in it with a scrubbed environment."""
+
+    name: str
+    root: Path
+    build_seconds: float = 0.0
+    base_env: dict = field(default_factory=dict)
+
+    def guest(self, guest_path: str) -> Path:
+        """Host-side path of a path inside the root."""
+        return self.root / guest_path.lstrip("/")
+
+    @contextlib.contextmanager
+    def _runlock(self):
+        # one run at a time per root: the /sb/* mount points are shared
+        lock = open(self.root.parent / (".%s.run.lock" % self.root.name), "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+        finally:
+            lock.close()
+
+    @contextlib.contextmanager
+    def mounted(self, binds: list[Bind]):
+        done: list[Path] = []
+        try:
+            for b in binds:
+                target = self.guest(b.guest)
+                if mounted_below(target):
+                    raise RuntimeError("%s is already mounted (a previous run leaked?)" % target)
+                target.mkdir(parents=True, exist_ok=True)
+                subprocess.run(["mount", "--bind", str(b.host), str(target)], check=True)
+                done.append(target)
+                if b.ro:
+                    subprocess.run(["mount", "-o", "remount,bind,ro", str(target)], check=True)
+            yield
+        finally:
+            for target in reversed(done):
+                if subprocess.run(["umount", str(target)]).returncode != 0:
+                    subprocess.run(["umount", "-l", str(target)])
+            left = [m for t in done for m in mounted_below(t)]
+            if left:
+                raise RuntimeError("could not unmount %s" % left)
+
+    def run(self, cmd, *, binds=(), env=None, cwd="/", timeout=300.0, input=None) -> Result:
+        """Run `cmd` (list, or a str for `sh -c`) inside the root as root.
+
+        Only `env` (+ PATH/HOME/LANG and the host's base_env) reaches the command.
+        """
+        if isinstance(cmd, str):
+            cmd = ["sh", "-c", cmd]
+        e = {"PATH": CHROOT_PATH, "HOME": "/root", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+             "PIP_NO_PYTHON_VERSION_WARNING": "1"}
+        e.update(self.base_env)
+        e.update(env or {})
+        inner = ["env", "-i"] + ["%s=%s" % kv for kv in e.items()] + [
+            "sh", "-c", 'cd "$0" && exec timeout -k 10 %d "$@"' % int(timeout), cwd] + list(cmd)
+        argv = ["chroot", str(self.root)] + inner
+        t0 = time.monotonic()
+        with self._runlock(), self.mounted([b if isinstance(b, Bind) else Bind(*b) for b in binds]):
+            p = subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 start_new_session=True)
+            timed_out = False
+            try:
+                out, err = p.communicate(input=input, timeout=timeout + 30)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGKILL)
+                out, err = p.communicate()
+            except BaseException:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+                raise
+        rc = p.returncode
+        if rc == 124:
+            timed_out = True
+        return Result(cmd, rc, out, err, time.monotonic() - t0, timed_out)
+
+
+class GimpHost(Host):
+    """A root with a real GIMP: throw-away profiles and python-fu-eval batch runs."""
+
+    version = ""          # "3.0" / "2.10"
+    console = ""          # gimp-console-3.0 / gimp-console-2.10
+    profile_env = ""      # GIMP3_DIRECTORY / GIMP2_DIRECTORY
+
+    def new_profile(self, dest: Path, template: bool = True) -> Path:
+        """Create a throw-away GIMP profile at host path `dest` (a copy of the first-run template)."""
+        tpl = self.guest("/sb/profile-%s" % self.version)
+        if template and tpl.is_dir():
+            shutil.copytree(tpl, dest, symlinks=True)
+        else:
+            dest.mkdir(parents=True)
+        return dest
+
+    def batch(self, work: Path, code: str, *, profile: str = "/sb/work/profile", env=None,
+              binds=(), timeout=240.0, name="batch.py") -> Result:
+        """Run Python `code` in GIMP's python-fu-eval, with host dir `work` at /sb/work (cwd)."""
+        (work / name).write_text(code)
+        e = {self.profile_env: profile}
+        e.update(env or {})
+        return self.run(self.batch_argv("/sb/work/" + name), binds=[Bind(work, "/sb/work")] + list(binds),
+                        env=e, cwd="/sb/work", timeout=timeout)
+
+    def batch_argv(self, guest_script: str) -> list[str]:
+        raise NotImplementedError
+
+
+class Gimp3Host(GimpHost):
+    version = "3.0"
+    console = "gimp-console-3.0"
+    profile_env = "GIMP3_DIRECTORY"
+
+    def batch_argv(self, guest_script):
+        # exit code: 0 on success, 64 when the Python code raises
+        return [self.console, "-i", "--batch-interpreter=python-fu-eval",
+                "-b", 'exec(open(%r).read())' % guest_script, "--quit"]
+
+
+class Gimp210Host(GimpHost):
+    version = "2.10"
+    console = "gimp-console-2.10"
+    profile_env = "GIMP2_DIRECTORY"
+
+    def batch_argv(self, guest_script):
+        # NB: GIMP 2.10's batch exit code is always 0 - check results through files.
+        return [self.console, "-i", "--batch-interpreter=python-fu-eval",
+                "-b", 'exec(open(%r).read())' % guest_script, "-b", "pdb.gimp_quit(1)"]
+
+
+class Py27Host(Host):
+    def pytest(self, paths, *args, src: Path = REPO, env=None, timeout=600.0) -> Result:
+        """Run python2.7 -m pytest (4.6) on the checkout mounted read-only at /sb/src."""
+        argv = ["python2.7", "-m", "pytest", "-p", "no:cacheprovider"] + list(args) + list(paths)
+        return self.run(argv, binds=[Bind(src, "/sb/src", ro=True)], env=env, cwd="/sb/src", timeout=timeout)
+
+
+CLASSES = {"gimp3": Gimp3Host, "gimp210": Gimp210Host, "py27": Py27Host}
+
+
+def get(name: str, log=None) -> Host:
+    root, secs = build(name, log=log)
+    return CLASSES[name](name, root, secs)
+
+
+def du_mib(path: Path) -> int:
+    out = subprocess.run(["du", "-sxm", str(path)], stdout=subprocess.PIPE, text=True).stdout
+    return int(out.split()[0]) if out else -1
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("name", choices=sorted(BUILDERS))
+    b.add_argument("--force", action="store_true")
+    r = sub.add_parser("run")
+    r.add_argument("name", choices=sorted(BUILDERS))
+    r.add_argument("--bind", action="append", default=[], help="HOST:GUEST[:ro]")
+    r.add_argument("--env", action="append", default=[], help="K=V passed into the chroot")
+    r.add_argument("--cwd", default="/")
+    r.add_argument("--timeout", type=float, default=600)
+    r.add_argument("command", nargs=argparse.REMAINDER)
+    a = ap.parse_args(argv)
+    if a.cmd == "build":
+        root, secs = build(a.name, force=a.force, log=sys.stderr)
+        print("%s  (%.1f s, %d MiB)" % (root, secs, du_mib(root)))
+        return 0
+    host = get(a.name, log=sys.stderr)
+    binds = []
+    for spec in a.bind:
+        parts = spec.split(":")
+        binds.append(Bind(Path(parts[0]).resolve(), parts[1], len(parts) > 2 and parts[2] == "ro"))
+    env = dict(kv.split("=", 1) for kv in a.env)
+    cmd = a.command[1:] if a.command[:1] == ["--"] else a.command
+    res = host.run(cmd, binds=binds, env=env, cwd=a.cwd, timeout=a.timeout)
+    sys.stdout.write(res.stdout)
+    sys.stderr.write(res.stderr)
+    return res.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

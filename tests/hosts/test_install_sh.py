@@ -1,0 +1,390 @@
+"""install.sh against fake GIMP profiles (every platform layout) under a throw-away HOME.
+
+Runs install.sh from a temp copy of the checkout whose adapters are placeholders (the installer is
+under test here, not the plug-ins). Downloaded wheels are cached in tests/hosts/cache/wheels.
+"""
+
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+WHEEL_CACHE = REPO / "tests" / "hosts" / "cache" / "wheels"
+PY27_SET = {"requests": "2.27.1", "urllib3": "1.26.18", "idna": "2.10", "chardet": "4.0.0", "certifi": "2021.10.8"}
+
+if os.name != "posix" or not shutil.which("bash"):
+    pytest.skip("install.sh tests need a POSIX shell with bash", allow_module_level=True)
+
+
+def make_repo(tmp_path, adapters=("3", "2"), tag="v1"):
+    repo = tmp_path / "repo"
+    (repo / "lib").mkdir(parents=True)
+    shutil.copy2(REPO / "install.sh", repo / "install.sh")
+    shutil.copytree(REPO / "lib" / "smart_beauty", repo / "lib" / "smart_beauty",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # a py3-only package that must NOT be installed into GIMP profiles
+    shutil.copytree(REPO / "lib" / "smart_beauty_py3", repo / "lib" / "smart_beauty_py3",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (repo / "lib" / "smart_beauty" / "__pycache__").mkdir(exist_ok=True)
+    (repo / "lib" / "smart_beauty" / "__pycache__" / "junk.cpython-311.pyc").write_bytes(b"x")
+    write_adapters(repo, adapters, tag)
+    return repo
+
+
+def write_adapters(repo, adapters=("3", "2"), tag="v1"):
+    if "3" in adapters:
+        p = repo / "plug-ins" / "smart-beauty" / "smart-beauty.py"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("#!/usr/bin/env python3\n# placeholder GIMP 3 adapter %s\n" % tag)
+        p.chmod(0o644)  # the installer must set the exec bit itself
+    if "2" in adapters:
+        p = repo / "plug-ins" / "gimp2" / "smart_beauty.py"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("#!/usr/bin/env python2\n# placeholder GIMP 2.10 adapter %s\n" % tag)
+        p.chmod(0o644)
+
+
+def run_install(repo, home, *args, env=None, check=True, path_prefix=None, cache=WHEEL_CACHE):
+    e = {
+        "HOME": str(home),
+        "PATH": ((str(path_prefix) + ":") if path_prefix else "") + "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "SB_PYTHON": sys.executable,
+        "SB_WHEEL_CACHE": str(cache),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    e.update(env or {})
+    p = subprocess.run(["bash", str(repo / "install.sh")] + list(args), env=e, cwd=str(home),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    if check and p.returncode != 0:
+        raise AssertionError("install.sh %s failed rc=%d:\n%s" % (" ".join(args), p.returncode, p.stdout))
+    return p
+
+
+def tree(root):
+    """{relative path: (kind, mode, sha256/target)} of everything under root."""
+    out = {}
+    root = Path(root)
+    for p in sorted(root.rglob("*")):
+        rel = str(p.relative_to(root))
+        st = p.lstat()
+        if p.is_symlink():
+            out[rel] = ("l", 0, os.readlink(p))
+        elif p.is_dir():
+            out[rel] = ("d", stat.S_IMODE(st.st_mode), "")
+        else:
+            out[rel] = ("f", stat.S_IMODE(st.st_mode), hashlib.sha256(p.read_bytes()).hexdigest())
+    return out
+
+
+def dist_versions(vendor):
+    """{project: version} from the *.dist-info folders of an unpacked vendor dir."""
+    out = {}
+    for d in Path(vendor).glob("*.dist-info"):
+        name, version = d.name[: -len(".dist-info")].rsplit("-", 1)
+        out[name.lower().replace("_", "-")] = version
+    return out
+
+
+def assert_gimp3_install(prof, vendored=True):
+    d = Path(prof) / "plug-ins" / "smart-beauty"
+    f = d / "smart-beauty.py"
+    assert f.is_file(), "missing %s" % f
+    assert os.access(f, os.X_OK), "not executable: %s" % f
+    assert (d / "lib" / "smart_beauty" / "__init__.py").is_file()
+    assert not (d / "lib" / "smart_beauty_py3").exists()
+    assert not list(d.rglob("__pycache__")) and not list(d.rglob("*.pyc"))
+    if vendored:
+        v = dist_versions(d / "vendor")
+        assert {"requests", "urllib3", "idna", "certifi", "charset-normalizer"} <= set(v), v
+        assert int(v["requests"].split(".")[0]) >= 2 and tuple(map(int, v["requests"].split(".")[:2])) >= (2, 32)
+        assert not list((d / "vendor").rglob("*.so")), "vendored requests must be pure Python"
+    else:
+        assert not (d / "vendor").exists()
+    return d
+
+
+def assert_gimp2_install(prof):
+    d = Path(prof) / "plug-ins" / "smart_beauty"
+    f = d / "smart_beauty.py"
+    assert f.is_file() and os.access(f, os.X_OK)
+    assert (d / "lib" / "smart_beauty" / "__init__.py").is_file()
+    assert not (d / "lib" / "smart_beauty_py3").exists()
+    # exactly the pinned py2.7 set, unpacked
+    assert dist_versions(d / "vendor") == PY27_SET
+    for pkg in ("requests", "urllib3", "idna", "chardet", "certifi"):
+        assert (d / "vendor" / pkg / "__init__.py").is_file()
+    assert not list((d / "vendor").rglob("*.so"))
+    # the library copied is exactly the repo's (minus caches)
+    src = tree(REPO / "lib" / "smart_beauty")
+    src = {k: v for k, v in src.items() if "__pycache__" not in k and not k.endswith(".pyc")}
+    got = tree(d / "lib" / "smart_beauty")
+    assert {k: v[2] for k, v in got.items()} == {k: v[2] for k, v in src.items()}
+    return d
+
+
+def no_staging_left(prof):
+    left = [p.name for p in (Path(prof) / "plug-ins").iterdir() if p.name.startswith(".")]
+    assert not left, "staging leftovers: %s" % left
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return make_repo(tmp_path)
+
+
+@pytest.fixture
+def home(tmp_path):
+    h = tmp_path / "home"
+    h.mkdir()
+    return h
+
+
+def test_help(repo, home):
+    out = run_install(repo, home, "--help").stdout
+    for opt in ("--gimp-dir", "--gimp-version", "--dry-run", "--uninstall", "--no-cli", "--with-engine"):
+        assert opt in out
+
+
+def test_linux_profiles_both_versions(repo, home):
+    p3 = home / ".config" / "GIMP" / "3.0"
+    p2 = home / ".config" / "GIMP" / "2.10"
+    old = home / ".config" / "GIMP" / "2.8"
+    for p in (p3, p2, old):
+        p.mkdir(parents=True)
+    out = run_install(repo, home, "--no-cli").stdout
+    assert_gimp3_install(p3)
+    assert_gimp2_install(p2)
+    assert not (old / "plug-ins").exists()
+    assert "2.8 is not supported" in out and "skipped" in out
+    assert "installed %s" % (p3 / "plug-ins" / "smart-beauty" / "smart-beauty.py") in out
+    # pre-first-run folders (GIMP skips its user install when the profile folder exists)
+    for p in (p2, p3):
+        for sub in ("brushes", "gradients", "patterns", "palettes", "plug-ins", "tmp"):
+            assert (p / sub).is_dir()
+        no_staging_left(p)
+
+
+@pytest.mark.parametrize("layout", ["flatpak", "macos", "windows", "xdg", "gimp3_directory", "gimp2_directory"])
+def test_platform_layouts(repo, home, tmp_path, layout):
+    env = {}
+    if layout == "flatpak":
+        prof, ver = home / ".var" / "app" / "org.gimp.GIMP" / "config" / "GIMP" / "3.0", "3"
+    elif layout == "macos":
+        prof, ver = home / "Library" / "Application Support" / "GIMP" / "2.10", "2"
+    elif layout == "windows":
+        appdata = tmp_path / "AppData" / "Roaming"
+        env["APPDATA"] = str(appdata)
+        prof, ver = appdata / "GIMP" / "3.2", "3"
+    elif layout == "xdg":
+        env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+        prof, ver = tmp_path / "xdg" / "GIMP" / "2.10", "2"
+    elif layout == "gimp3_directory":
+        prof, ver = tmp_path / "custom-gimp3-profile", "3"
+        env["GIMP3_DIRECTORY"] = str(prof)
+    else:
+        prof, ver = tmp_path / "custom-gimp2-profile", "2"
+        env["GIMP2_DIRECTORY"] = str(prof)
+    prof.mkdir(parents=True)
+    run_install(repo, home, "--no-cli", env=env)
+    if ver == "3":
+        assert_gimp3_install(prof)
+    else:
+        assert_gimp2_install(prof)
+    no_staging_left(prof)
+
+
+def test_gimp_dir_version_from_name_contents_or_option(repo, home, tmp_path):
+    named = tmp_path / "x" / "3.0"
+    by_gimprc = tmp_path / "profile-a"
+    by_pluginrc = tmp_path / "profile-b"
+    unknown = tmp_path / "profile-c"
+    for p in (named, by_gimprc, by_pluginrc, unknown):
+        p.mkdir(parents=True)
+    (by_gimprc / "gimprc").write_text('# GIMP gimprc\n(config-version "3.0.4")\n')
+    (by_pluginrc / "pluginrc").write_text("# GIMP pluginrc\n\n(protocol-version 26)\n(file-version 5)\n")
+    for p in (named, by_gimprc, by_pluginrc):
+        run_install(repo, home, "--no-cli", "--gimp-dir", str(p))
+    assert_gimp3_install(named)
+    assert_gimp3_install(by_gimprc)
+    assert_gimp2_install(by_pluginrc)
+    bad = run_install(repo, home, "--no-cli", "--gimp-dir", str(unknown), check=False)
+    assert bad.returncode != 0 and "--gimp-version" in bad.stdout
+    assert not (unknown / "plug-ins").exists()
+    run_install(repo, home, "--no-cli", "--gimp-dir", str(unknown), "--gimp-version", "2.10")
+    assert_gimp2_install(unknown)
+
+
+def test_gimp_dir_only_that_profile(repo, home, tmp_path):
+    other = home / ".config" / "GIMP" / "3.0"
+    other.mkdir(parents=True)
+    target = tmp_path / "new" / "2.10"  # does not exist yet: created with GIMP's folders
+    run_install(repo, home, "--no-cli", "--gimp-dir", str(target))
+    assert_gimp2_install(target)
+    assert (target / "gradients").is_dir()
+    assert not (other / "plug-ins").exists()
+
+
+def test_dry_run_writes_nothing(repo, home, tmp_path):
+    for v in ("3.0", "2.10"):
+        (home / ".config" / "GIMP" / v).mkdir(parents=True)
+    cache = tmp_path / "fresh-cache"
+    before = tree(tmp_path)
+    out = run_install(repo, home, "--dry-run", cache=cache).stdout
+    assert tree(tmp_path) == before
+    assert "would install" in out and "would vendor" in out and "would create/update" in out
+    assert not cache.exists()
+    out = run_install(repo, home, "--dry-run", "--uninstall", cache=cache).stdout
+    assert tree(tmp_path) == before
+
+
+def test_reinstall_is_idempotent_and_upgrades(repo, home):
+    p3 = home / ".config" / "GIMP" / "3.0"
+    p2 = home / ".config" / "GIMP" / "2.10"
+    p3.mkdir(parents=True)
+    p2.mkdir(parents=True)
+    run_install(repo, home, "--no-cli")
+    first = tree(home)
+    run_install(repo, home, "--no-cli")
+    second = tree(home)
+    ignore = lambda t: {k: v for k, v in t.items() if not k.endswith("INSTALLED.txt")}  # noqa: E731
+    assert ignore(first) == ignore(second)
+    write_adapters(repo, tag="v2")
+    out = run_install(repo, home, "--no-cli").stdout
+    assert "upgraded" in out
+    assert "adapter v2" in (p3 / "plug-ins" / "smart-beauty" / "smart-beauty.py").read_text()
+    assert "adapter v2" in (p2 / "plug-ins" / "smart_beauty" / "smart_beauty.py").read_text()
+    # a file removed from the library disappears on upgrade (old copy replaced, not merged)
+    stale = p2 / "plug-ins" / "smart_beauty" / "lib" / "smart_beauty" / "stale_module.py"
+    stale.write_text("x = 1\n")
+    run_install(repo, home, "--no-cli")
+    assert not stale.exists()
+    assert_gimp3_install(p3)
+    assert_gimp2_install(p2)
+    no_staging_left(p3)
+    no_staging_left(p2)
+
+
+def test_uninstall_removes_everything(repo, home):
+    p3 = home / ".config" / "GIMP" / "3.0"
+    p2 = home / ".var" / "app" / "org.gimp.GIMP" / "config" / "GIMP" / "2.10"
+    p3.mkdir(parents=True)
+    p2.mkdir(parents=True)
+    before = tree(home)
+    run_install(repo, home, "--no-cli")
+    (home / ".local" / "bin").mkdir(parents=True)
+    os.symlink(str(repo / ".venv" / "bin" / "smart-beauty"), str(home / ".local" / "bin" / "smart-beauty"))
+    out = run_install(repo, home, "--uninstall").stdout
+    assert "removed" in out
+    assert not (p3 / "plug-ins" / "smart-beauty").exists()
+    assert not (p2 / "plug-ins" / "smart_beauty").exists()
+    assert not (home / ".local" / "bin" / "smart-beauty").is_symlink()
+    after = tree(home)
+    # only the GIMP profile folders created for the first run (and ~/.local/bin) remain
+    extra = set(after) - set(before)
+    assert all(after[k][0] == "d" for k in extra), sorted(k for k in extra if after[k][0] != "d")
+    again = run_install(repo, home, "--uninstall", "--no-cli").stdout
+    assert "not installed" in again
+
+
+def test_missing_adapter_fails_before_touching_profiles(tmp_path, home):
+    repo = make_repo(tmp_path, adapters=("2",))
+    p3 = home / ".config" / "GIMP" / "3.0"
+    p2 = home / ".config" / "GIMP" / "2.10"
+    p3.mkdir(parents=True)
+    p2.mkdir(parents=True)
+    p = run_install(repo, home, "--no-cli", check=False)
+    assert p.returncode != 0
+    assert "plug-ins/smart-beauty/smart-beauty.py is missing" in p.stdout
+    assert not (p2 / "plug-ins").exists() and not (p3 / "plug-ins").exists()
+    # only a 2.10 profile: the missing GIMP 3 adapter is not needed
+    shutil.rmtree(p3)
+    run_install(repo, home, "--no-cli")
+    assert_gimp2_install(p2)
+
+
+def test_no_profile_found(repo, home):
+    p = run_install(repo, home, "--no-cli", check=False)
+    assert p.returncode == 3
+    assert "No GIMP 2.10 or 3.x profile found" in p.stdout and "--gimp-dir" in p.stdout
+
+
+def write_exe(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+def test_system_gimp_never_started_and_vendor_auto(repo, home, tmp_path):
+    """A system GIMP 3 on PATH with no profile yet: ~/.config/GIMP/3.0 is prepared. Its python3
+    has requests (fake python3 here), so nothing is vendored; --vendor always forces it."""
+    fakebin = tmp_path / "fakebin"
+    write_exe(fakebin / "gimp-3.0", "#!/bin/sh\necho 'GNU Image Manipulation Program version 3.0.4'\n")
+    write_exe(fakebin / "python3", '#!/bin/sh\n[ "$1" = -c ] && case "$2" in *"import requests"*) exit 0;; esac\n'
+              'exec %s "$@"\n' % sys.executable)
+    out = run_install(repo, home, "--no-cli", path_prefix=fakebin).stdout
+    prof = home / ".config" / "GIMP" / "3.0"
+    assert "never been started" in out
+    assert_gimp3_install(prof, vendored=False)
+    assert (prof / "brushes").is_dir()
+    run_install(repo, home, "--no-cli", "--vendor", "always", path_prefix=fakebin)
+    assert_gimp3_install(prof, vendored=True)
+    run_install(repo, home, "--no-cli", "--vendor", "never")
+    assert_gimp3_install(prof, vendored=False)
+
+
+def test_engine_option(repo, home, tmp_path):
+    (home / ".config" / "GIMP" / "3.0").mkdir(parents=True)
+    p = run_install(repo, home, "--no-cli", "--with-engine", check=False)
+    assert p.returncode != 0 and "install-engine.sh" in p.stdout
+    marker = tmp_path / "engine-ran"
+    write_exe(repo / "scripts" / "install-engine.sh", "#!/bin/sh\ntouch %s\n" % marker)
+    out = run_install(repo, home, "--no-cli", "--with-engine").stdout
+    assert marker.exists() and "offline engine installed" in out
+    marker.unlink()
+    out = run_install(repo, home, "--no-cli", "--no-engine").stdout
+    assert not marker.exists() and "--with-engine" in out
+
+
+def test_vendored_wheels_are_the_pinned_py27_set():
+    """The py27 wheel cache holds exactly the pinned, py2-compatible wheels."""
+    d = WHEEL_CACHE / "py27-requests"
+    if not (d / ".complete").exists():
+        pytest.skip("wheel cache not filled yet (filled by the install tests)")
+    names = sorted(p.name for p in d.glob("*.whl"))
+    assert len(names) == len(PY27_SET), names
+    for w in names:
+        proj, ver = w.split("-")[:2]
+        assert PY27_SET[proj.lower()] == ver
+        tag = w.rsplit("-", 3)[1]
+        assert "py2" in tag, w
+        with zipfile.ZipFile(str(d / w)) as z:
+            assert not [n for n in z.namelist() if n.endswith(".so")]
+
+
+def test_cli_setup(tmp_path, home):
+    """Real CLI setup: a venv in the checkout, `pip install -e .`, ~/.local/bin/smart-beauty linked."""
+    repo = tmp_path / "clirepo"
+    shutil.copytree(REPO, repo, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.pyc", "cache",
+                                                              "*.egg-info", ".pytest_cache", "samples", "bench"))
+    write_adapters(repo)
+    (home / ".config" / "GIMP" / "3.0").mkdir(parents=True)
+    env = {"PIP_CACHE_DIR": str(REPO / "tests" / "hosts" / "cache" / "pip")}
+    out = run_install(repo, home, env=env).stdout
+    link = home / ".local" / "bin" / "smart-beauty"
+    assert link.is_symlink() and os.readlink(str(link)) == str(repo / ".venv" / "bin" / "smart-beauty")
+    assert "linked" in out and "not on your PATH" in out
+    assert (repo / ".venv" / "bin" / "smart-beauty").exists()
+    r = subprocess.run([str(repo / ".venv" / "bin" / "python"), "-c",
+                        "import smart_beauty, smart_beauty_py3; print(smart_beauty.__file__)"],
+                       stdout=subprocess.PIPE, text=True, check=True)
+    assert r.stdout.strip().startswith(str(repo / "lib"))
+    out2 = run_install(repo, home, "--uninstall", env=env).stdout
+    assert not link.exists() and "left in place" in out2
