@@ -55,6 +55,8 @@ def decode(data):
     try:
         img = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[kind]])
         width, height = img.size
+    except Image.DecompressionBombError:  # Pillow's own guard (> 2 x MAX_IMAGE_PIXELS), raised on open
+        raise ImageRejected(413, "FILE_RESOLUTION_EXCEEDS_LIMITS", "image header claims too many pixels")
     except Exception as exc:  # any header failure is a decoding failure
         raise ImageRejected(422, "FILE_DECODING_FAILURE", "cannot decode image: %s" % type(exc).__name__)
     if width >= MAX_SIDE_EXCLUSIVE or height >= MAX_SIDE_EXCLUSIVE:

@@ -1,0 +1,167 @@
+"""Async jobs: 0 -> 1 -> 2, ready times, downloads, no-face failure, expiry, durations, stats, lifecycle."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import threading
+import time
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+from server_testutil import (
+    POLL, assert_ailab_error, encode, expected_simple, flat_png, noisy_rgb, poll, submit, wait_done,
+)
+
+from smart_beauty_py3.server import LocalAilab
+
+
+def test_status_progression_ready_time_and_download(ailab):
+    ailab.set_durations(queued=0.15, processing=0.25)
+    arr = noisy_rgb(20, 30, seed=7)
+    t_submit = time.time()
+    task_id = submit(ailab.url, ailab.valid_key, image=encode(arr), level="0.8").json()["task_id"]
+    seen = []
+    while True:
+        body = poll(ailab.url, ailab.valid_key, task_id).json()
+        assert body["error_code"] == 0
+        seen.append(body["task_status"])
+        if body["task_status"] == 2:
+            break
+        assert body["data"] == {"image_url": ""}
+        assert time.time() - t_submit < 5
+        time.sleep(0.02)
+    assert seen[0] == 0 and 1 in seen and seen == sorted(seen)
+    url = body["data"]["image_url"]
+    assert url.startswith(ailab.url + "/results/") and url.endswith(".png")
+    info = ailab.task(task_id)
+    assert info["status"] == 2 and info["polls"] == len(seen)
+    assert 0.38 <= info["ready_at"] - info["submitted_at"] < 0.6
+    assert len(info["poll_times"]) == len(seen) and info["poll_times"][-1] >= info["ready_at"]
+    r = requests.get(url, timeout=10)  # no key
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
+    img = Image.open(io.BytesIO(r.content))
+    assert img.mode == "RGB" and img.size == (30, 20)
+    assert np.array_equal(np.asarray(img), expected_simple(arr, 0.8))
+    log = ailab.requests()
+    assert [e["endpoint"] for e in log] == ["submit"] + ["poll"] * len(seen) + ["download"]
+    assert all(e["sent_api_key"] for e in log[:-1]) and not log[-1]["sent_api_key"]
+    assert all("ailabapi-api-key" not in {k.lower() for k in e["headers"]} for e in log)
+    counts = ailab.stats()["counts"]
+    assert counts["poll"] == len(seen) and counts["download"] == 1 and counts["total"] == len(log)
+
+
+def test_unknown_and_missing_task(ailab):
+    assert_ailab_error(poll(ailab.url, ailab.valid_key, "no-such-task"), 404, "ERROR_RESOURCE_NOT_FOUND")
+    r = requests.get(ailab.url + POLL, headers=ailab.headers(), timeout=10)
+    assert_ailab_error(r, 400, "MISSING_PARAMETERS")
+    assert_ailab_error(poll(ailab.url, "wrong", "x"), 401, "ERROR_USER_NOT_EXISTS")
+
+
+def test_unknown_result_token_is_plain_404(ailab):
+    r = requests.get(ailab.url + "/results/abcdefghijklmnop.png", timeout=10)
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/plain")
+
+
+def test_no_face_fails_on_the_poll(ailab):
+    task_id = submit(ailab.url, ailab.valid_key, image=flat_png()).json()["task_id"]
+    r = wait_done(ailab.url, ailab.valid_key, task_id)
+    body = assert_ailab_error(r, 422, "ERROR_NO_FACE_IN_FILE")
+    assert body["error_detail"]["code_message"] == "No face detected in the file."
+    assert ailab.task(task_id)["status"] == "failed"
+
+
+def test_engine_crash_is_processing_failure(srv):
+    def broken(rgb, level, multi_face):
+        raise RuntimeError("boom")
+
+    srv.store.engine = broken
+    task_id = submit(srv.url, srv.valid_key).json()["task_id"]
+    assert_ailab_error(wait_done(srv.url, srv.valid_key, task_id), 500, "PROCESSING_FAILURE")
+
+
+def test_results_expire(ailab):
+    ailab.set_durations(queued=0, processing=0.05)
+    ailab.configure(result_ttl=0.4)
+    task_id = submit(ailab.url, ailab.valid_key).json()["task_id"]
+    body = wait_done(ailab.url, ailab.valid_key, task_id).json()
+    url = body["data"]["image_url"]
+    assert requests.get(url, timeout=10).status_code == 200
+    time.sleep(0.5)
+    r = requests.get(url, timeout=10)
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/plain")
+    assert_ailab_error(poll(ailab.url, ailab.valid_key, task_id), 404, "ERROR_RESOURCE_NOT_FOUND")
+    assert ailab.task(task_id)["status"] == "expired"
+
+
+def test_per_job_duration_sequence(ailab):
+    ailab.set_durations(sequence=[[0.0, 0.05], [0.1, 0.3]])
+    ids = [submit(ailab.url, ailab.valid_key).json()["task_id"] for _ in range(3)]
+    got = [(ailab.task(i)["queued_seconds"], ailab.task(i)["processing_seconds"]) for i in ids]
+    assert got == [(0.0, 0.05), (0.1, 0.3), (0.1, 0.3)]
+    assert ailab.stats()["durations"] == {"sequence": [[0.0, 0.05], [0.1, 0.3]]}
+
+
+def test_duration_callable_in_process(srv):
+    seen = []
+
+    def durations(info):
+        seen.append(info)
+        return 0.0, 0.01 * len(seen)
+
+    srv.set_durations(func=durations)
+    ids = [submit(srv.url, srv.valid_key, level="0.3").json()["task_id"] for _ in range(2)]
+    assert [srv.task_info(i)["processing_seconds"] for i in ids] == [0.01, 0.02]
+    assert seen[0] == {"level": 0.3, "multi_face": False}
+
+
+def test_concurrent_submits_and_polls(srv):
+    srv.set_durations(queued=0.0, processing=0.1)
+    errors, ids = [], []
+
+    def worker(seed):
+        try:
+            arr = noisy_rgb(16, 16, seed=seed)
+            task_id = submit(srv.url, srv.valid_key, image=encode(arr)).json()["task_id"]
+            ids.append(task_id)
+            url = wait_done(srv.url, srv.valid_key, task_id).json()["data"]["image_url"]
+            out = np.asarray(Image.open(io.BytesIO(requests.get(url, timeout=10).content)))
+            assert np.array_equal(out, expected_simple(arr, 1.0))
+        except Exception as exc:  # collected for the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(set(ids)) == 12
+    assert srv.stats()["counts"]["submit"] == 12
+
+
+def test_stop_joins_threads_and_leaves_no_temp_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    before = set(threading.enumerate())
+    srv = LocalAilab(port=0, job_seconds=0.05).start()
+    task_id = submit(srv.url, srv.valid_key, image=encode(noisy_rgb(300, 400))).json()["task_id"]
+    url = wait_done(srv.url, srv.valid_key, task_id).json()["data"]["image_url"]
+    assert requests.get(url, timeout=10).status_code == 200
+    srv.stop()
+    time.sleep(0.05)
+    assert [t for t in threading.enumerate() if t not in before and t.is_alive()] == []
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(requests.ConnectionError):
+        requests.get(srv.url + POLL, timeout=2)
+
+
+def test_reset_forgets_everything(ailab):
+    ailab.inject("rate_limit")
+    ailab.set_durations(job_seconds=5)
+    ailab.configure(result_ttl=1, credits=8)
+    ailab.reset()
+    stats = ailab.stats()
+    assert stats["faults"] == [] and stats["tasks"] == {} and stats["counts"]["total"] == 0
+    assert stats["result_ttl"] == 86400 and stats["credits"] > 8
+    assert stats["durations"] == {"queued": 0.05, "processing": pytest.approx(0.15)}
