@@ -1,0 +1,406 @@
+"""The layer workflow shared by the GIMP 2.10 and GIMP 3 plug-ins, behind a small host interface.
+
+``retouch_layer(host, layer, level, multi_face)``: check the layer, export it (losslessly, PNG) to
+a private temp folder, make the file fit the service limits (a scaled-down export when needed),
+run a :class:`~smart_beauty.jobs.RetouchJob` in the background while the host's progress bar
+follows it and the host's cancel is polled, then insert the result as a new layer directly above
+the source, in the same parent, at the source's offsets and full size, with the source's alpha,
+and the selection as its mask -- all in one undo group. Every failure becomes one message through
+the host and leaves the image as it was; the temp folder is always removed.
+
+``run_batch(host, spec, output_dir, level, multi_face)``: the same for each image file matched by
+``spec`` (a folder or a glob pattern), writing ``NAME.beauty.png`` files, continuing past failures.
+
+The adapters implement :class:`Host` with their GIMP's API; nothing here imports GIMP.
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import glob
+import math
+import os
+import shutil
+import tempfile
+
+from . import errors, imagefile, protocol
+from .client import Client
+from .compat import text_type
+from .jobs import DEFAULT_DEADLINE, RetouchJob
+from .settings import Settings
+
+LAYER_NAME = "Smart Beauty (level %.2f)"
+MIN_SIDE = 2
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".xcf")
+OUTPUT_SUFFIX = ".beauty.png"
+# Lossless PNGs over 5 MB are exported again, smaller; a little headroom for the next try.
+SIZE_HEADROOM = 0.9
+MAX_EXPORT_TRIES = 4
+
+KIND_LAYER, KIND_GROUP, KIND_TEXT, KIND_MASK, KIND_OTHER = "layer", "group", "text", "mask", "other"
+
+
+class LayerInfo(object):
+    """What the host tells about a layer: ``kind`` (KIND_*), size, offsets, alpha, base type name."""
+
+    def __init__(self, kind, width, height, offsets=(0, 0), has_alpha=False, base="rgb"):
+        self.kind = kind
+        self.width = int(width)
+        self.height = int(height)
+        self.offsets = (int(offsets[0]), int(offsets[1]))
+        self.has_alpha = bool(has_alpha)
+        self.base = base
+
+    def __repr__(self):
+        return "LayerInfo(%s, %dx%d at %r, alpha=%r, %s)" % (self.kind, self.width, self.height, self.offsets,
+                                                             self.has_alpha, self.base)
+
+
+class Host(object):
+    """What the workflow needs from GIMP. Each adapter fills this in with its GIMP's calls.
+
+    Layer/image arguments are the host's own objects; layerjob never looks inside them.
+    """
+
+    def describe(self, layer):
+        """LayerInfo for ``layer``, or None when there is no image/layer to work on."""
+        raise NotImplementedError
+
+    def export_png(self, layer, path, width, height):
+        """Write the layer's pixels to ``path`` as a lossless PNG of ``width`` x ``height`` (a
+        scaled copy when that differs from the layer's size), RGB(A) even for gray/indexed layers.
+        Must not change the user's image (work on a temporary copy)."""
+        raise NotImplementedError
+
+    def begin_undo(self, layer):
+        raise NotImplementedError
+
+    def end_undo(self, layer):
+        raise NotImplementedError
+
+    def insert_result(self, source, path, name):
+        """Load ``path`` as a new layer called ``name`` and insert it directly above ``source``
+        in the same parent. Returns the new layer."""
+        raise NotImplementedError
+
+    def place(self, new, x, y, width, height):
+        """Scale ``new`` to ``width`` x ``height`` if it differs, and move it to offsets (x, y)."""
+        raise NotImplementedError
+
+    def restore_alpha(self, source, new):
+        """Give ``new`` the alpha channel of ``source`` (same size and offsets)."""
+        raise NotImplementedError
+
+    def selection_to_mask(self, new):
+        """If the image has a selection, add it as ``new``'s layer mask. Returns True if it did."""
+        raise NotImplementedError
+
+    def remove_layer(self, new):
+        raise NotImplementedError
+
+    def progress_start(self, text):
+        pass
+
+    def progress(self, fraction, text):
+        pass
+
+    def progress_end(self):
+        pass
+
+    def cancelled(self):
+        """True once the user asked to stop (polled while the service works)."""
+        return False
+
+    def message(self, text):
+        raise NotImplementedError
+
+    # batch only
+    def open_image(self, path):
+        raise NotImplementedError
+
+    def batch_layer(self, image):
+        """The layer of a freshly opened image that a batch run retouches."""
+        raise NotImplementedError
+
+    def save_image(self, image, path):
+        """Export the whole image (composite) to ``path`` (PNG)."""
+        raise NotImplementedError
+
+    def close_image(self, image):
+        raise NotImplementedError
+
+
+class Outcome(object):
+    """What one run did: ``layer`` (the new layer) or ``error`` (a SmartBeautyError), and the
+    ``scale`` the layer was sent at (1.0 = full size)."""
+
+    def __init__(self, layer=None, error=None, scale=1.0):
+        self.layer = layer
+        self.error = error
+        self.scale = scale
+
+    @property
+    def ok(self):
+        return self.error is None
+
+    def __repr__(self):
+        return "Outcome(layer=%r, error=%r, scale=%r)" % (self.layer, self.error, self.scale)
+
+
+class HostError(errors.SmartBeautyError):
+    """GIMP itself refused a step (export, load, insert)."""
+
+    default_message = "GIMP could not complete a step of Smart Beauty; the image was left unchanged."
+
+
+def layer_name(level):
+    return LAYER_NAME % level
+
+
+def check_level(level):
+    try:
+        level = float(level)
+    except (TypeError, ValueError):
+        raise errors.BadInputError("The beauty level must be a number between 0 and 1.")
+    if math.isnan(level) or not 0.0 <= level <= 1.0:
+        raise errors.BadInputError("The beauty level must be between 0 and 1 (got %s)." % (level,))
+    return level
+
+
+def check_layer(info):
+    """Raise BadInputError with what to do when the layer cannot be retouched."""
+    if info is None:
+        raise errors.BadInputError("Open an image and select the layer with the portrait first.")
+    if info.kind == KIND_GROUP:
+        raise errors.BadInputError("Smart Beauty works on one layer, not on a layer group; select a layer "
+                                   "inside the group and try again.")
+    if info.kind == KIND_TEXT:
+        raise errors.BadInputError("This is a text layer; select the layer with the portrait photo and try again.")
+    if info.kind == KIND_MASK:
+        raise errors.BadInputError("A layer mask is selected; click the layer's thumbnail (not its mask) "
+                                   "and try again.")
+    if info.kind != KIND_LAYER:
+        raise errors.BadInputError("Smart Beauty works on image layers; select the layer with the portrait "
+                                   "and try again.")
+    if info.width < MIN_SIDE or info.height < MIN_SIDE:
+        raise errors.BadInputError("The layer is only %dx%d px; select the layer with the portrait and try "
+                                   "again." % (info.width, info.height))
+
+
+def client_from_settings(settings=None):
+    """A Client for the configured key and service address (raises ConfigError)."""
+    settings = settings or Settings.load()
+    return Client(settings.require_key(), base_url=settings.base_url)
+
+
+def _host_error(step, exc):
+    detail = text_type(exc).strip().splitlines()[0] if text_type(exc).strip() else type(exc).__name__
+    return HostError("GIMP could not %s (%s); the image was left unchanged." % (step, detail[:200]))
+
+
+def export_within_limits(host, layer, info, directory):
+    """Export the layer as PNG into ``directory``, scaled down until the file meets the service
+    limits. Returns (path, scale)."""
+    scale = imagefile.fit_scale(info.width, info.height)
+    path = os.path.join(directory, "layer.png")
+    for _ in range(MAX_EXPORT_TRIES):
+        w, h = imagefile.scaled_size(info.width, info.height, scale) if scale < 1.0 else (info.width,
+                                                                                        info.height)
+        try:
+            host.export_png(layer, path, w, h)
+        except errors.SmartBeautyError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a GIMP failure, reported as one sentence
+            raise _host_error("export the layer", e)
+        size = os.path.getsize(path)
+        if size <= protocol.MAX_UPLOAD_BYTES:
+            return path, scale
+        # PNG size grows about with the pixel count: shrink the area in proportion.
+        scale *= math.sqrt(protocol.MAX_UPLOAD_BYTES * SIZE_HEADROOM / float(size))
+    raise errors.BadInputError("The layer is too detailed to send even when scaled down; crop it to the "
+                               "face and try again.")
+
+
+def retouch_layer(host, layer, level, multi_face=False, client=None, settings=None,
+                  deadline=DEFAULT_DEADLINE, tick=0.1, policy=None):
+    """Retouch ``layer`` into a new layer above it. Returns an :class:`Outcome`; on failure the
+    host has shown one message and the image is unchanged."""
+    own_client = client is None
+    workdir = None
+    job = None
+    outcome = Outcome()
+    host.progress_start("Smart Beauty")
+    try:
+        level = check_level(level)
+        info = host.describe(layer)
+        check_layer(info)
+        if client is None:
+            client = client_from_settings(settings)
+        workdir = tempfile.mkdtemp(prefix="smart-beauty-")
+        host.progress(0.01, "Smart Beauty: exporting the layer")
+        path, outcome.scale = export_within_limits(host, layer, info, workdir)
+        if host.cancelled():
+            raise errors.CancelledError()
+        job = RetouchJob(client, path, level=level, multi_face=multi_face, deadline=deadline,
+                         policy=policy, result_dir=workdir)
+        for event in job.run_in_background(tick=tick):
+            host.progress(event.fraction, "Smart Beauty: " + event.text)
+            if host.cancelled() and not job.cancelled:
+                job.cancel()
+        result = job.result_path
+        host.progress(0.97, "Smart Beauty: adding the new layer")
+        outcome.layer = _insert(host, layer, info, result, layer_name(level))
+        host.progress(1.0, "Smart Beauty: done")
+    except errors.SmartBeautyError as e:
+        outcome.error = e
+    except Exception as e:  # noqa: BLE001 - never leave the user with a traceback only
+        outcome.error = errors.SmartBeautyError("Smart Beauty failed unexpectedly (%s: %s); please report this."
+                                                % (type(e).__name__, text_type(e)[:200]))
+    finally:
+        if job is not None:
+            job.cleanup()
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if own_client and client is not None:
+            client.close()
+        host.progress_end()
+    if outcome.error is not None:
+        host.message(text_type(outcome.error))
+    return outcome
+
+
+def _insert(host, source, info, result_path, name):
+    """All image changes, in one undo group; on failure the new layer is taken out again."""
+    new = None
+    host.begin_undo(source)
+    try:
+        new = host.insert_result(source, result_path, name)
+        host.place(new, info.offsets[0], info.offsets[1], info.width, info.height)
+        if info.has_alpha:
+            host.restore_alpha(source, new)
+        host.selection_to_mask(new)
+        return new
+    except Exception as e:
+        if new is not None:
+            try:
+                host.remove_layer(new)
+            except Exception:  # noqa: BLE001 - the first error is the one to report
+                pass
+        if isinstance(e, errors.SmartBeautyError):
+            raise
+        raise _host_error("add the result as a new layer", e)
+    finally:
+        host.end_undo(source)
+
+
+# ------------------------------------------------------------------------------------------
+# batch
+
+
+def expand_inputs(spec):
+    """Files named by ``spec``: a folder (its image files), a glob pattern, or one file; several
+    may be separated by os.pathsep. Sorted, without duplicates."""
+    found = []
+    for part in [p for p in text_type(spec or "").split(os.pathsep) if p.strip()]:
+        part = os.path.expanduser(part.strip())
+        if os.path.isdir(part):
+            names = [os.path.join(part, n) for n in os.listdir(part)]
+            found.extend(n for n in names if os.path.isfile(n) and n.lower().endswith(IMAGE_EXTENSIONS)
+                         and not n.lower().endswith(OUTPUT_SUFFIX))
+        else:
+            found.extend(p for p in glob.glob(part) if os.path.isfile(p))
+    seen, out = set(), []
+    for p in sorted(found):
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+def output_path(output_dir, input_path):
+    stem = os.path.splitext(os.path.basename(input_path))[0]
+    return os.path.join(output_dir, stem + OUTPUT_SUFFIX)
+
+
+class BatchReport(object):
+    def __init__(self):
+        self.done = []      # (input, output)
+        self.failed = []    # (input, message)
+
+    @property
+    def ok(self):
+        return not self.failed and bool(self.done)
+
+    def summary(self):
+        total = len(self.done) + len(self.failed)
+        if total == 0:
+            return "Smart Beauty batch: no image files matched; check the input folder or pattern."
+        text = "Smart Beauty batch: %d of %d images retouched" % (len(self.done), total)
+        if self.failed:
+            text += "; failed: " + "; ".join("%s (%s)" % (os.path.basename(p), m) for p, m in self.failed)
+        return text + "."
+
+
+def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, client=None,
+              deadline=DEFAULT_DEADLINE, tick=0.1):
+    """Retouch every file matched by ``spec`` into ``output_dir``; continue past failures.
+    Returns a :class:`BatchReport`; its summary is also shown through the host."""
+    report = BatchReport()
+    own_client = client is None
+    try:
+        level = check_level(level)
+        if not output_dir:
+            raise errors.BadInputError("Choose an output folder for the batch.")
+        if not os.path.isdir(output_dir):
+            os.makedirs(output_dir)
+        inputs = expand_inputs(spec)
+        if inputs and client is None:
+            client = client_from_settings(settings)
+    except errors.SmartBeautyError as e:
+        host.message(text_type(e))
+        report.failed.append((text_type(spec), text_type(e)))
+        return report
+    except (IOError, OSError) as e:
+        msg = "Cannot create the output folder %s (%s)." % (output_dir, e.strerror or e)
+        host.message(msg)
+        report.failed.append((text_type(spec), msg))
+        return report
+    try:
+        for path in inputs:
+            _batch_one(host, path, output_dir, level, multi_face, client, deadline, tick, report)
+    finally:
+        if own_client and client is not None:
+            client.close()
+    host.message(report.summary())
+    return report
+
+
+def _batch_one(host, path, output_dir, level, multi_face, client, deadline, tick, report):
+    try:
+        image = host.open_image(path)
+    except Exception as e:  # noqa: BLE001
+        report.failed.append((path, "GIMP could not open it: %s" % (text_type(e).splitlines() or ["?"])[0]))
+        return
+    try:
+        outcome = retouch_layer(host, host.batch_layer(image), level, multi_face, client=client,
+                                deadline=deadline, tick=tick)
+        if not outcome.ok:
+            report.failed.append((path, text_type(outcome.error)))
+            return
+        out = output_path(output_dir, path)
+        tmp = os.path.join(output_dir, ".partial-" + os.path.basename(out))
+        try:
+            host.save_image(image, tmp)
+            if os.path.exists(out):
+                os.remove(out)
+            os.rename(tmp, out)
+        except Exception as e:  # noqa: BLE001
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            report.failed.append((path, "GIMP could not save the result: %s" % (text_type(e).splitlines()
+                                                                               or ["?"])[0]))
+            return
+        report.done.append((path, out))
+    finally:
+        try:
+            host.close_image(image)
+        except Exception:  # noqa: BLE001
+            pass

@@ -1,0 +1,688 @@
+# -*- coding: utf-8 -*-
+"""The pixel/document model behind the GIMP stand-ins (``gimp``/``gimpfu`` for 2.10 and
+``gi.repository.Gimp`` for 3.0).
+
+Single source for Python 2.7 and 3 (the gimpfu tier also runs under a real Python 2.7 with
+numpy 1.16 / Pillow 6.2). It models what GIMP does, as documented in
+shared/reference/gimpfu-2.10-facts.md and gimp3-headless.md:
+
+* images with a base type (RGB / GRAY / INDEXED + colormap), a real selection mask, undo-group
+  nesting with counters, an active (selected) layer, a file name;
+* layers with real pixels (numpy ``uint8`` H x W x C, C per layer type), offsets, opacity, a
+  parent (layer groups), text layers, layer masks; a layer must be inserted before it is drawn on;
+* PNG load/save through Pillow, conversion between base types when a layer moves to another image
+  (``layer_new_from_drawable``, ``file_load_layer``), scaling, compositing for whole-image export;
+* the session: messages, progress calls, temp names, the procedural-db data store.
+
+Errors that GIMP reports as a failed procedure are raised as :class:`ProcedureError`; the API
+layers turn them into what the real binding raises.
+"""
+from __future__ import absolute_import, division, print_function
+
+import os
+
+import numpy as np
+from PIL import Image as PILImage
+
+# Image base types (GimpImageBaseType) and layer types (GimpImageType)
+RGB, GRAY, INDEXED = 0, 1, 2
+RGB_IMAGE, RGBA_IMAGE, GRAY_IMAGE, GRAYA_IMAGE, INDEXED_IMAGE, INDEXEDA_IMAGE = 0, 1, 2, 3, 4, 5
+CHANNELS = {RGB_IMAGE: 3, RGBA_IMAGE: 4, GRAY_IMAGE: 1, GRAYA_IMAGE: 2, INDEXED_IMAGE: 1, INDEXEDA_IMAGE: 2}
+BASE_OF_TYPE = {RGB_IMAGE: RGB, RGBA_IMAGE: RGB, GRAY_IMAGE: GRAY, GRAYA_IMAGE: GRAY,
+                INDEXED_IMAGE: INDEXED, INDEXEDA_IMAGE: INDEXED}
+
+# GimpAddMaskType / GimpMaskApplyMode / GimpChannelOps
+ADD_MASK_WHITE, ADD_MASK_BLACK, ADD_MASK_ALPHA, ADD_MASK_ALPHA_TRANSFER, ADD_MASK_SELECTION, \
+    ADD_MASK_COPY, ADD_MASK_CHANNEL = 0, 1, 2, 3, 4, 5, 6
+MASK_APPLY, MASK_DISCARD = 0, 1
+CHANNEL_OP_ADD, CHANNEL_OP_SUBTRACT, CHANNEL_OP_REPLACE, CHANNEL_OP_INTERSECT = 0, 1, 2, 3
+
+LAYER_MODE_NORMAL = 28
+
+
+class ProcedureError(Exception):
+    """A PDB procedure failed (GIMP: execution/calling error with this text)."""
+
+
+def type_for(base, alpha):
+    return {RGB: RGB_IMAGE, GRAY: GRAY_IMAGE, INDEXED: INDEXED_IMAGE}[base] + (1 if alpha else 0)
+
+
+def has_alpha_type(t):
+    return t in (RGBA_IMAGE, GRAYA_IMAGE, INDEXEDA_IMAGE)
+
+
+# --------------------------------------------------------------------------------------------
+# pixel conversions
+
+
+def to_rgba(pixels, ltype, colormap):
+    """Any layer pixels -> H x W x 4 uint8."""
+    h, w = pixels.shape[:2]
+    out = np.empty((h, w, 4), np.uint8)
+    base = BASE_OF_TYPE[ltype]
+    if base == RGB:
+        out[..., :3] = pixels[..., :3]
+    elif base == GRAY:
+        out[..., :3] = pixels[..., :1]
+    else:
+        out[..., :3] = colormap[pixels[..., 0]]
+    out[..., 3] = pixels[..., -1] if has_alpha_type(ltype) else 255
+    return out
+
+
+def luminance(rgb):
+    # GIMP converts with babl's Y' (Rec. 709 weights); good enough for a stand-in.
+    y = rgb[..., 0] * 0.2126 + rgb[..., 1] * 0.7152 + rgb[..., 2] * 0.0722
+    return np.clip(np.round(y), 0, 255).astype(np.uint8)
+
+
+def nearest_index(rgb, colormap):
+    flat = rgb.reshape(-1, 3).astype(np.int32)
+    cm = colormap.astype(np.int32)
+    best = np.zeros(flat.shape[0], np.int64)
+    bestd = np.full(flat.shape[0], 1 << 30, np.int64)
+    for i in range(cm.shape[0]):
+        d = ((flat - cm[i]) ** 2).sum(axis=1)
+        better = d < bestd
+        best[better] = i
+        bestd[better] = d[better]
+    return best.reshape(rgb.shape[:2]).astype(np.uint8)
+
+
+def from_rgba(rgba, base, alpha, colormap):
+    """H x W x 4 -> pixels of the layer type (base, alpha)."""
+    rgb = rgba[..., :3]
+    if base == RGB:
+        body = rgb
+    elif base == GRAY:
+        body = luminance(rgb)[..., None]
+    else:
+        body = nearest_index(rgb, colormap)[..., None]
+    if alpha:
+        return np.ascontiguousarray(np.concatenate([body, rgba[..., 3:4]], axis=2))
+    return np.ascontiguousarray(body)
+
+
+def resize(arr, w, h):
+    """Resize H x W x C uint8 (or H x W) with a cubic filter, channel by channel."""
+    if arr.shape[1] == w and arr.shape[0] == h:
+        return arr.copy()
+    if arr.ndim == 2:
+        return np.asarray(PILImage.fromarray(arr).resize((w, h), PILImage.BICUBIC))
+    chans = [np.asarray(PILImage.fromarray(np.ascontiguousarray(arr[..., c])).resize((w, h), PILImage.BICUBIC))
+             for c in range(arr.shape[2])]
+    return np.ascontiguousarray(np.stack(chans, axis=2))
+
+
+# --------------------------------------------------------------------------------------------
+# the model
+
+
+class Session(object):
+    """One running GIMP: images, items, messages, progress, temp files, data store."""
+
+    def __init__(self, directory, tempdir):
+        self.directory = directory
+        self.tempdir = tempdir
+        self.items = {}
+        self.images = {}
+        self.next_id = 1
+        self.messages = []
+        self.progress = []          # ("init", text) ("update", f) ("text", t) ("pulse",) ("end",)
+        self.data = {}              # gimp-procedural-db-set/get-data
+        self.temp_counter = 0
+        self.calls = []             # PDB procedure names called, in order
+        self.flushes = 0
+        self.context_depth = 0
+        for d in (directory, tempdir):
+            if not os.path.isdir(d):
+                os.makedirs(d)
+
+    def new_id(self):
+        i = self.next_id
+        self.next_id += 1
+        return i
+
+    def temp_name(self, ext):
+        self.temp_counter += 1
+        return os.path.join(self.tempdir, "gimp-temp-%06d.%s" % (self.temp_counter, ext))
+
+    def image(self, i):
+        img = self.images.get(i)
+        if img is None or img.deleted:
+            raise ProcedureError("Invalid image ID %r" % (i,))
+        return img
+
+    def item(self, i):
+        it = self.items.get(i)
+        if it is None or it.deleted:
+            raise ProcedureError("Invalid item ID %r" % (i,))
+        return it
+
+    def live_images(self):
+        return [i for i in sorted(self.images) if not self.images[i].deleted]
+
+
+class ImageModel(object):
+    def __init__(self, session, width, height, base=RGB):
+        if width < 1 or height < 1 or width > 524288 or height > 524288:
+            raise ProcedureError("Invalid image size %dx%d" % (width, height))
+        self.session = session
+        self.id = session.new_id()
+        session.images[self.id] = self
+        self.width, self.height, self.base = int(width), int(height), int(base)
+        self.colormap = None
+        if base == INDEXED:
+            self.colormap = np.array([[0, 0, 0], [255, 255, 255]], np.uint8)
+        self.layers = []            # top -> bottom
+        self.selection = np.zeros((self.height, self.width), np.uint8)
+        self.selection_id = session.new_id()
+        self.undo_depth = 0
+        self.undo_starts = 0
+        self.undo_ends = 0
+        self.undo_steps = 0         # undoable operations pushed (outside or inside groups)
+        self.undo_groups = 0        # top-level groups that have been closed
+        self.filename = None
+        self.active = []            # selected layers (GIMP 3) / active layer (2.10 = first)
+        self.deleted = False
+        self.dirty = 0
+
+    # -- undo
+    def push_undo(self):
+        self.undo_steps += 1
+        self.dirty += 1
+
+    def undo_group_start(self):
+        self.undo_depth += 1
+        self.undo_starts += 1
+
+    def undo_group_end(self):
+        if self.undo_depth <= 0:
+            raise ProcedureError("Procedure 'gimp-image-undo-group-end' returned no return values: "
+                                 "no undo group is open")
+        self.undo_depth -= 1
+        self.undo_ends += 1
+        if self.undo_depth == 0:
+            self.undo_groups += 1
+
+    # -- layer tree
+    def container(self, parent):
+        return self.layers if parent is None else parent.children
+
+    def all_layers(self):
+        out = []
+
+        def walk(seq):
+            for layer in seq:
+                out.append(layer)
+                if layer.kind == "group":
+                    walk(layer.children)
+        walk(self.layers)
+        return out
+
+    def insert_layer(self, layer, parent, position):
+        if layer.image is not self:
+            raise ProcedureError("Item '%s' (%d) cannot be used because it is attached to another image"
+                                 % (layer.name, layer.id))
+        if layer.attached:
+            raise ProcedureError("Item '%s' (%d) has already been added to an image" % (layer.name, layer.id))
+        if parent is not None and (parent.kind != "group" or parent.image is not self or not parent.attached):
+            raise ProcedureError("Item '%s' (%d) cannot be used as a parent" % (parent.name, parent.id))
+        if BASE_OF_TYPE[layer.type] != self.base and layer.kind != "group":
+            raise ProcedureError("Layer '%s' (%d) is of the wrong type for this image" % (layer.name, layer.id))
+        if parent is None and position == -1 and self.active:
+            ref = self.active[0]
+            if ref.kind == "group":
+                parent, position = ref, 0
+            else:
+                parent = ref.parent
+                position = self.container(parent).index(ref)
+        seq = self.container(parent)
+        if position < 0 or position > len(seq):
+            position = 0 if position < 0 else len(seq)
+        seq.insert(position, layer)
+        layer.parent = parent
+        layer.attached = True
+        self.active = [layer]
+        self.push_undo()
+
+    def remove_layer(self, layer):
+        if layer.image is not self or not layer.attached:
+            raise ProcedureError("Item '%s' (%d) cannot be used because it has not been added to an image"
+                                 % (layer.name, layer.id))
+        seq = self.container(layer.parent)
+        idx = seq.index(layer)
+        seq.remove(layer)
+        layer.attached = False
+        layer.parent = None
+        layer.deleted = True
+        if layer in self.active:
+            self.active = [seq[min(idx, len(seq) - 1)]] if seq else []
+        self.push_undo()
+
+    def position_of(self, layer):
+        if not layer.attached:
+            raise ProcedureError("Item '%s' (%d) cannot be used because it has not been added to an image"
+                                 % (layer.name, layer.id))
+        return self.container(layer.parent).index(layer)
+
+    def scale(self, w, h):
+        sx, sy = w / self.width, h / self.height
+        for layer in self.all_layers():
+            if layer.kind != "group":
+                layer.scale(max(1, int(round(layer.width * sx))), max(1, int(round(layer.height * sy))),
+                            local_origin=False, _image_scale=(sx, sy))
+        self.selection = resize(self.selection, w, h)
+        self.width, self.height = int(w), int(h)
+        self.push_undo()
+
+    # -- selection
+    def select_rectangle(self, op, x, y, w, h):
+        m = np.zeros((self.height, self.width), np.uint8)
+        x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
+        x1, y1 = min(self.width, int(round(x + w))), min(self.height, int(round(y + h)))
+        if x1 > x0 and y1 > y0:
+            m[y0:y1, x0:x1] = 255
+        if op == CHANNEL_OP_REPLACE:
+            self.selection = m
+        elif op == CHANNEL_OP_ADD:
+            self.selection = np.maximum(self.selection, m)
+        elif op == CHANNEL_OP_SUBTRACT:
+            self.selection = np.where(m > 0, 0, self.selection).astype(np.uint8)
+        elif op == CHANNEL_OP_INTERSECT:
+            self.selection = np.minimum(self.selection, m)
+        else:
+            raise ProcedureError("Invalid channel operation %r" % (op,))
+        self.push_undo()
+
+    def selection_is_empty(self):
+        return not bool(self.selection.any())
+
+    def selection_bounds(self):
+        ys, xs = np.nonzero(self.selection)
+        if len(xs) == 0:
+            return False, 0, 0, self.width, self.height
+        return True, int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+    # -- compositing (whole-image export)
+    def composite(self):
+        canvas = np.zeros((self.height, self.width, 4), np.float64)
+
+        def paint(seq):
+            for layer in reversed(seq):
+                if not layer.visible:
+                    continue
+                if layer.kind == "group":
+                    paint(layer.children)
+                    continue
+                rgba = to_rgba(layer.pixels, layer.type, self.colormap).astype(np.float64)
+                a = rgba[..., 3] / 255.0 * (layer.opacity / 100.0)
+                if layer.mask is not None:
+                    a = a * (layer.mask.pixels / 255.0)
+                ox, oy = layer.offsets
+                x0, y0 = max(0, ox), max(0, oy)
+                x1, y1 = min(self.width, ox + layer.width), min(self.height, oy + layer.height)
+                if x1 <= x0 or y1 <= y0:
+                    continue
+                src = rgba[y0 - oy:y1 - oy, x0 - ox:x1 - ox, :3]
+                sa = a[y0 - oy:y1 - oy, x0 - ox:x1 - ox][..., None]
+                dst = canvas[y0:y1, x0:x1]
+                da = dst[..., 3:4] / 255.0
+                oa = sa + da * (1 - sa)
+                safe = np.where(oa > 0, oa, 1)
+                dst[..., :3] = (src * sa + dst[..., :3] * da * (1 - sa)) / safe
+                dst[..., 3:4] = oa * 255.0
+        paint(self.layers)
+        return np.clip(np.round(canvas), 0, 255).astype(np.uint8)
+
+
+class ItemModel(object):
+    kind = "item"
+
+    def __init__(self, image, name):
+        self.image = image
+        self.session = image.session
+        self.id = self.session.new_id()
+        self.session.items[self.id] = self
+        self.name = name
+        self.attached = False
+        self.deleted = False
+        self.visible = True
+        self.parent = None
+
+
+class LayerModel(ItemModel):
+    kind = "layer"
+
+    def __init__(self, image, name, width, height, ltype, opacity=100.0, mode=LAYER_MODE_NORMAL, pixels=None):
+        if width < 1 or height < 1:
+            raise ProcedureError("Invalid layer size %dx%d" % (width, height))
+        if ltype not in CHANNELS:
+            raise ProcedureError("Invalid layer type %r" % (ltype,))
+        ItemModel.__init__(self, image, name)
+        self.type = int(ltype)
+        if pixels is None:
+            pixels = np.zeros((int(height), int(width), CHANNELS[ltype]), np.uint8)
+        assert pixels.shape == (int(height), int(width), CHANNELS[ltype]), (pixels.shape, ltype)
+        self.pixels = pixels
+        self.offsets = [0, 0]
+        self.opacity = float(opacity)
+        self.mode = int(mode)
+        self.mask = None
+        self.text = None
+
+    @property
+    def width(self):
+        return self.pixels.shape[1]
+
+    @property
+    def height(self):
+        return self.pixels.shape[0]
+
+    @property
+    def has_alpha(self):
+        return has_alpha_type(self.type)
+
+    def require_attached(self, what):
+        if not self.attached:
+            raise ProcedureError("Item '%s' (%d) cannot be used because it has not been added to an image"
+                                 " (%s)" % (self.name, self.id, what))
+
+    def rgba(self):
+        return to_rgba(self.pixels, self.type, self.image.colormap)
+
+    def set_offsets(self, x, y):
+        self.offsets = [int(x), int(y)]
+        if self.mask is not None:
+            pass
+        if self.attached:
+            self.image.push_undo()
+
+    def add_alpha(self):
+        if self.has_alpha:
+            return
+        alpha = np.full(self.pixels.shape[:2] + (1,), 255, np.uint8)
+        self.pixels = np.ascontiguousarray(np.concatenate([self.pixels, alpha], axis=2))
+        self.type += 1
+        if self.attached:
+            self.image.push_undo()
+
+    def scale(self, w, h, local_origin=True, _image_scale=None):
+        if w < 1 or h < 1:
+            raise ProcedureError("Invalid layer size %dx%d" % (w, h))
+        if self.kind != "layer" and self.kind != "text":
+            raise ProcedureError("Cannot scale this item")
+        cx = self.offsets[0] + self.width / 2.0
+        cy = self.offsets[1] + self.height / 2.0
+        if _image_scale is not None:
+            sx, sy = _image_scale
+            self.offsets = [int(round(self.offsets[0] * sx)), int(round(self.offsets[1] * sy))]
+        elif local_origin:
+            self.offsets = [int(round(cx - w / 2.0)), int(round(cy - h / 2.0))]
+        else:
+            sx, sy = w / self.width, h / self.height
+            self.offsets = [int(round(self.offsets[0] * sx)), int(round(self.offsets[1] * sy))]
+        if self.type in (INDEXED_IMAGE, INDEXEDA_IMAGE):
+            rgba = resize(self.rgba(), w, h)
+            self.pixels = from_rgba(rgba, INDEXED, self.has_alpha, self.image.colormap)
+        else:
+            self.pixels = resize(self.pixels, w, h)
+        if self.mask is not None:
+            self.mask.pixels = resize(self.mask.pixels, w, h)
+        if self.attached:
+            self.image.push_undo()
+
+    def create_mask(self, mtype):
+        m = MaskModel(self.image, self.name + " mask", self.width, self.height)
+        if mtype == ADD_MASK_WHITE:
+            m.pixels[:] = 255
+        elif mtype == ADD_MASK_BLACK:
+            m.pixels[:] = 0
+        elif mtype in (ADD_MASK_ALPHA, ADD_MASK_ALPHA_TRANSFER):
+            m.pixels[:] = self.pixels[..., -1] if self.has_alpha else 255
+        elif mtype == ADD_MASK_SELECTION:
+            # the part of the image's selection under this layer
+            ox, oy = self.offsets
+            sel = self.image.selection
+            x0, y0 = max(0, ox), max(0, oy)
+            x1, y1 = min(self.image.width, ox + self.width), min(self.image.height, oy + self.height)
+            if x1 > x0 and y1 > y0:
+                m.pixels[y0 - oy:y1 - oy, x0 - ox:x1 - ox] = sel[y0:y1, x0:x1]
+        elif mtype == ADD_MASK_COPY:
+            m.pixels[:] = luminance(self.rgba()[..., :3])
+        else:
+            raise ProcedureError("Unsupported mask type %r in this stand-in" % (mtype,))
+        return m
+
+    def add_mask(self, mask):
+        if self.mask is not None:
+            raise ProcedureError("Unable to add a layer mask since the layer already has one.")
+        if mask.attached:
+            raise ProcedureError("Item '%s' (%d) has already been added to an image" % (mask.name, mask.id))
+        if mask.image is not self.image:
+            raise ProcedureError("Item '%s' (%d) belongs to another image" % (mask.name, mask.id))
+        if (mask.width, mask.height) != (self.width, self.height):
+            raise ProcedureError("Cannot add layer mask of different dimensions than specified layer.")
+        mask.attached = True
+        mask.layer = self
+        self.mask = mask
+        if self.attached:
+            self.image.push_undo()
+
+    def remove_mask(self, mode):
+        if self.mask is None:
+            raise ProcedureError("Layer '%s' (%d) has no mask" % (self.name, self.id))
+        if mode == MASK_APPLY:
+            self.add_alpha()
+            a = self.pixels[..., -1].astype(np.uint16) * self.mask.pixels.astype(np.uint16)
+            self.pixels[..., -1] = ((a + 127) // 255).astype(np.uint8)
+        self.mask.attached = False
+        self.mask.deleted = True
+        self.mask = None
+        if self.attached:
+            self.image.push_undo()
+
+
+class GroupModel(LayerModel):
+    kind = "group"
+
+    def __init__(self, image, name="Layer Group"):
+        LayerModel.__init__(self, image, name, 1, 1, type_for(image.base, True))
+        self.children = []
+
+    @property
+    def width(self):
+        b = self.bounds()
+        return b[2] - b[0]
+
+    @property
+    def height(self):
+        b = self.bounds()
+        return b[3] - b[1]
+
+    def bounds(self):
+        if not self.children:
+            return (self.offsets[0], self.offsets[1], self.offsets[0] + 1, self.offsets[1] + 1)
+        xs0 = [c.offsets[0] for c in self.children]
+        ys0 = [c.offsets[1] for c in self.children]
+        xs1 = [c.offsets[0] + c.width for c in self.children]
+        ys1 = [c.offsets[1] + c.height for c in self.children]
+        return (min(xs0), min(ys0), max(xs1), max(ys1))
+
+
+class MaskModel(ItemModel):
+    kind = "mask"
+
+    def __init__(self, image, name, width, height):
+        ItemModel.__init__(self, image, name)
+        self.pixels = np.zeros((int(height), int(width)), np.uint8)
+        self.layer = None
+
+    @property
+    def width(self):
+        return self.pixels.shape[1]
+
+    @property
+    def height(self):
+        return self.pixels.shape[0]
+
+
+def new_text_layer(image, text, size=24.0):
+    """A text layer: GIMP renders the text; here a deterministic pattern of a plausible size."""
+    w = max(2, int(len(text) * size * 0.6))
+    h = max(2, int(size * 1.3))
+    layer = LayerModel(image, text, w, h, type_for(image.base, True))
+    layer.pixels[..., -1] = 0
+    layer.pixels[h // 4: 3 * h // 4, :, -1] = 255
+    layer.kind = "text"
+    layer.text = text
+    return layer
+
+
+def layer_from_drawable(src, dest_image):
+    """gimp-layer-new-from-drawable: a copy converted to the destination image's base type."""
+    if src.kind == "group":
+        raise ProcedureError("Cannot copy a layer group in this stand-in")
+    alpha = src.has_alpha
+    if dest_image.base == BASE_OF_TYPE[src.type] and (dest_image is src.image or dest_image.base != INDEXED):
+        pixels = src.pixels.copy()
+    else:
+        if dest_image.base == INDEXED and dest_image.colormap is None:
+            raise ProcedureError("Destination image has no colormap")
+        pixels = from_rgba(src.rgba(), dest_image.base, alpha, dest_image.colormap)
+    name = src.name if dest_image is not src.image else src.name + " copy"
+    copy = LayerModel(dest_image, name, src.width, src.height, type_for(dest_image.base, alpha),
+                      src.opacity, src.mode, pixels)
+    copy.offsets = list(src.offsets)
+    if src.mask is not None:
+        m = MaskModel(dest_image, src.mask.name, src.width, src.height)
+        m.pixels[:] = src.mask.pixels
+        m.attached = True
+        m.layer = copy
+        copy.mask = m
+    return copy
+
+
+# --------------------------------------------------------------------------------------------
+# files
+
+
+def _pil_to_pixels(pil, dest_base, colormap):
+    """A decoded file -> (pixels, type) for an image of ``dest_base``."""
+    alpha = pil.mode in ("RGBA", "LA", "PA") or (pil.mode == "P" and "transparency" in pil.info)
+    rgba = np.asarray(pil.convert("RGBA"))
+    if pil.mode in ("L", "LA") and dest_base == GRAY:
+        g = np.asarray(pil.convert("LA" if alpha else "L"))
+        pixels = g[..., None] if g.ndim == 2 else g
+        return np.ascontiguousarray(pixels), type_for(GRAY, alpha)
+    return from_rgba(rgba, dest_base, alpha, colormap), type_for(dest_base, alpha)
+
+
+def open_image_file(path):
+    if not os.path.exists(path):
+        raise ProcedureError("Could not open '%s' for reading: No such file or directory" % path)
+    try:
+        pil = PILImage.open(path)
+        pil.load()
+    except Exception as e:  # noqa: BLE001 - report like GIMP
+        raise ProcedureError("Opening '%s' failed: %s" % (path, e))
+    return pil
+
+
+def load_image(session, path):
+    """gimp-file-load: a new image with one layer named after the file."""
+    pil = open_image_file(path)
+    if pil.mode in ("L", "LA", "I;16", "I"):
+        base = GRAY
+    elif pil.mode == "P":
+        base = INDEXED
+    else:
+        base = RGB
+    img = ImageModel(session, pil.size[0], pil.size[1], base)
+    if base == INDEXED:
+        pal = np.array(pil.getpalette()[:768], np.uint8).reshape(-1, 3)
+        used = int(np.asarray(pil).max()) + 1
+        img.colormap = pal[:max(used, 1)].copy()
+        alpha = "transparency" in pil.info
+        idx = np.asarray(pil)[..., None]
+        if alpha:
+            a = np.asarray(pil.convert("RGBA"))[..., 3:4]
+            pixels = np.concatenate([idx, a], axis=2)
+        else:
+            pixels = idx
+        ltype = type_for(INDEXED, alpha)
+        pixels = np.ascontiguousarray(pixels)
+    else:
+        pixels, ltype = _pil_to_pixels(pil, base, None)
+    layer = LayerModel(img, os.path.basename(path), pil.size[0], pil.size[1], ltype, pixels=pixels)
+    img.insert_layer(layer, None, 0)
+    img.filename = os.path.abspath(path)
+    img.undo_steps = 0
+    img.dirty = 0
+    return img
+
+
+def load_layer(image, path):
+    """gimp-file-load-layer: a layer (not inserted) converted to the image's base type."""
+    pil = open_image_file(path)
+    pixels, ltype = _pil_to_pixels(pil, image.base, image.colormap)
+    return LayerModel(image, os.path.basename(path), pil.size[0], pil.size[1], ltype, pixels=pixels)
+
+
+def save_drawable_png(drawable, path):
+    """file-png-save2 (2.10): the drawable's own pixels, at its own size, in its own mode."""
+    if getattr(drawable, "kind", None) == "group":
+        raise ProcedureError("Cannot export a layer group")
+    p, t, cm = drawable.pixels, drawable.type, drawable.image.colormap
+    if t == RGB_IMAGE:
+        pil = PILImage.fromarray(p, "RGB")
+    elif t == RGBA_IMAGE:
+        pil = PILImage.fromarray(p, "RGBA")
+    elif t == GRAY_IMAGE:
+        pil = PILImage.fromarray(np.ascontiguousarray(p[..., 0]), "L")
+    elif t == GRAYA_IMAGE:
+        pil = PILImage.fromarray(p, "LA")
+    elif t == INDEXED_IMAGE:
+        pil = PILImage.fromarray(np.ascontiguousarray(p[..., 0]), "P")
+        pil.putpalette(cm.reshape(-1).tolist())
+    else:
+        pil = PILImage.fromarray(to_rgba(p, t, cm), "RGBA")
+    _write_png(pil, path)
+
+
+def save_image_png(image, path):
+    """gimp-file-save / file-png-export (3.0): the visible composite of the whole image."""
+    rgba = image.composite()
+    if (rgba[..., 3] == 255).all():
+        pil = PILImage.fromarray(np.ascontiguousarray(rgba[..., :3]), "RGB")
+    else:
+        pil = PILImage.fromarray(rgba, "RGBA")
+    _write_png(pil, path)
+
+
+def _write_png(pil, path):
+    if not path.lower().endswith(".png"):
+        raise ProcedureError("Unknown file type for '%s' in this stand-in (PNG only)" % path)
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise ProcedureError("Could not open '%s' for writing: No such file or directory" % path)
+    pil.save(path, "PNG")
+
+
+def snapshot(image):
+    """Everything a user could see change in an image, for 'image unchanged' assertions."""
+    def layer_state(layer):
+        d = {"id": layer.id, "name": layer.name, "kind": layer.kind, "type": layer.type,
+             "offsets": tuple(layer.offsets), "size": (layer.width, layer.height),
+             "opacity": layer.opacity, "visible": layer.visible,
+             "mask": None if layer.mask is None else layer.mask.pixels.tobytes()}
+        if layer.kind == "group":
+            d["children"] = [layer_state(c) for c in layer.children]
+        else:
+            d["pixels"] = layer.pixels.tobytes()
+        return d
+    return {"size": (image.width, image.height), "base": image.base,
+            "layers": [layer_state(layer) for layer in image.layers],
+            "selection": image.selection.tobytes(), "undo_steps": image.undo_steps,
+            "colormap": None if image.colormap is None else image.colormap.tobytes()}
