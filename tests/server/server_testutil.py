@@ -66,11 +66,12 @@ def submit(url, key, image=None, task_type="async", level=None, multi_face=None,
         data["multi_face"] = multi_face
     files = {"image_target": (filename, image if image is not None else png_bytes(), "application/octet-stream")}
     headers = {KEY_HEADER: key} if key is not None else {}
-    return requests.post(url + SUBMIT, headers=headers, data=data, files=files, timeout=10, **kw)
+    kw.setdefault("timeout", 10)
+    return requests.post(url + SUBMIT, headers=headers, data=data, files=files, **kw)
 
 
-def poll(url, key, task_id, **kw):
-    return requests.get(url + POLL, params={"task_id": task_id}, headers={KEY_HEADER: key}, timeout=10, **kw)
+def poll(url, key, task_id, timeout=10, **kw):
+    return requests.get(url + POLL, params={"task_id": task_id}, headers={KEY_HEADER: key}, timeout=timeout, **kw)
 
 
 def wait_done(url, key, task_id, timeout=5.0, interval=0.03):
