@@ -36,7 +36,6 @@ else:
 
 REQUIRED = bool(os.environ.get("CI")) or os.environ.get("SB_REQUIRE_HOSTS") == "1"
 _SKIPPED = []   # (tier, reason)
-_TIMES = []     # (what, seconds)
 _HOSTS = {}     # name -> Host or Exception
 
 
@@ -66,7 +65,7 @@ def _get_host(name):
     except Exception as e:  # a capable machine that fails to build: a real failure
         _HOSTS[name] = e
         raise
-    _TIMES.append(("%s root ready (%s)" % (name, h.root.name), time.monotonic() - t0))
+    hosts.TIMES.append(("%s root ready (%s)" % (name, h.root.name), time.monotonic() - t0))
     _HOSTS[name] = h
     return h
 
@@ -98,14 +97,10 @@ def host_work(tmp_path):
     return d
 
 
-def record_time(what, seconds):
-    _TIMES.append((what, seconds))
-
-
 def pytest_terminal_summary(terminalreporter):
-    if _TIMES:
+    if hosts is not None and hosts.TIMES:
         terminalreporter.write_sep("-", "real-host tiers: timings")
-        for what, secs in _TIMES:
+        for what, secs in hosts.TIMES:
             terminalreporter.write_line("%7.1f s  %s" % (secs, what))
     if _SKIPPED:
         terminalreporter.write_sep("!", "REAL-HOST TIERS SKIPPED (nothing was proven on real GIMP / Python 2.7)",

@@ -32,7 +32,12 @@ BUILDERS = {
     "gimp210": ["sh", str(HERE / "bullseye-root.sh"), "gimp210"],
     "py27": ["sh", str(HERE / "bullseye-root.sh"), "py27"],
 }
+TIMES: list = []  # (what, seconds), printed in the pytest summary by conftest.py
 BUILD_TIMEOUT = 1800  # seconds; a cold gimp210 build takes ~2-3 min, gimp3 ~1 min
+
+
+def record_time(what: str, seconds: float) -> None:
+    TIMES.append((what, seconds))
 
 
 class HostUnavailable(Exception):
@@ -40,7 +45,13 @@ class HostUnavailable(Exception):
 
 
 def unavailable_reason() -> str | None:
-    """Why the real hosts cannot run here, or None if they can (cheap checks only)."""
+    """Why the real hosts cannot run here, or None if they can (cheap checks only).
+
+    SB_HOSTS_DISABLE=<reason> declares them unavailable on purpose (still reported loudly, and
+    still a failure under CI / SB_REQUIRE_HOSTS=1).
+    """
+    if os.environ.get("SB_HOSTS_DISABLE"):
+        return "disabled by SB_HOSTS_DISABLE=%s" % os.environ["SB_HOSTS_DISABLE"]
     if sys.platform != "linux":
         return "real-host tiers need Linux (found %s)" % sys.platform
     if os.geteuid() != 0:
