@@ -61,8 +61,8 @@ class Waiter(object):
         remaining = self.remaining()
         if remaining is not None and remaining <= 0:
             raise errors.JobTimeoutError(
-                "The Smart Beauty service did not finish within %d seconds; try again later or allow it "
-                "more time." % int(round(self.deadline_seconds)))
+                "The Smart Beauty service did not finish within %g seconds; try again later or allow it "
+                "more time." % round(self.deadline_seconds, 1))
 
     def sleep(self, seconds):
         """Sleep up to ``seconds``, waking at once on cancel; raises at the deadline."""
@@ -120,9 +120,10 @@ class Client(object):
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.trust_env = True  # proxies from the environment; verification is never turned off
-        transport_retry = Retry(total=3, connect=3, read=2, status=0, redirect=0, other=0,
-                                allowed_methods=frozenset(["GET"]), backoff_factor=0.5,
-                                raise_on_status=False)
+        # Transport-level retries only for failures to *connect* (nothing was sent). Read errors and
+        # statuses are retried by _api(), which knows the job's deadline and what each reply means.
+        transport_retry = Retry(total=2, connect=2, read=0, status=0, redirect=0, other=0,
+                                backoff_factor=0.2, raise_on_status=False)
         adapter = HTTPAdapter(max_retries=transport_retry, pool_maxsize=16)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -196,7 +197,7 @@ class Client(object):
             try:
                 return self._download_once(url, directory, waiter)
             except (errors.NetworkError, errors.BadResultError, errors.ServiceError) as e:
-                if not e.retryable or attempts > 2 or isinstance(e, errors.ResultExpiredError):
+                if not e.retryable or attempts > 2:
                     raise
                 waiter.sleep(self._backoff_delay(attempts, None))
 
@@ -215,13 +216,22 @@ class Client(object):
         attempt = 0
         while True:
             self._wait_turn(waiter)
-            response = self._send(method, url, waiter, headers={protocol.KEY_HEADER: self.__key},
-                                  timeout=waiter.timeout(self.connect_timeout, read_timeout or self.read_timeout),
-                                  allow_redirects=False, stream=True, **kwargs)
             try:
-                content = self._read_capped(response, MAX_REPLY_BYTES)
-            finally:
-                response.close()
+                response = self._send(method, url, waiter, headers={protocol.KEY_HEADER: self.__key},
+                                      timeout=waiter.timeout(self.connect_timeout, read_timeout or self.read_timeout),
+                                      allow_redirects=False, stream=True, **kwargs)
+                try:
+                    content = self._read_capped(response, MAX_REPLY_BYTES)
+                finally:
+                    response.close()
+            except errors.NetworkError:
+                # Idempotent calls survive a broken connection or a slow answer; a submit may
+                # already have reached the service, so it is never sent twice (see module doc).
+                attempt += 1
+                if method != "GET" or attempt > self.status_retries:
+                    raise
+                waiter.sleep(self._backoff_delay(attempt, None))
+                continue
             reply = protocol.parse_reply(response.status_code, content, response.headers.get("Retry-After"))
             if reply.ok:
                 return reply
@@ -232,8 +242,7 @@ class Client(object):
             attempt += 1
             if not self._may_retry(method, reply) or attempt > self.status_retries:
                 raise self._error(reply, phase)
-            delay = self._backoff_delay(attempt, retry.parse_retry_after(reply.retry_after)
-                                        if reply.retry_after else None)
+            delay = self._backoff_delay(attempt, _retry_after(retry, reply.retry_after))
             if reply.http_status in (429, 503):
                 self._pause_all(delay)
             waiter.sleep(delay)
@@ -364,6 +373,16 @@ class Client(object):
     def _too_big(self):
         return errors.BadResultError("The result file is larger than %d MB, which is not plausible; run Smart "
                                      "Beauty again." % (self.max_download_bytes // (1024 * 1024)))
+
+
+def _retry_after(retry, header):
+    """Seconds from a Retry-After header (seconds or an HTTP date), via urllib3; None if absent/bad."""
+    if not header:
+        return None
+    try:
+        return max(0.0, float(retry.parse_retry_after(header)))
+    except Exception:  # urllib3 raises InvalidHeader (1.26: a subclass of HTTPError) on junk
+        return None
 
 
 def _host(url):

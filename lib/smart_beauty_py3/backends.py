@@ -1,0 +1,62 @@
+"""Choosing where a retouch runs: the AILab cloud, or the offline engine behind a local server.
+
+``auto`` = the cloud when an API key is configured, else the local engine. The local engine runs
+behind :class:`~smart_beauty_py3.server.LocalAilab`, so both backends use the very same client code.
+"""
+import os
+
+from smart_beauty import Client, Settings, errors
+from smart_beauty.settings import check_base_url
+
+BACKENDS = ("auto", "cloud", "local")
+
+
+class Backend:
+    """An open backend: ``client`` to talk to, ``description`` for messages; close() when done."""
+
+    def __init__(self, name, client, description, server=None):
+        self.name, self.client, self.description, self._server = name, client, description, server
+
+    def close(self):
+        self.client.close()
+        if self._server is not None:
+            self._server.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def local_engine():
+    """The offline engine, or ConfigError with the install command when it is not installed."""
+    from smart_beauty_py3.engine import offline
+
+    ok, reason = offline.available()
+    if not ok:
+        raise errors.ConfigError("The offline engine is not installed (%s); run './install.sh --with-engine' "
+                                 "or set an AILab API key to use the cloud." % reason)
+    return offline.OfflineEngine()
+
+
+def open_backend(name="auto", api_base=None, env=None, engine=None):
+    """Open the backend ``name`` (auto, cloud, local)."""
+    env = os.environ if env is None else env
+    if name not in BACKENDS:
+        raise errors.ConfigError("Unknown backend %r; use auto, cloud or local." % name)
+    settings = Settings.load(env)
+    if api_base:
+        settings.base_url = check_base_url(api_base)
+    if name == "cloud" or (name == "auto" and settings.api_key):
+        client = Client(settings.require_key(), settings.base_url)
+        return Backend("cloud", client, settings.base_url)
+    from smart_beauty_py3.server import LocalAilab
+
+    server = LocalAilab(port=0, engine=engine or local_engine(), job_seconds=0.0).start()
+    try:
+        client = Client(server.valid_key, server.url)
+    except Exception:
+        server.stop()
+        raise
+    return Backend("local", client, "the offline engine", server)

@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import json
+import os
+import stat
+
+import pytest
+
+from smart_beauty import errors, settings
+from smart_beauty.settings import Settings
+
+KEY = "canary-key-0123456789abcdef"
+
+
+@pytest.fixture
+def env(tmpdir):
+    return {settings.ENV_CONFIG_DIR: str(tmpdir.join("cfg"))}
+
+
+def test_environment_key_wins_over_the_file(env):
+    settings.save_api_key("file-key-0123456789", env)
+    env[settings.ENV_KEY] = KEY
+    s = Settings.load(env)
+    assert s.api_key == KEY and s.key_source == "environment"
+    del env[settings.ENV_KEY]
+    assert Settings.load(env).api_key == "file-key-0123456789"
+
+
+def test_key_file_is_private_and_a_readable_one_is_refused(env):
+    path = settings.save_api_key(KEY, env)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) & 0o077 == 0
+    os.chmod(path, 0o644)
+    with pytest.raises(errors.ConfigError) as info:
+        Settings.load(env)
+    assert "chmod 600" in str(info.value) and KEY not in str(info.value)
+
+
+def test_no_key_is_a_clear_config_error(env):
+    s = Settings.load(env)
+    assert s.api_key is None
+    with pytest.raises(errors.ConfigError) as info:
+        s.require_key()
+    assert "AILAB_API_KEY" in str(info.value)
+
+
+def test_repr_and_mask_never_show_the_key(env):
+    env[settings.ENV_KEY] = KEY
+    s = Settings.load(env)
+    assert KEY not in repr(s) and s.masked_key().endswith(KEY[-4:]) and KEY not in s.masked_key()
+
+
+@pytest.mark.parametrize("url", ["http://example.com", "ftp://x", "https://user:pw@host", "https://h/?k=1",
+                                 "not a url"])
+def test_unsafe_base_urls_are_refused(url):
+    with pytest.raises(errors.ConfigError):
+        settings.check_base_url(url)
+
+
+@pytest.mark.parametrize("url", ["https://www.ailabapi.com/", "http://127.0.0.1:8787", "http://localhost:1",
+                                 "http://[::1]:9"])
+def test_https_and_loopback_http_are_accepted(url):
+    assert settings.check_base_url(url) == url.rstrip("/")
+
+
+def test_base_url_from_env_then_file(env):
+    settings.save_base_url("http://127.0.0.1:9999", env)
+    assert Settings.load(env).base_url == "http://127.0.0.1:9999"
+    env[settings.ENV_BASE] = "http://127.0.0.1:1234"
+    assert Settings.load(env).base_url == "http://127.0.0.1:1234"
+
+
+def test_remembered_values_persist_and_never_hold_the_key(env):
+    s = Settings.load(env)
+    s.remember(level=0.6, multi_face=True)
+    assert Settings.load(env).remembered == {"level": 0.6, "multi_face": True}
+    with pytest.raises(ValueError):
+        s.remember(api_key=KEY)
+    with open(os.path.join(env[settings.ENV_CONFIG_DIR], settings.SETTINGS_FILE)) as f:
+        assert "key" not in json.load(f)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "two words"])
+def test_save_refuses_non_keys(env, bad):
+    with pytest.raises(errors.ConfigError):
+        settings.save_api_key(bad, env)
