@@ -123,7 +123,8 @@ class ServerProcess(object):
 
     def __init__(self, python, token, job_seconds=0.2, extra_args=(), start_timeout=30.0):
         env = dict(os.environ)
-        env["PYTHONPATH"] = LIB + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        # Only our lib/: the caller's PYTHONPATH may be for another interpreter (e.g. a py2.7 test run).
+        env["PYTHONPATH"] = LIB
         env["SB_CONTROL_TOKEN"] = token
         env.pop("AILAB_API_KEY", None)
         cmd = [python, "-m", "smart_beauty_py3.server", "--port", "0", "--print-url",
