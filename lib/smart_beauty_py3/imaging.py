@@ -90,7 +90,7 @@ def encode_to_fit(image, limit=protocol.MAX_UPLOAD_BYTES):
         return buf.getvalue(), "png"
     for quality in JPEG_QUALITIES:
         buf = io.BytesIO()
-        image.save(buf, "JPEG", quality=quality, subsampling=0, optimize=True)
+        image.save(buf, "JPEG", quality=quality, subsampling=0)
         if buf.tell() <= limit:
             return buf.getvalue(), "jpeg q%d 4:4:4" % quality
     raise errors.BadInputError("The image cannot be made small enough for the service (5 MB) even as JPEG; "
