@@ -20,6 +20,7 @@ import math
 import os
 import shutil
 import tempfile
+import traceback
 
 from . import errors, imagefile, protocol
 from .client import Client
@@ -31,6 +32,8 @@ LAYER_NAME = "Smart Beauty (level %.2f)"
 MIN_SIDE = 2
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".xcf")
 OUTPUT_SUFFIX = ".beauty.png"
+# Overall limit for one job (seconds); tests and batch scripts may lower it.
+DEADLINE = DEFAULT_DEADLINE
 # Lossless PNGs over 5 MB are exported again, smaller; a little headroom for the next try.
 SIZE_HEADROOM = 0.9
 MAX_EXPORT_TRIES = 4
@@ -220,7 +223,7 @@ def export_within_limits(host, layer, info, directory):
 
 
 def retouch_layer(host, layer, level, multi_face=False, client=None, settings=None,
-                  deadline=DEFAULT_DEADLINE, tick=0.1, policy=None):
+                  deadline=None, tick=0.1, policy=None):
     """Retouch ``layer`` into a new layer above it. Returns an :class:`Outcome`; on failure the
     host has shown one message and the image is unchanged."""
     own_client = client is None
@@ -239,7 +242,8 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
         path, outcome.scale = export_within_limits(host, layer, info, workdir)
         if host.cancelled():
             raise errors.CancelledError()
-        job = RetouchJob(client, path, level=level, multi_face=multi_face, deadline=deadline,
+        job = RetouchJob(client, path, level=level, multi_face=multi_face,
+                         deadline=DEADLINE if deadline is None else deadline,
                          policy=policy, result_dir=workdir)
         for event in job.run_in_background(tick=tick):
             host.progress(event.fraction, "Smart Beauty: " + event.text)
@@ -252,6 +256,7 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
     except errors.SmartBeautyError as e:
         outcome.error = e
     except Exception as e:  # noqa: BLE001 - never leave the user with a traceback only
+        traceback.print_exc()  # to GIMP's terminal / error console, for a bug report
         outcome.error = errors.SmartBeautyError("Smart Beauty failed unexpectedly (%s: %s); please report this."
                                                 % (type(e).__name__, text_type(e)[:200]))
     finally:
@@ -340,7 +345,7 @@ class BatchReport(object):
 
 
 def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, client=None,
-              deadline=DEFAULT_DEADLINE, tick=0.1):
+              deadline=None, tick=0.1):
     """Retouch every file matched by ``spec`` into ``output_dir``; continue past failures.
     Returns a :class:`BatchReport`; its summary is also shown through the host."""
     report = BatchReport()

@@ -977,3 +977,19 @@ def _id2image(i):
 
 def _id2drawable(i):
     return _wrap(_s().items.get(i))
+
+
+@proc("gimp-image-merge-visible-layers", ["IMAGE:image", "INT32:merge-type"], ["LAYER:layer"])
+def _merge_visible(img, merge_type):
+    if merge_type != 1:  # CLIP-TO-IMAGE
+        raise core.ProcedureError("stand-in: only CLIP-TO-IMAGE merges are modelled")
+    rgba = img.composite()
+    base = img.base
+    merged = core.LayerModel(img, img.layers[0].name if img.layers else "merged", img.width, img.height,
+                             core.type_for(base, True),
+                             pixels=core.from_rgba(rgba, base, True, img.colormap))
+    for lm in list(img.layers):
+        if lm.visible:
+            img.remove_layer(lm)
+    img.insert_layer(merged, None, 0)
+    return merged

@@ -169,8 +169,10 @@ def _query():
         name = canonical(plugin)
         n_results = len(results)
 
-        def make(plugin=plugin, n_results=n_results):
+        def make(plugin=plugin, n_results=n_results, types=tuple(t for t, _ in pdb_params[1:])):
             def call(run_mode, *args):
+                # what GIMP hands the plug-in process: objects for IDs (None for -1)
+                args = tuple(gimp._wrap(a) if t in gimp._OBJ_TYPES else a for t, a in zip(types, args))
                 return _run(plugin, (run_mode,) + args, n_results)
             return call
         gimp.proc(name, pdb_params, pdb_results, proc_type="GIMP Plug-In")(make())
@@ -225,6 +227,13 @@ def _run(proc_name, params, n_results=0):
     if n_results == 0:
         return None
     return res
+
+
+def run_from_menu(proc_name, image, drawable):
+    """What GIMP does when the user picks the menu entry: RUN_INTERACTIVE with only run-mode, image
+    and drawable (app/actions/procedure-commands.c truncates the rest)."""
+    name = [k for k in _registered_plugins_ if canonical(k) == canonical(proc_name)][0]
+    return _run(name, (RUN_INTERACTIVE, image, drawable))
 
 
 def main():

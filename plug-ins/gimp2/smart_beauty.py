@@ -1,0 +1,292 @@
+#!/usr/bin/env python2
+# -*- coding: utf-8 -*-
+"""Smart Beauty for GIMP 2.10 (gimpfu, Python 2.7): Filters > Enhance > Smart Beauty...
+
+A thin adapter: the workflow (export, limits, the AILab job, inserting the result) lives in
+``smart_beauty.layerjob``; this file fills in its host interface with GIMP 2.10 PDB calls and
+registers the procedures:
+
+* ``python-fu-smart-beauty (image, drawable, beauty_level, multi_face)``
+* ``python-fu-smart-beauty-batch (input, output_folder, beauty_level, multi_face)``
+* ``python-fu-smart-beauty-settings ()`` -- stores the API key (asked in a password dialog, never
+  a procedure argument) and tests it.
+
+The API key comes from AILAB_API_KEY or the Smart Beauty config folder, never from arguments.
+"""
+from __future__ import absolute_import, division, print_function
+
+import os
+import sys
+
+
+def _setup_path():
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates = [os.path.join(here, "lib"), os.path.join(here, "vendor"),
+                  os.path.normpath(os.path.join(here, "..", "..", "lib"))]
+    for path in reversed([p for p in candidates if os.path.isdir(p)]):
+        if path in sys.path:
+            sys.path.remove(path)
+        sys.path.insert(0, path)
+
+
+_setup_path()
+
+import gimp  # noqa: E402
+from gimpfu import (  # noqa: E402
+    ADD_MASK_ALPHA, ADD_MASK_SELECTION, CLIP_TO_IMAGE, MASK_APPLY, PF_DIRNAME, PF_DRAWABLE, PF_IMAGE,
+    PF_SLIDER, PF_STRING, PF_TOGGLE, RGB, main, pdb, register)
+
+from smart_beauty import errors, layerjob  # noqa: E402
+from smart_beauty import settings as sb_settings  # noqa: E402
+
+PNG_COMPRESSION = 6  # lossless at any level; 6 keeps big layers quick
+
+
+def _user_cancelled():
+    """GIMP 2.10 ends a plug-in whose progress bar is cancelled (the process is closed), so there is
+    nothing to poll here; the image is only changed at the very end, in one undo group."""
+    return False
+
+
+def _remembered():
+    try:
+        return sb_settings.Settings.load().remembered
+    except errors.SmartBeautyError:
+        return {}
+
+
+def _remember(level, multi_face):
+    """gimpfu's shelf lasts one GIMP session: keep the dialog values in settings.json too."""
+    try:
+        sb_settings.Settings.load().remember(beauty_level=float(level), multi_face=bool(multi_face))
+    except (errors.SmartBeautyError, IOError, OSError, ValueError):
+        pass
+
+
+class GimpHost(layerjob.Host):
+    """layerjob's host interface with GIMP 2.10 PDB calls."""
+
+    def __init__(self, image=None):
+        self.image = image
+        self._text = None
+
+    # -- the layer
+    def describe(self, layer):
+        if self.image is None or layer is None or not pdb.gimp_item_is_valid(layer):
+            return None
+        if pdb.gimp_item_is_layer_mask(layer):
+            kind = layerjob.KIND_MASK
+        elif not pdb.gimp_item_is_layer(layer):
+            kind = layerjob.KIND_OTHER
+        elif pdb.gimp_item_is_group(layer):
+            kind = layerjob.KIND_GROUP
+        elif pdb.gimp_item_is_text_layer(layer):
+            kind = layerjob.KIND_TEXT
+        else:
+            kind = layerjob.KIND_LAYER
+        base = "gray" if pdb.gimp_drawable_is_gray(layer) else (
+            "indexed" if pdb.gimp_drawable_is_indexed(layer) else "rgb")
+        return layerjob.LayerInfo(kind, pdb.gimp_drawable_width(layer), pdb.gimp_drawable_height(layer),
+                                  pdb.gimp_drawable_offsets(layer), pdb.gimp_drawable_has_alpha(layer), base)
+
+    def export_png(self, layer, path, width, height):
+        # A copy in a temporary RGB image: gray/indexed become RGB there, the user's image is untouched.
+        tmp = pdb.gimp_image_new(pdb.gimp_drawable_width(layer), pdb.gimp_drawable_height(layer), RGB)
+        try:
+            copy = pdb.gimp_layer_new_from_drawable(layer, tmp)
+            pdb.gimp_image_insert_layer(tmp, copy, None, 0)
+            pdb.gimp_layer_set_offsets(copy, 0, 0)
+            if (width, height) != (pdb.gimp_drawable_width(copy), pdb.gimp_drawable_height(copy)):
+                pdb.gimp_image_scale(tmp, width, height)
+            # interlace, compression, bkgd, gama, offs, phys, time, comment, svtrans
+            pdb.file_png_save2(tmp, copy, path, path, 0, PNG_COMPRESSION, 0, 0, 0, 0, 0, 0, 1)
+        finally:
+            pdb.gimp_image_delete(tmp)
+
+    # -- the new layer
+    def begin_undo(self, layer):
+        pdb.gimp_image_undo_group_start(self.image)
+
+    def end_undo(self, layer):
+        pdb.gimp_image_undo_group_end(self.image)
+
+    def insert_result(self, source, path, name):
+        new = pdb.gimp_file_load_layer(self.image, path)
+        pdb.gimp_item_set_name(new, name)
+        parent = pdb.gimp_item_get_parent(source)
+        position = pdb.gimp_image_get_item_position(self.image, source)
+        pdb.gimp_image_insert_layer(self.image, new, parent, position)
+        return new
+
+    def place(self, new, x, y, width, height):
+        if (pdb.gimp_drawable_width(new), pdb.gimp_drawable_height(new)) != (width, height):
+            pdb.gimp_layer_scale(new, width, height, 0)
+        pdb.gimp_layer_set_offsets(new, x, y)
+
+    def restore_alpha(self, source, new):
+        alpha = pdb.gimp_layer_create_mask(source, ADD_MASK_ALPHA)
+        pdb.gimp_layer_add_alpha(new)
+        pdb.gimp_layer_add_mask(new, alpha)
+        pdb.gimp_layer_remove_mask(new, MASK_APPLY)
+
+    def selection_to_mask(self, new):
+        if pdb.gimp_selection_is_empty(self.image):
+            return False
+        pdb.gimp_layer_add_mask(new, pdb.gimp_layer_create_mask(new, ADD_MASK_SELECTION))
+        return True
+
+    def remove_layer(self, new):
+        pdb.gimp_image_remove_layer(self.image, new)
+
+    # -- feedback
+    def progress_start(self, text):
+        self._text = text
+        gimp.progress_init(text)
+
+    def progress(self, fraction, text):
+        if text != self._text:
+            self._text = text
+            pdb.gimp_progress_set_text(text)
+        gimp.progress_update(fraction)
+
+    def progress_end(self):
+        pdb.gimp_progress_end()
+
+    def cancelled(self):
+        return _user_cancelled()
+
+    def message(self, text):
+        gimp.message(text)
+
+    # -- batch
+    def open_image(self, path):
+        self.image = pdb.gimp_file_load(path, path)
+        return self.image
+
+    def batch_layer(self, image):
+        return pdb.gimp_image_get_active_layer(image)
+
+    def save_image(self, image, path):
+        dup = pdb.gimp_image_duplicate(image)
+        try:
+            flat = pdb.gimp_image_merge_visible_layers(dup, CLIP_TO_IMAGE)
+            pdb.file_png_save2(dup, flat, path, path, 0, PNG_COMPRESSION, 0, 0, 0, 0, 0, 0, 1)
+        finally:
+            pdb.gimp_image_delete(dup)
+
+    def close_image(self, image):
+        pdb.gimp_image_delete(image)
+        self.image = None
+
+
+# ------------------------------------------------------------------------------------------
+# procedures
+
+
+def smart_beauty(image, drawable, beauty_level, multi_face):
+    _remember(beauty_level, multi_face)
+    host = GimpHost(image)
+    layerjob.retouch_layer(host, drawable, beauty_level, bool(multi_face))
+    gimp.displays_flush()
+
+
+def smart_beauty_batch(input, output_folder, beauty_level, multi_face):  # noqa: A002 - PDB name
+    layerjob.run_batch(GimpHost(), input, output_folder, beauty_level, bool(multi_face))
+
+
+def _ask_key(current_masked):
+    """A password dialog (interactive GIMP only). Returns the new key, or None when there is no
+    display (batch) or the user cancelled. gtk is imported here only: the batch path has none."""
+    try:
+        import gtk  # noqa: F401 - only in interactive GIMP 2.10
+    except ImportError:
+        return None
+    if gtk.gdk.display_get_default() is None:
+        return None
+    dialog = gtk.Dialog("Smart Beauty Settings", None, gtk.DIALOG_MODAL,
+                        (gtk.STOCK_CANCEL, gtk.RESPONSE_CANCEL, gtk.STOCK_OK, gtk.RESPONSE_OK))
+    label = gtk.Label("AILab API key (stored only in your user config folder, readable by you only).\n"
+                      "Current key: %s" % current_masked)
+    entry = gtk.Entry()
+    entry.set_visibility(False)
+    entry.set_activates_default(True)
+    dialog.set_default_response(gtk.RESPONSE_OK)
+    dialog.vbox.pack_start(label, False, False, 6)
+    dialog.vbox.pack_start(entry, False, False, 6)
+    dialog.show_all()
+    try:
+        if dialog.run() != gtk.RESPONSE_OK:
+            return None
+        return entry.get_text().strip() or None
+    finally:
+        dialog.destroy()
+
+
+def smart_beauty_settings():
+    try:
+        current = sb_settings.Settings.load()
+        key = _ask_key(current.masked_key())
+        if key:
+            sb_settings.save_api_key(key)
+        with layerjob.client_from_settings() as client:
+            client.credits()
+        gimp.message("Smart Beauty: your AILab API key works.")
+    except errors.SmartBeautyError as e:
+        gimp.message(str(e))
+
+
+_last = _remembered()
+
+register(
+    "python_fu_smart_beauty",
+    "Retouch a portrait with AILabTools Smart Beauty, as a new layer",
+    "Sends the active layer to the AILabTools Smart Beauty service and adds the retouched result as a new "
+    "layer above it (same offsets and size, alpha kept, the selection as its mask), in one undo step. "
+    "The API key comes from AILAB_API_KEY or Smart Beauty Settings..., never from the arguments.",
+    "Smart Beauty for GIMP contributors", "GPL-3.0-or-later", "2026",
+    "Smart _Beauty...",
+    "RGB*, GRAY*, INDEXED*",
+    [
+        (PF_IMAGE, "image", "Input image", None),
+        (PF_DRAWABLE, "drawable", "Input drawable", None),
+        (PF_SLIDER, "beauty_level", "Beauty _level", float(_last.get("beauty_level", 0.8)), (0.0, 1.0, 0.05)),
+        (PF_TOGGLE, "multi_face", "Retouch _all faces", bool(_last.get("multi_face", False))),
+    ],
+    [],
+    smart_beauty,
+    menu="<Image>/Filters/Enhance")
+
+register(
+    "python_fu_smart_beauty_batch",
+    "Retouch many portrait files with AILabTools Smart Beauty",
+    "Opens each image file matched by the input (a folder, a glob pattern, or several separated by the "
+    "path separator), adds the Smart Beauty layer and writes NAME.beauty.png into the output folder. "
+    "Files that fail are reported and skipped.",
+    "Smart Beauty for GIMP contributors", "GPL-3.0-or-later", "2026",
+    "Smart Beauty _Batch...",
+    "",
+    [
+        (PF_STRING, "input", "Input folder or pattern", ""),
+        (PF_DIRNAME, "output_folder", "Output folder", ""),
+        (PF_SLIDER, "beauty_level", "Beauty _level", float(_last.get("beauty_level", 0.8)), (0.0, 1.0, 0.05)),
+        (PF_TOGGLE, "multi_face", "Retouch _all faces", bool(_last.get("multi_face", False))),
+    ],
+    [],
+    smart_beauty_batch,
+    menu="<Image>/Filters/Enhance")
+
+register(
+    "python_fu_smart_beauty_settings",
+    "Store and test the AILabTools API key for Smart Beauty",
+    "Asks for the API key in a password field (interactive only) and stores it in the Smart Beauty config "
+    "folder (mode 0600), then tests it. Non-interactive: tests the configured key. The key is never an "
+    "argument, so it never lands in GIMP's procedure history.",
+    "Smart Beauty for GIMP contributors", "GPL-3.0-or-later", "2026",
+    "Smart Beauty _Settings...",
+    "",
+    [],
+    [],
+    smart_beauty_settings,
+    menu="<Image>/Filters/Enhance")
+
+main()

@@ -1,0 +1,30 @@
+# -*- coding: utf-8 -*-
+"""Pixels and expectations shared by the adapter tests (single source: Python 2.7 + 3)."""
+from __future__ import absolute_import, division, print_function
+
+import numpy as np
+
+import fakecore as core
+
+
+def portrait(h, w, seed=1, channels=3):
+    """A textured picture (the local server's SimpleEngine refuses flat images as 'no face')."""
+    rs = np.random.RandomState(seed)
+    return rs.randint(0, 256, size=(h, w, channels)).astype(np.uint8)
+
+
+def simple_engine(rgb, level):
+    """What the local server's SimpleEngine returns for ``rgb`` (lib/smart_beauty_py3/engine/simple.py)."""
+    milli = int(round(float(level) * 1000))
+    wide = rgb.astype(np.int32)
+    return (wide + (((255 - wide) * milli + 2000) // 4000)).astype(np.uint8)
+
+
+def expected_rgb(layer_model, level):
+    """The service's answer for this layer: its RGB (gray/indexed through RGB, alpha dropped)."""
+    return simple_engine(core.to_rgba(layer_model.pixels, layer_model.type, layer_model.image.colormap)[..., :3],
+                         level)
+
+
+def undo_balanced(image_model):
+    return image_model.undo_depth == 0 and image_model.undo_starts == image_model.undo_ends
