@@ -133,6 +133,7 @@ class Session(object):
         self.data = {}              # gimp-procedural-db-set/get-data
         self.temp_counter = 0
         self.calls = []             # PDB procedure names called, in order
+        self.pdb_errors = []        # failed PDB calls (GIMP 3: libgimp returned FALSE/None)
         self.flushes = 0
         self.context_depth = 0
         for d in (directory, tempdir):

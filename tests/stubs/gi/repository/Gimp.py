@@ -173,10 +173,17 @@ def _pdb(name, params, returns=()):
         def call(*args, **kwargs):
             _s().calls.append(name)
             try:
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
+                _PDB.last_error, _PDB.last_status = "success", PDBStatusType.SUCCESS
+                return result
             except core.ProcedureError as e:
-                # libgimp returns FALSE/None and GIMP prints "Calling error for procedure ..."
-                raise GLib.Error("Procedure '%s' failed: %s" % (name, e))
+                # libgimp does not raise: the wrapper returns FALSE (or NULL -> None), GIMP prints
+                # "GIMP-Error: Calling error for procedure '...'", and the text is the PDB's last error.
+                _PDB.last_error = "Procedure '%s' failed: %s" % (name, e)
+                _PDB.last_status = PDBStatusType.EXECUTION_ERROR
+                _s().pdb_errors.append(_PDB.last_error)
+                sys.stderr.write("GIMP-Error: Calling error for procedure '%s':\n%s\n" % (name, e))
+                return False if not PDB_WRAPPERS[key][2] or PDB_WRAPPERS[key][2][0][0] == "gboolean" else None
         call.__name__ = fn.__name__
         call.__qualname__ = key
         call.__doc__ = fn.__doc__
@@ -861,6 +868,15 @@ class ImageProcedure(Procedure):
 
 
 class _PDBObject(object):
+    last_error = "success"
+    last_status = PDBStatusType.SUCCESS
+
+    def get_last_error(self):
+        return self.last_error
+
+    def get_last_status(self):
+        return self.last_status
+
     def lookup_procedure(self, name):
         return _PDB_PROCS.get(name)
 

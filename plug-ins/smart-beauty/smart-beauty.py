@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+"""Smart Beauty for GIMP 3: Filters > Enhance > Smart Beauty...
+
+A thin adapter: the workflow (export, limits, the AILab job, inserting the result) lives in
+``smart_beauty.layerjob``; this file fills in its host interface with libgimp 3 calls and declares
+the procedures:
+
+* ``python-fu-smart-beauty`` (run-mode, image, drawables, beauty-level 0..1, multi-face)
+* ``python-fu-smart-beauty-batch`` (run-mode, input, output-folder, beauty-level, multi-face)
+* ``python-fu-smart-beauty-settings`` (run-mode) -- stores the API key typed into a password field
+  (interactive only; never a procedure argument, so never in GIMP's saved settings) and tests it.
+
+The API key comes from AILAB_API_KEY or the Smart Beauty config folder; the service address from
+AILAB_API_BASE or the config file.
+"""
+import os
+import sys
+
+
+def _setup_path():
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates = [os.path.join(here, "lib"), os.path.join(here, "vendor"),
+                  os.path.normpath(os.path.join(here, "..", "..", "lib"))]
+    for path in reversed([p for p in candidates if os.path.isdir(p)]):
+        if path in sys.path:
+            sys.path.remove(path)
+        sys.path.insert(0, path)
+
+
+_setup_path()
+
+import gi  # noqa: E402
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp  # noqa: E402
+from gi.repository import Gio, GLib, GObject  # noqa: E402
+
+from smart_beauty import errors, layerjob  # noqa: E402
+from smart_beauty import settings as sb_settings  # noqa: E402
+
+PROC = "python-fu-smart-beauty"
+PROC_BATCH = "python-fu-smart-beauty-batch"
+PROC_SETTINGS = "python-fu-smart-beauty-settings"
+MENU = "<Image>/Filters/Enhance"
+RW = GObject.ParamFlags.READWRITE
+NONINTERACTIVE = Gimp.RunMode.NONINTERACTIVE
+
+
+def _user_cancelled():
+    """GIMP closes a plug-in whose progress is cancelled, so there is nothing to poll; the image is
+    only changed at the very end, in one undo group."""
+    return False
+
+
+def _check(result, what):
+    """libgimp reports a failed PDB call by returning FALSE/None, not by raising."""
+    if result is False or result is None:
+        raise RuntimeError("%s: %s" % (what, Gimp.get_pdb().get_last_error()))
+    return result
+
+
+class GimpHost(layerjob.Host):
+    """layerjob's host interface with libgimp 3 calls."""
+
+    def __init__(self, image=None):
+        self.image = image
+        self._text = None
+
+    # -- the layer
+    def describe(self, layer):
+        if self.image is None or layer is None:
+            return None
+        if layer.is_layer_mask():
+            kind = layerjob.KIND_MASK
+        elif not layer.is_layer():
+            kind = layerjob.KIND_OTHER
+        elif layer.is_group():
+            kind = layerjob.KIND_GROUP
+        elif layer.is_text_layer():
+            kind = layerjob.KIND_TEXT
+        else:
+            kind = layerjob.KIND_LAYER
+        offsets = tuple(layer.get_offsets())[-2:]  # (success, x, y)
+        base = "gray" if layer.is_gray() else ("indexed" if layer.is_indexed() else "rgb")
+        return layerjob.LayerInfo(kind, layer.get_width(), layer.get_height(), offsets, layer.has_alpha(), base)
+
+    def export_png(self, layer, path, width, height):
+        # A copy in a temporary RGB image: gray/indexed become RGB there, the user's image is untouched.
+        tmp = _check(Gimp.Image.new(layer.get_width(), layer.get_height(), Gimp.ImageBaseType.RGB),
+                     "new image")
+        try:
+            copy = _check(Gimp.Layer.new_from_drawable(layer, tmp), "copy the layer")
+            _check(tmp.insert_layer(copy, None, 0), "insert the copy")
+            if copy.get_mask() is not None:
+                copy.remove_mask(Gimp.MaskApplyMode.DISCARD)
+            copy.set_offsets(0, 0)
+            if (width, height) != (copy.get_width(), copy.get_height()):
+                _check(tmp.scale(width, height), "scale the copy")
+            _check(Gimp.file_save(NONINTERACTIVE, tmp, Gio.File.new_for_path(path), None), "export PNG")
+        finally:
+            tmp.delete()
+
+    # -- the new layer
+    def begin_undo(self, layer):
+        self.image.undo_group_start()
+
+    def end_undo(self, layer):
+        self.image.undo_group_end()
+
+    def insert_result(self, source, path, name):
+        new = _check(Gimp.file_load_layer(NONINTERACTIVE, self.image, Gio.File.new_for_path(path)),
+                     "load the result")
+        new.set_name(name)
+        parent = source.get_parent()
+        position = self.image.get_item_position(source)
+        _check(self.image.insert_layer(new, parent, position), "insert the new layer")
+        return new
+
+    def place(self, new, x, y, width, height):
+        if (new.get_width(), new.get_height()) != (width, height):
+            _check(new.scale(width, height, False), "scale the result")
+        _check(new.set_offsets(x, y), "move the result")
+
+    def restore_alpha(self, source, new):
+        alpha = _check(source.create_mask(Gimp.AddMaskType.ALPHA), "read the alpha channel")
+        _check(new.add_alpha(), "add an alpha channel")
+        _check(new.add_mask(alpha), "add the alpha mask")
+        _check(new.remove_mask(Gimp.MaskApplyMode.APPLY), "apply the alpha mask")
+
+    def selection_to_mask(self, new):
+        if Gimp.Selection.is_empty(self.image):
+            return False
+        mask = _check(new.create_mask(Gimp.AddMaskType.SELECTION), "make the selection mask")
+        _check(new.add_mask(mask), "add the selection mask")
+        return True
+
+    def remove_layer(self, new):
+        self.image.remove_layer(new)
+
+    # -- feedback
+    def progress_start(self, text):
+        self._text = text
+        Gimp.progress_init(text)
+
+    def progress(self, fraction, text):
+        if text != self._text:
+            self._text = text
+            Gimp.progress_set_text(text)
+        Gimp.progress_update(fraction)
+
+    def progress_end(self):
+        Gimp.progress_end()
+
+    def cancelled(self):
+        return _user_cancelled()
+
+    def message(self, text):
+        Gimp.message(text)
+
+    # -- batch
+    def open_image(self, path):
+        self.image = _check(Gimp.file_load(NONINTERACTIVE, Gio.File.new_for_path(path)), "open " + path)
+        return self.image
+
+    def batch_layer(self, image):
+        layers = image.get_selected_layers() or image.get_layers()
+        return layers[0] if layers else None
+
+    def save_image(self, image, path):
+        _check(Gimp.file_save(NONINTERACTIVE, image, Gio.File.new_for_path(path), None), "export " + path)
+
+    def close_image(self, image):
+        image.delete()
+        self.image = None
+
+
+# ------------------------------------------------------------------------------------------
+# procedures
+
+
+def _status(procedure, messages):
+    if messages:
+        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages[0]))
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+
+
+def _dialog(procedure, config, title, properties=None):
+    """GimpUi.ProcedureDialog built from the declared arguments; True for OK. GimpUi (and GTK) are
+    imported here only: batch runs have no display."""
+    gi.require_version("GimpUi", "3.0")
+    from gi.repository import GimpUi
+    GimpUi.init("smart-beauty")
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, title)
+    dialog.fill(properties)
+    try:
+        return dialog.run()
+    finally:
+        dialog.destroy()
+
+
+def run_smart_beauty(procedure, run_mode, image, drawables, config, run_data):
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        if not _dialog(procedure, config, "Smart Beauty", ["beauty-level", "multi-face"]):
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    level = config.get_property("beauty-level")
+    multi_face = config.get_property("multi-face")
+    host = GimpHost(image)
+    failures = []
+    for drawable in list(drawables) or [None]:
+        outcome = layerjob.retouch_layer(host, drawable, level, multi_face)
+        if not outcome.ok:
+            failures.append(str(outcome.error))
+    Gimp.displays_flush()
+    return _status(procedure, failures)
+
+
+def run_batch(procedure, config, run_data):
+    if config.get_property("run-mode") == Gimp.RunMode.INTERACTIVE:
+        if not _dialog(procedure, config, "Smart Beauty Batch"):
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    report = layerjob.run_batch(GimpHost(), config.get_property("input"), config.get_property("output-folder"),
+                                config.get_property("beauty-level"), config.get_property("multi-face"))
+    return _status(procedure, [] if report.ok else [report.summary()])
+
+
+def _ask_key(current_masked):
+    """A password field (interactive GIMP only). Returns the key typed, or None (cancelled)."""
+    gi.require_version("GimpUi", "3.0")
+    gi.require_version("Gtk", "3.0")
+    from gi.repository import GimpUi, Gtk
+    GimpUi.init("smart-beauty")
+    dialog = GimpUi.Dialog(title="Smart Beauty Settings", role="smart-beauty-settings")
+    dialog.add_button("_Cancel", Gtk.ResponseType.CANCEL)
+    dialog.add_button("_OK", Gtk.ResponseType.OK)
+    dialog.set_default_response(Gtk.ResponseType.OK)
+    box = dialog.get_content_area()
+    label = Gtk.Label(label="AILab API key (stored only in your user config folder, readable by you only).\n"
+                            "Current key: %s" % current_masked)
+    entry = Gtk.Entry()
+    entry.set_visibility(False)
+    entry.set_activates_default(True)
+    box.pack_start(label, False, False, 6)
+    box.pack_start(entry, False, False, 6)
+    dialog.show_all()
+    try:
+        if dialog.run() != Gtk.ResponseType.OK:
+            return None
+        return entry.get_text().strip() or None
+    finally:
+        dialog.destroy()
+
+
+def run_settings(procedure, config, run_data):
+    try:
+        if config.get_property("run-mode") == Gimp.RunMode.INTERACTIVE:
+            key = _ask_key(sb_settings.Settings.load().masked_key())
+            if key is None:
+                return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+            sb_settings.save_api_key(key)
+        with layerjob.client_from_settings() as client:
+            client.credits()
+    except errors.SmartBeautyError as e:
+        Gimp.message(str(e))
+        return _status(procedure, [str(e)])
+    Gimp.message("Smart Beauty: your AILab API key works.")
+    return _status(procedure, [])
+
+
+class SmartBeauty(Gimp.PlugIn):
+    def do_set_i18n(self, name):
+        return False
+
+    def do_query_procedures(self):
+        return [PROC, PROC_BATCH, PROC_SETTINGS]
+
+    def do_create_procedure(self, name):
+        if name == PROC:
+            procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_smart_beauty, None)
+            procedure.set_image_types("*")
+            procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE
+                                           | Gimp.ProcedureSensitivityMask.DRAWABLES)
+            procedure.set_menu_label("Smart _Beauty...")
+            procedure.set_documentation(
+                "Retouch a portrait with AILabTools Smart Beauty, as a new layer",
+                "Sends each selected layer to the AILabTools Smart Beauty service and adds the retouched "
+                "result as a new layer above it (same offsets and size, alpha kept, the selection as its "
+                "mask), in one undo step. The API key comes from AILAB_API_KEY or Smart Beauty Settings...",
+                name)
+        else:
+            run = run_batch if name == PROC_BATCH else run_settings
+            procedure = Gimp.Procedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
+            procedure.add_enum_argument("run-mode", "Run mode", "The run mode", Gimp.RunMode,
+                                        Gimp.RunMode.NONINTERACTIVE, RW)
+            procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
+        procedure.add_menu_path(MENU)
+        procedure.set_attribution("Smart Beauty for GIMP contributors", "GPL-3.0-or-later", "2026")
+        if name == PROC_BATCH:
+            procedure.set_menu_label("Smart Beauty _Batch...")
+            procedure.set_documentation(
+                "Retouch many portrait files with AILabTools Smart Beauty",
+                "Opens each image file matched by 'input' (a folder, a glob pattern, or several separated by "
+                "the path separator), adds the Smart Beauty layer and writes NAME.beauty.png into "
+                "'output-folder'. Files that fail are reported and skipped.", name)
+            procedure.add_string_argument("input", "_Input folder or pattern", "Folder or glob pattern", "", RW)
+            procedure.add_string_argument("output-folder", "_Output folder", "Where NAME.beauty.png goes", "",
+                                          RW)
+        elif name == PROC_SETTINGS:
+            procedure.set_menu_label("Smart Beauty _Settings...")
+            procedure.set_documentation(
+                "Store and test the AILabTools API key for Smart Beauty",
+                "Interactive: asks for the key in a password field and stores it in the Smart Beauty config "
+                "folder (mode 0600). Then tests the configured key. The key is never a procedure argument.",
+                name)
+            return procedure
+        procedure.add_double_argument("beauty-level", "Beauty _level", "How strong the retouch is (0 to 1)",
+                                      0.0, 1.0, 0.8, RW)
+        procedure.add_boolean_argument("multi-face", "Retouch _all faces",
+                                       "Retouch every face, not only the most prominent one", False, RW)
+        return procedure
+
+
+Gimp.main(SmartBeauty.__gtype__, sys.argv)

@@ -1,0 +1,296 @@
+"""End to end: GIMP 3 adapter -> gi.repository.Gimp stand-ins -> library -> local AILab server."""
+import os
+import stat
+
+import fakecore as core
+import numpy as np
+import pytest
+from scenes import expected_rgb, portrait, simple_engine, undo_balanced
+
+LEVEL = 0.8
+NAME = "Smart Beauty (level 0.80)"
+SUCCESS = 3
+
+
+def add_layer(g3, img, name, w, h, ltype, pixels=None, parent=None, position=0, offsets=(0, 0)):
+    Gimp = g3.Gimp
+    layer = Gimp.Layer.new(img, name, w, h, ltype, 100.0, Gimp.LayerMode.NORMAL)
+    if pixels is not None:
+        layer._m.pixels[...] = pixels
+    img.insert_layer(layer, parent, position)
+    layer.set_offsets(*offsets)
+    return layer
+
+
+def portrait_scene(g3):
+    Gimp = g3.Gimp
+    img = Gimp.Image.new(64, 48, Gimp.ImageBaseType.RGB)
+    add_layer(g3, img, "Background", 64, 48, Gimp.ImageType.RGB_IMAGE, portrait(48, 64, 2))
+    group = Gimp.GroupLayer.new(img, "group")
+    img.insert_layer(group, None, 0)
+    add_layer(g3, img, "under", 20, 20, Gimp.ImageType.RGB_IMAGE, portrait(20, 20, 3), parent=group)
+    face = add_layer(g3, img, "face", 40, 30, Gimp.ImageType.RGB_IMAGE, portrait(30, 40, 4), parent=group,
+                     offsets=(7, 5))
+    return img, group, face
+
+
+def status(result):
+    return int(result.index(0))
+
+
+def test_procedures_declare_the_contract_arguments(g3):
+    proc = g3.pdb.lookup_procedure("python-fu-smart-beauty")
+    assert [a.name for a in proc.get_arguments()] == ["run-mode", "image", "drawables", "beauty-level",
+                                                      "multi-face"]
+    level = proc.get_arguments()[3]
+    assert (level.value_type, level.minimum, level.maximum, level.default_value) == ("double", 0.0, 1.0, 0.8)
+    assert proc.get_arguments()[4].value_type == "boolean"
+    assert proc.menu_label == "Smart _Beauty..." and proc.menu_paths == ["<Image>/Filters/Enhance"]
+    batch = g3.pdb.lookup_procedure("python-fu-smart-beauty-batch")
+    assert [a.name for a in batch.get_arguments()] == ["run-mode", "input", "output-folder", "beauty-level",
+                                                       "multi-face"]
+    settings = g3.pdb.lookup_procedure("python-fu-smart-beauty-settings")
+    assert [a.name for a in settings.get_arguments()] == ["run-mode"]
+    for p in (proc, batch, settings):
+        assert not [a for a in p.get_arguments() if "key" in a.name]
+
+
+def test_success_new_layer_above_source_in_its_group(g3):
+    img, group, face = portrait_scene(g3)
+    before = core.snapshot(img._m)
+    src = face._m.pixels.copy()
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[face], beauty_level=LEVEL)
+    assert status(result) == SUCCESS, result.index(1)
+    assert g3.session.messages == []
+    children = group.get_children()
+    assert [c.get_name() for c in children] == [NAME, "face", "under"]
+    new = children[0]
+    assert new.get_parent() == group
+    assert tuple(new.get_offsets()) == (True, 7, 5)
+    assert (new.get_width(), new.get_height()) == (40, 30)
+    assert np.array_equal(new._m.rgba()[..., :3], simple_engine(src, LEVEL))
+    assert np.array_equal(face._m.pixels, src)
+    after = core.snapshot(img._m)
+    assert after["layers"][1:] == before["layers"][1:]
+    assert after["layers"][0]["children"][1:] == before["layers"][0]["children"]
+    assert undo_balanced(img._m) and img._m.undo_starts == 1
+    texts = [p[1] for p in g3.session.progress if p[0] == "text"]
+    assert any("Uploading" in t for t in texts) and any("Retouching" in t or "queue" in t for t in texts)
+    assert g3.session.flushes >= 1
+    assert g3.leftovers() == []
+    assert g3.session.pdb_errors == []
+
+
+def test_each_selected_layer_gets_its_own_result(g3):
+    Gimp = g3.Gimp
+    img = Gimp.Image.new(40, 40, Gimp.ImageBaseType.RGB)
+    a = add_layer(g3, img, "a", 20, 20, Gimp.ImageType.RGB_IMAGE, portrait(20, 20, 21))
+    b = add_layer(g3, img, "b", 16, 16, Gimp.ImageType.RGB_IMAGE, portrait(16, 16, 22), offsets=(4, 4))
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[a, b], beauty_level=0.25)
+    assert status(result) == SUCCESS
+    assert [lay.get_name() for lay in img.get_layers()] == [
+        "Smart Beauty (level 0.25)", "b", "Smart Beauty (level 0.25)", "a"]
+
+
+def test_alpha_restored_and_selection_mask(g3):
+    Gimp = g3.Gimp
+    img = Gimp.Image.new(50, 40, Gimp.ImageBaseType.RGB)
+    add_layer(g3, img, "Background", 50, 40, Gimp.ImageType.RGB_IMAGE, portrait(40, 50, 5))
+    rgba = portrait(30, 30, 6, channels=4)
+    rgba[..., 3] = np.linspace(0, 255, 30).astype(np.uint8)[None, :]
+    layer = add_layer(g3, img, "cutout", 30, 30, Gimp.ImageType.RGBA_IMAGE, rgba, offsets=(-5, 12))
+    img.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 20, 10, 10)
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[layer], beauty_level=0.5, multi_face=True)
+    assert status(result) == SUCCESS, result.index(1)
+    new = img.get_layers()[0]
+    assert new.get_name() == "Smart Beauty (level 0.50)" and new.get_parent() is None
+    assert tuple(new.get_offsets())[1:] == (-5, 12) and new.has_alpha()
+    assert np.array_equal(new._m.pixels[..., 3], rgba[..., 3])
+    # GIMP 3 exports the composite: fully transparent pixels carry no colour; compare the visible ones
+    visible = rgba[..., 3] > 0
+    diff = np.abs(new._m.pixels[..., :3].astype(int) - simple_engine(rgba[..., :3], 0.5).astype(int))
+    assert diff[visible].max() <= 1
+    expected_mask = np.zeros((30, 30), np.uint8)
+    expected_mask[8:18, 5:15] = 255       # selection (0..10, 20..30) seen from offsets (-5, 12)
+    assert np.array_equal(new.get_mask()._m.pixels, expected_mask)
+    assert np.array_equal(layer._m.pixels, rgba) and layer.get_mask() is None
+    assert undo_balanced(img._m)
+    assert g3.leftovers() == []
+
+
+@pytest.mark.parametrize("base,ltype", [("GRAY", "GRAY_IMAGE"), ("GRAY", "GRAYA_IMAGE"),
+                                        ("INDEXED", "INDEXED_IMAGE")])
+def test_gray_and_indexed_layers(g3, base, ltype):
+    Gimp = g3.Gimp
+    img = Gimp.Image.new(32, 24, Gimp.ImageBaseType.RGB)
+    ltype_rgb = Gimp.ImageType.RGBA_IMAGE if ltype.endswith("A_IMAGE") else Gimp.ImageType.RGB_IMAGE
+    layer = add_layer(g3, img, "l", 32, 24, ltype_rgb, portrait(24, 32, 7, channels=4 if "A_" in ltype else 3))
+    if base == "GRAY":
+        img.convert_grayscale()
+    else:
+        img.convert_indexed(0, 0, 32, False, False, "")
+    src = layer._m.pixels.copy()
+    expected = expected_rgb(layer._m, LEVEL)
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[layer], beauty_level=LEVEL)
+    assert status(result) == SUCCESS, result.index(1)
+    new = img.get_layers()[0]
+    assert img.get_base_type() == getattr(Gimp.ImageBaseType, base)
+    assert new.type() == getattr(Gimp.ImageType, ltype)
+    assert np.array_equal(layer._m.pixels, src)
+    if base == "GRAY":
+        diff = np.abs(new._m.pixels[..., 0].astype(int) - core.luminance(expected).astype(int))
+        visible = src[..., -1] > 0 if "A_" in ltype else np.ones(src.shape[:2], bool)
+        assert diff[visible].max() <= 1
+    else:
+        assert np.array_equal(new._m.pixels[..., 0], core.nearest_index(expected, img._m.colormap))
+
+
+def test_big_layer_scaled_for_the_service_and_back(g3):
+    Gimp = g3.Gimp
+    img = Gimp.Image.new(80, 4200, Gimp.ImageBaseType.RGB)
+    src = portrait(4200, 80, 9)
+    layer = add_layer(g3, img, "tall", 80, 4200, Gimp.ImageType.RGB_IMAGE, src, offsets=(0, 2))
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[layer], beauty_level=LEVEL)
+    assert status(result) == SUCCESS, result.index(1)
+    new = img.get_layers()[0]
+    assert (new.get_width(), new.get_height()) == (80, 4200) and tuple(new.get_offsets())[1:] == (0, 2)
+    assert abs(new._m.pixels.astype(int).mean() - simple_engine(src, LEVEL).astype(int).mean()) < 3
+    assert g3.leftovers() == []
+
+
+def test_refusals_return_an_error_status_and_one_message(g3):
+    Gimp = g3.Gimp
+    img, group, face = portrait_scene(g3)
+    text = Gimp.TextLayer.new(img, "Hello", None, 12.0, 0)
+    img.insert_layer(text, None, 0)
+    dot = add_layer(g3, img, "dot", 1, 1, Gimp.ImageType.RGB_IMAGE)
+    for drawables, words in (([group], "layer group"), ([text], "text layer"), ([dot], "1x1"),
+                             ([], "Open an image")):
+        del g3.session.messages[:]
+        before = core.snapshot(img._m)
+        result = g3.run("python-fu-smart-beauty", image=img, drawables=drawables, beauty_level=LEVEL)
+        assert status(result) == int(Gimp.PDBStatusType.EXECUTION_ERROR)
+        assert len(g3.session.messages) == 1 and words in g3.session.messages[0]
+        assert result.index(1).message == g3.session.messages[0]
+        assert core.snapshot(img._m) == before
+
+
+def test_out_of_range_level_is_kept_out_by_the_config(g3):
+    img, group, face = portrait_scene(g3)
+    g3.run("python-fu-smart-beauty", image=img, drawables=[face], beauty_level=1.5)
+    assert g3.Gimp.warnings and group.get_children()[0].get_name() == NAME   # default 0.8 used
+
+
+FAULTS = [
+    ("error", dict(status=401, code="ERROR_API_KEY_INVALID")),
+    ("no_credits", {}),
+    ("rate_limit", dict(retry_after=1)),
+    ("error", dict(status=500, endpoint="poll")),
+    ("malformed_json", {}),
+    ("drop", dict(endpoint="submit")),
+    ("task_failed", {}),
+    ("stuck", {}),
+    ("expired", {}),
+    ("truncated", {}),
+    ("not_image", {}),
+]
+
+
+@pytest.mark.parametrize("fault,params", FAULTS, ids=["%s-%s" % (f, "-".join(sorted(p))) for f, p in FAULTS])
+def test_faults_leave_the_image_unchanged(g3, fault, params):
+    g3.monkeypatch.setattr(g3.layerjob, "DEADLINE", 3.0)
+    img, group, face = portrait_scene(g3)
+    g3.ailab.inject(fault, **params)
+    before = core.snapshot(img._m)
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[face], beauty_level=LEVEL)
+    assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
+    assert len(g3.session.messages) == 1
+    assert g3.ailab.valid_key not in g3.session.messages[0]
+    assert core.snapshot(img._m) == before and undo_balanced(img._m)
+    assert g3.leftovers() == []
+
+
+def test_cancel(g3):
+    img, group, face = portrait_scene(g3)
+    g3.ailab.set_durations(job_seconds=5.0)
+    calls = []
+    g3.monkeypatch.setattr(g3.plugin, "_user_cancelled", lambda: calls.append(1) or len(calls) > 3)
+    before = core.snapshot(img._m)
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[face], beauty_level=LEVEL)
+    assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
+    assert len(g3.session.messages) == 1 and "ancel" in g3.session.messages[0]
+    assert core.snapshot(img._m) == before
+    assert g3.leftovers() == []
+
+
+def test_interactive_dialog_ok_and_cancel(g3):
+    img, group, face = portrait_scene(g3)
+
+    def ok(dialog):
+        assert dialog.filled == ["beauty-level", "multi-face"]
+        dialog.config.set_property("beauty-level", 0.4)
+        return True
+    g3.monkeypatch.setattr(g3.GimpUi, "RESPONDER", ok)
+    result = g3.run("python-fu-smart-beauty", run_mode=g3.Gimp.RunMode.INTERACTIVE, image=img, drawables=[face])
+    assert status(result) == SUCCESS
+    assert group.get_children()[0].get_name() == "Smart Beauty (level 0.40)"
+    assert g3.GimpUi.dialogs[-1].destroyed
+    g3.monkeypatch.setattr(g3.GimpUi, "RESPONDER", lambda dialog: False)
+    before = core.snapshot(img._m)
+    result = g3.run("python-fu-smart-beauty", run_mode=g3.Gimp.RunMode.INTERACTIVE, image=img, drawables=[face])
+    assert status(result) == int(g3.Gimp.PDBStatusType.CANCEL)
+    assert core.snapshot(img._m) == before
+
+
+def test_missing_key(g3_offline):
+    g3 = g3_offline
+    img, group, face = portrait_scene(g3)
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[face])
+    assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
+    assert "Settings" in g3.session.messages[0]
+
+
+def _write_png(path, rgb):
+    from PIL import Image as PILImage
+    PILImage.fromarray(rgb).save(path)
+
+
+def test_batch_noninteractive(g3):
+    src = os.path.join(g3.root, "in")
+    out = os.path.join(g3.root, "out")
+    os.makedirs(src)
+    a = portrait(24, 32, 11)
+    _write_png(os.path.join(src, "a.png"), a)
+    _write_png(os.path.join(src, "b.png"), portrait(20, 20, 12))
+    _write_png(os.path.join(src, "flat.png"), np.full((16, 16, 3), 128, np.uint8))
+    result = g3.run("python-fu-smart-beauty-batch", input=src, output_folder=out, beauty_level=LEVEL)
+    assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)      # one file failed
+    assert "2 of 3" in result.index(1).message and "flat.png" in result.index(1).message
+    assert sorted(os.listdir(out)) == ["a.beauty.png", "b.beauty.png"]
+    from PIL import Image as PILImage
+    got = np.asarray(PILImage.open(os.path.join(out, "a.beauty.png")).convert("RGB"))
+    assert np.array_equal(got, simple_engine(a, LEVEL))
+    assert g3.session.live_images() == []
+    assert g3.leftovers() == []
+    os.remove(os.path.join(src, "flat.png"))
+    result = g3.run("python-fu-smart-beauty-batch", input=os.path.join(src, "*.png"), output_folder=out)
+    assert status(result) == SUCCESS
+
+
+def test_settings_noninteractive_and_interactive(g3, monkeypatch):
+    result = g3.run("python-fu-smart-beauty-settings")
+    assert status(result) == SUCCESS and g3.session.messages == ["Smart Beauty: your AILab API key works."]
+    monkeypatch.delenv("AILAB_API_KEY")
+    monkeypatch.setattr(g3.plugin, "_ask_key", lambda masked: g3.ailab.valid_key)
+    result = g3.run("python-fu-smart-beauty-settings", run_mode=g3.Gimp.RunMode.INTERACTIVE)
+    assert status(result) == SUCCESS
+    key_file = os.path.join(g3.config, "api-key")
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    monkeypatch.setattr(g3.plugin, "_ask_key", lambda masked: None)
+    result = g3.run("python-fu-smart-beauty-settings", run_mode=g3.Gimp.RunMode.INTERACTIVE)
+    assert status(result) == int(g3.Gimp.PDBStatusType.CANCEL)
+    monkeypatch.setenv("AILAB_API_KEY", "wrong-key-0000000000")
+    del g3.session.messages[:]
+    result = g3.run("python-fu-smart-beauty-settings")
+    assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
+    assert "wrong-key-0000000000" not in g3.session.messages[0]
