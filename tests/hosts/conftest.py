@@ -34,18 +34,11 @@ else:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import hosts  # noqa: E402
 
-REQUIRED = bool(os.environ.get("CI")) or os.environ.get("SB_REQUIRE_HOSTS") == "1"
-_SKIPPED = []   # (tier, reason)
 _HOSTS = {}     # name -> Host or Exception
 
 
 def not_available(tier, reason):
-    """Skip loudly, or fail when the real hosts are required (CI / SB_REQUIRE_HOSTS=1)."""
-    _SKIPPED.append((tier, reason))
-    msg = "REAL-HOST TIER %s NOT RUN: %s" % (tier, reason)
-    if REQUIRED:
-        pytest.fail(msg + " (CI/SB_REQUIRE_HOSTS=1 requires it)", pytrace=False)
-    pytest.skip(msg)
+    hosts.not_available(tier, reason)
 
 
 def _get_host(name):
@@ -102,11 +95,12 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "real-host tiers: timings")
         for what, secs in hosts.TIMES:
             terminalreporter.write_line("%7.1f s  %s" % (secs, what))
-    if _SKIPPED:
+    skipped = hosts.SKIPPED if hosts is not None else []
+    if skipped:
         terminalreporter.write_sep("!", "REAL-HOST TIERS SKIPPED (nothing was proven on real GIMP / Python 2.7)",
                                    red=True, bold=True)
         seen = set()
-        for tier, reason in _SKIPPED:
+        for tier, reason in skipped:
             if (tier, reason) in seen:
                 continue
             seen.add((tier, reason))

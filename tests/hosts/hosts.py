@@ -36,8 +36,23 @@ TIMES: list = []  # (what, seconds), printed in the pytest summary by conftest.p
 BUILD_TIMEOUT = 1800  # seconds; a cold gimp210 build takes ~2-3 min, gimp3 ~1 min
 
 
+SKIPPED: list = []  # (tier, reason), printed LOUDLY in the pytest summary
+REQUIRED = bool(os.environ.get("CI")) or os.environ.get("SB_REQUIRE_HOSTS") == "1"
+
+
 def record_time(what: str, seconds: float) -> None:
     TIMES.append((what, seconds))
+
+
+def not_available(tier: str, reason: str) -> None:
+    """Skip loudly, or fail when the real hosts are required (CI / SB_REQUIRE_HOSTS=1)."""
+    import pytest
+
+    SKIPPED.append((tier, reason))
+    msg = "REAL-HOST TIER %s NOT RUN: %s" % (tier, reason)
+    if REQUIRED:
+        pytest.fail(msg + " (CI/SB_REQUIRE_HOSTS=1 requires it)", pytrace=False)
+    pytest.skip(msg)
 
 
 class HostUnavailable(Exception):

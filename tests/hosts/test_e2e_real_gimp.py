@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import not_available
-from hosts import record_time
+from hosts import not_available, record_time
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
