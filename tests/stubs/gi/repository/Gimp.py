@@ -16,6 +16,7 @@ real GIMP 3.0.4 PDB dump. Calls GIMP answers on the client side (``is_text_layer
 are marked ``@_client``.
 """
 import enum
+import functools
 import os
 import sys
 import tempfile
@@ -170,6 +171,7 @@ def _pdb(name, params, returns=()):
         key = fn.__qualname__
         PDB_WRAPPERS[key] = (name, _split(params), _split(returns))
 
+        @functools.wraps(fn)
         def call(*args, **kwargs):
             _s().calls.append(name)
             try:
@@ -184,9 +186,6 @@ def _pdb(name, params, returns=()):
                 _s().pdb_errors.append(_PDB.last_error)
                 sys.stderr.write("GIMP-Error: Calling error for procedure '%s':\n%s\n" % (name, e))
                 return False if not PDB_WRAPPERS[key][2] or PDB_WRAPPERS[key][2][0][0] == "gboolean" else None
-        call.__name__ = fn.__name__
-        call.__qualname__ = key
-        call.__doc__ = fn.__doc__
         return call
     return deco
 
@@ -286,8 +285,7 @@ class Image(_Base):
     def get_selected_layers(self):
         return [_wrap(lm) for lm in self._m.active if lm.kind != "mask"]
 
-    @_pdb("gimp-image-set-selected-layers", ["GimpImage:image", "GimpCoreObjectArray:layers"],
-          ["gboolean:success"])
+    @_pdb("gimp-image-set-selected-layers", ["GimpImage:image", "GimpCoreObjectArray:layers"])
     def set_selected_layers(self, layers):
         self._m.active = [_m(lay, "layers", Layer) for lay in layers]
         return True
