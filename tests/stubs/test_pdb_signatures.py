@@ -22,7 +22,8 @@ SHARED = os.path.join(os.path.dirname(REPO), "shared", "reference")
 DATA = os.path.join(HERE, "data")
 GIMP2_PLUGIN = os.path.join(REPO, "plug-ins", "gimp2", "smart_beauty.py")
 GIMP3_PLUGIN = os.path.join(REPO, "plug-ins", "smart-beauty", "smart-beauty.py")
-SUBSET = {"2.10": os.path.join(DATA, "gimp-2.10-pdb-subset.json"), "3.0": os.path.join(DATA, "gimp-3.0-pdb-subset.json")}
+SUBSET = {"2.10": os.path.join(DATA, "gimp-2.10-pdb-subset.json"),
+          "3.0": os.path.join(DATA, "gimp-3.0-pdb-subset.json")}
 FULL = {"2.10": os.path.join(SHARED, "gimp-2.10-pdb-signatures.json"),
         "3.0": os.path.join(SHARED, "gimp-3.0-pdb-signatures.json")}
 OURS = ("python-fu-smart-beauty",)
@@ -227,7 +228,7 @@ def test_gimp3_wrapped_python_signatures_agree_with_the_pdb():
     """A libgimp wrapper takes the PDB's arguments in order (methods: the object is the first);
     only progress_init differs (libgimp fills in the display)."""
     from gi.repository import Gimp
-    for key, (name, params, returns) in Gimp.PDB_WRAPPERS.items():
+    for key, (_name, params, _returns) in Gimp.PDB_WRAPPERS.items():
         owner, _, attr = key.rpartition(".")
         fn = getattr(getattr(Gimp, owner), attr) if owner else getattr(Gimp, attr)
         names = [p for p in inspect.signature(fn).parameters]
