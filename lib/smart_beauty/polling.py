@@ -121,7 +121,7 @@ class PollPolicy(object):
     def first_delay(self):
         """Seconds from submit to the first query: the time by which a small share
         (``first_quantile``) of jobs has finished, and at least ``first_poll``."""
-        t, step = self.first_poll, 0.25
+        t, step = self.first_poll, self.min_interval / 4.0
         while t < self.prior_max:
             survival, _ = self._model(t)
             if 1.0 - survival >= self.first_quantile:
