@@ -176,6 +176,7 @@ def _query():
                 return _run(plugin, (run_mode,) + args, n_results)
             return call
         gimp.proc(name, pdb_params, pdb_results, proc_type="GIMP Plug-In")(make())
+        gimp._PROCS[name].registered_by_gimpfu = True
         gimp.install_procedure(name)
         if menu:
             gimp.menu_register(name, menu)

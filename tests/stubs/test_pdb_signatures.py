@@ -26,7 +26,6 @@ SUBSET = {"2.10": os.path.join(DATA, "gimp-2.10-pdb-subset.json"),
           "3.0": os.path.join(DATA, "gimp-3.0-pdb-subset.json")}
 FULL = {"2.10": os.path.join(SHARED, "gimp-2.10-pdb-signatures.json"),
         "3.0": os.path.join(SHARED, "gimp-3.0-pdb-signatures.json")}
-OURS = ("python-fu-smart-beauty",)
 
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
@@ -41,7 +40,7 @@ def load(version):
 
 def stub_procs_210():
     import gimp
-    return {n: p for n, p in gimp._PROCS.items() if not n.startswith(OURS)}
+    return {n: p for n, p in gimp._PROCS.items() if not getattr(p, "registered_by_gimpfu", False)}
 
 
 def canonical(name):
