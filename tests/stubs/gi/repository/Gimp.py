@@ -394,7 +394,7 @@ class Item(_Base):
 
     @_client
     def is_layer_mask(self):
-        return self._m.kind == "mask" and self._m.layer is not None
+        return isinstance(self, LayerMask)
 
     @_client
     def is_drawable(self):
