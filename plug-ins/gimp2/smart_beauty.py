@@ -32,14 +32,33 @@ def _setup_path():
 _setup_path()
 
 import gimp  # noqa: E402
-from gimpfu import (  # noqa: E402
-    ADD_MASK_ALPHA, ADD_MASK_SELECTION, CLIP_TO_IMAGE, MASK_APPLY, PF_DIRNAME, PF_DRAWABLE, PF_IMAGE,
-    PF_SLIDER, PF_STRING, PF_TOGGLE, RGB, main, pdb, register)
+import gimpfu  # noqa: E402
+from gimpfu import PF_DIRNAME, PF_DRAWABLE, PF_IMAGE, PF_SLIDER, PF_STRING, PF_TOGGLE, main, pdb, register  # noqa: E402
 
 from smart_beauty import errors, layerjob  # noqa: E402
 from smart_beauty import settings as sb_settings  # noqa: E402
 
 PNG_COMPRESSION = 6  # lossless at any level; 6 keeps big layers quick
+
+
+def _enum(name, value):
+    # gimpfu re-exports gimpenums; the GIMP 2.10 values are the fallback so that a missing alias
+    # can never stop the plug-in from registering.
+    return getattr(gimpfu, name, value)
+
+
+RGB = _enum("RGB", 0)
+ADD_MASK_ALPHA = _enum("ADD_MASK_ALPHA", 2)
+ADD_MASK_SELECTION = _enum("ADD_MASK_SELECTION", 4)
+MASK_APPLY = _enum("MASK_APPLY", 0)
+CLIP_TO_IMAGE = _enum("CLIP_TO_IMAGE", 1)
+
+
+def _native(text):
+    """pygimp takes byte strings on Python 2."""
+    if sys.version_info[0] < 3 and not isinstance(text, str):
+        return text.encode("utf-8")
+    return text
 
 
 def _user_cancelled():
@@ -156,7 +175,7 @@ class GimpHost(layerjob.Host):
         return _user_cancelled()
 
     def message(self, text):
-        gimp.message(text)
+        gimp.message(_native(text))
 
     # -- batch
     def open_image(self, path):
