@@ -231,7 +231,7 @@ FAULTS = [
 
 @pytest.mark.parametrize("fault,params", FAULTS, ids=["%s-%s" % (f, "-".join(sorted(p))) for f, p in FAULTS])
 def test_every_fault_leaves_the_image_unchanged_with_one_message(g2, fault, params):
-    g2.monkeypatch.setattr(g2.layerjob, "DEADLINE", 3.0)
+    g2.monkeypatch.setattr(g2.layerjob, "DEADLINE", 2.0)
     img, group, face = portrait_scene(g2)
     g2.ailab.inject(fault, **params)
     before = core.snapshot(img._m)

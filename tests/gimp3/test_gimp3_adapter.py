@@ -198,7 +198,7 @@ FAULTS = [
 
 @pytest.mark.parametrize("fault,params", FAULTS, ids=["%s-%s" % (f, "-".join(sorted(p))) for f, p in FAULTS])
 def test_faults_leave_the_image_unchanged(g3, fault, params):
-    g3.monkeypatch.setattr(g3.layerjob, "DEADLINE", 3.0)
+    g3.monkeypatch.setattr(g3.layerjob, "DEADLINE", 2.0)
     img, group, face = portrait_scene(g3)
     g3.ailab.inject(fault, **params)
     before = core.snapshot(img._m)
