@@ -6,6 +6,7 @@ calls must stay on the plug-in's main thread and whose progress bar must keep mo
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import logging
 import math
 import os
 import threading
@@ -96,6 +97,7 @@ class RetouchJob(object):
             self._error = e
             raise
         except Exception as e:  # a bug must still end the job with a message, not a hang
+            logging.getLogger("smart_beauty").exception("unexpected error in a retouch job")
             self._error = errors.SmartBeautyError("Smart Beauty failed unexpectedly (%s); please report this."
                                                   % type(e).__name__)
             raise self._error
@@ -149,7 +151,10 @@ class RetouchJob(object):
             since_submit = waiter.elapsed() - submitted
             if answer.done:
                 # The job finished somewhere between the previous query and this one.
-                self.policy.observe((previous + since_submit) / 2.0 if previous else since_submit)
+                if previous:
+                    self.policy.observe((previous + since_submit) / 2.0, (since_submit - previous) / 2.0)
+                else:
+                    self.policy.observe(since_submit, since_submit / 2.0)
                 break
             state = _STATUS_STATE.get(answer.status, PROCESSING)
             report(self._describe(state, waiter.elapsed()))

@@ -51,17 +51,23 @@ class PollPolicy(object):
         self.first_quantile = first_quantile
         self._lock = threading.Lock()
         self._logs = []      # log durations watched, most recent last
+        self._widths = []    # per-observation uncertainty, in log-time
         self._bandwidth = 0.3
 
     # -- learning --------------------------------------------------------------------------
 
-    def observe(self, duration):
-        """Record how long a job took from submit to the first "done" answer we saw."""
+    def observe(self, duration, uncertainty=0.0):
+        """Record how long a job took (submit to done). ``uncertainty``: half the gap between the
+        last "still running" and the "done" answer - we only know the job ended in that gap."""
         if not duration or duration <= 0:
             return
         with self._lock:
             self._logs.append(math.log(duration))
+            # Each observation is blurred by at least its own uncertainty (in log-time), so a
+            # learned model never turns spiky at the poll grid of the jobs it learned from.
+            self._widths.append(min(0.5, max(0.0, float(uncertainty)) / duration))
             del self._logs[:-self.memory]
+            del self._widths[:-self.memory]
             n = len(self._logs)
             mean = sum(self._logs) / n
             sd = math.sqrt(sum((x - mean) ** 2 for x in self._logs) / n) if n > 1 else 0.3
@@ -75,16 +81,18 @@ class PollPolicy(object):
 
     def to_json(self):
         with self._lock:
-            return json.dumps({"durations": [round(math.exp(x), 3) for x in self._logs]})
+            return json.dumps({"durations": [[round(math.exp(x), 3), round(w * math.exp(x), 3)]
+                                             for x, w in zip(self._logs, self._widths)]})
 
     def load_json(self, text):
         try:
             durations = json.loads(text).get("durations", [])
         except (ValueError, AttributeError):
             return
-        for d in durations:
-            if isinstance(d, (int, float)) and d > 0:
-                self.observe(float(d))
+        for item in durations if isinstance(durations, list) else []:
+            pair = item if isinstance(item, list) and len(item) == 2 else [item, 0.0]
+            if all(isinstance(v, (int, float)) for v in pair) and pair[0] > 0:
+                self.observe(float(pair[0]), float(pair[1]))
 
     # -- the model ---------------------------------------------------------------------------
 
@@ -92,6 +100,7 @@ class PollPolicy(object):
         """(survival, density) of the job duration at ``t`` seconds."""
         with self._lock:
             logs, h = list(self._logs), self._bandwidth
+            widths = [max(h, w) for w in self._widths]
         t = max(t, 1e-3)
         lt = math.log(t)
         lo, hi = math.log(self.prior_min), math.log(self.prior_max)
@@ -105,8 +114,8 @@ class PollPolicy(object):
         if not n:
             return s_prior, f_prior
         w = self.prior_weight / (self.prior_weight + n)
-        s_obs = sum(_norm_sf((lt - x) / h) for x in logs) / n
-        f_obs = sum(_norm_pdf((lt - x) / h) for x in logs) / (n * h * t)
+        s_obs = sum(_norm_sf((lt - x) / w) for x, w in zip(logs, widths)) / n
+        f_obs = sum(_norm_pdf((lt - x) / w) / w for x, w in zip(logs, widths)) / (n * t)
         return w * s_prior + (1 - w) * s_obs, w * f_prior + (1 - w) * f_obs
 
     def interval(self, elapsed):
@@ -144,7 +153,7 @@ class FixedPolicy(object):
     def __init__(self, interval=5.0):
         self.fixed = interval
 
-    def observe(self, duration):
+    def observe(self, duration, uncertainty=0.0):
         pass
 
     def interval(self, elapsed):

@@ -1,0 +1,70 @@
+"""Static gates: the code GIMP 2.10 loads stays Python 2.7 compatible (vermin), everything is ruff
+clean. vermin misses str/bytes semantics; the real Python 2.7 tier (tests/hosts) runs the tests too."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Everything GIMP 2.10's Python 2.7 imports, and the tests that also run under it.
+PY27_PATHS = [
+    "lib/smart_beauty",
+    "plug-ins/gimp2/smart_beauty.py",
+    "tests/core",
+    "tests/gimp2",
+    "tests/conftest.py",
+    "tests/ailab_fixture.py",
+    "tests/stubs/gimp.py",
+    "tests/stubs/gimpfu.py",
+    "tests/stubs/gimpenums.py",
+    "tests/stubs/gimpshelf.py",
+    "tests/stubs/fakecore.py",
+    "tests/stubs/scenes.py",
+]
+
+
+def tool(name):
+    path = os.path.join(os.path.dirname(sys.executable), name)
+    return path if os.path.exists(path) else shutil.which(name)
+
+
+def test_python27_boundary_is_clean_for_vermin():
+    exe = tool("vermin")
+    assert exe, "vermin is not installed (pip install -e '.[test]')"
+    paths = [p for p in PY27_PATHS if os.path.exists(os.path.join(REPO, p))]
+    assert "lib/smart_beauty" in paths and "plug-ins/gimp2/smart_beauty.py" in paths
+    proc = subprocess.run([exe, "-t=2.7-", "-t=3.8-", "--violations", "--eval-annotations", "--no-tips",
+                           ] + paths,
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_python3_only_code_is_not_imported_by_the_py27_core():
+    for root, _dirs, files in os.walk(os.path.join(REPO, "lib", "smart_beauty")):
+        for name in files:
+            if name.endswith(".py"):
+                with open(os.path.join(root, name), encoding="utf-8") as f:
+                    text = f.read()
+                assert not re.search(r"^\s*(from|import)\s+smart_beauty_py3", text, re.M), name
+                assert "from __future__ import absolute_import" in text, name
+
+
+def test_ruff_is_clean():
+    exe = tool("ruff")
+    assert exe, "ruff is not installed (pip install -e '.[test]')"
+    proc = subprocess.run([exe, "check", "lib", "plug-ins", "tests", "bench", "scripts"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("snippet", ["x = f'{1}'\n", "def f(a: int) -> int:\n    return a\n"])
+def test_the_vermin_gate_can_fail(tmp_path, snippet):
+    bad = tmp_path / "bad.py"
+    bad.write_text(snippet)
+    proc = subprocess.run([tool("vermin"), "-t=2.7-", "-t=3.8-", "--violations", "--eval-annotations",
+                           "--no-tips", str(bad)], capture_output=True, text=True)
+    assert proc.returncode != 0
