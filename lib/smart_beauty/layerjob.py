@@ -26,7 +26,7 @@ from . import errors, imagefile, protocol
 from .client import Client
 from .compat import text_type
 from .jobs import DEFAULT_DEADLINE, RetouchJob
-from .settings import Settings
+from .settings import Settings, deadline_from_env
 
 LAYER_NAME = "Smart Beauty (level %.2f)"
 MIN_SIDE = 2
@@ -243,7 +243,7 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
         if host.cancelled():
             raise errors.CancelledError()
         job = RetouchJob(client, path, level=level, multi_face=multi_face,
-                         deadline=DEADLINE if deadline is None else deadline,
+                         deadline=deadline or deadline_from_env(default=DEADLINE),
                          policy=policy, result_dir=workdir)
         for event in job.run_in_background(tick=tick):
             host.progress(event.fraction, "Smart Beauty: " + event.text)

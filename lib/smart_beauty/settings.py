@@ -20,6 +20,7 @@ from .compat import replace_file, text_type, urlsplit
 ENV_KEY = "AILAB_API_KEY"
 ENV_BASE = "AILAB_API_BASE"
 ENV_CONFIG_DIR = "SMART_BEAUTY_CONFIG_DIR"
+ENV_DEADLINE = "SMART_BEAUTY_DEADLINE"
 KEY_FILE = "api-key"
 SETTINGS_FILE = "settings.json"
 LOOPBACK_HOSTS = ("localhost", "::1")
@@ -118,6 +119,16 @@ class Settings(object):
         data = _read_json(path)
         data["remembered"] = self.remembered
         _write_private(path, json.dumps(data, indent=2, sort_keys=True))
+
+
+def deadline_from_env(env=None, default=None):
+    """Overall seconds allowed for one job, from SMART_BEAUTY_DEADLINE (batch scripts, tests)."""
+    env = os.environ if env is None else env
+    try:
+        value = float(env.get(ENV_DEADLINE) or "nan")
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 def mask(key):
