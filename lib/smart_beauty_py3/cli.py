@@ -3,7 +3,7 @@
     smart-beauty retouch INPUT... [-o OUTDIR] [--level F] [--multi-face] [--api-base URL]
                                   [--backend auto|cloud|local] [--deadline S]
     smart-beauty check IMAGE...        what stands between an image and the service limits
-    smart-beauty serve [--port N]      the local AILab server (offline engine if installed)
+    smart-beauty serve [--port N] [--idle-exit S] [--announce]   the local AILab server (offline engine)
     smart-beauty key set|test|delete   store (from stdin or a prompt, never argv), test, remove the key
 """
 import argparse
@@ -57,10 +57,14 @@ def build_parser():
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("serve", help="run the local AILab server")
-    p.add_argument("--port", type=int, default=8787)
+    p.add_argument("--port", type=int, default=8787, help="port; 0 picks a free one (default 8787)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--job-seconds", type=float, default=0.0)
     p.add_argument("--engine", choices=("offline", "simple"), default="offline")
+    p.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
+                   help="exit after SECONDS without requests (the plug-ins start it this way)")
+    p.add_argument("--announce", action="store_true",
+                   help="accept only a random key made for this run; print one JSON line {url, key, pid, engine}")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("key", help="store, test or delete the AILab API key")
@@ -161,11 +165,11 @@ def cmd_check(args):
 
 
 def cmd_serve(args):
-    from smart_beauty_py3.server import serve_forever
+    from smart_beauty_py3 import serve
 
     engine = backends.local_engine() if args.engine == "offline" else None
-    serve_forever(args.host, args.port, print_url=True, engine=engine, job_seconds=args.job_seconds, quiet=False)
-    return 0
+    return serve.serve(args.host, args.port, engine=engine, engine_name=args.engine, job_seconds=args.job_seconds,
+                       announce=args.announce, idle_exit=args.idle_exit)
 
 
 def cmd_key(args):

@@ -1,0 +1,87 @@
+"""``smart-beauty serve``: the local AILab server for people and for the plug-ins.
+
+For people: ``smart-beauty serve --port 8787`` prints the URL and the test key and runs until Ctrl-C.
+For the plug-ins (``smart_beauty.localserver``): ``--port 0 --announce --idle-exit 600`` binds a free
+loopback port, accepts only a random key made for this run, never accepts ``fault:`` keys, prints ONE
+JSON line ``{"url", "key", "pid", "engine"}`` on stdout (then nothing more there) and exits once no
+request has come for ``--idle-exit`` seconds (and no job is running).
+"""
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+
+from smart_beauty_py3.server import DEFAULT_KEY, LocalAilab
+
+
+class Activity:
+    """WSGI wrapper: remembers when the last request ended and how many are in flight."""
+
+    def __init__(self, app):
+        self.app = app
+        self.last = time.monotonic()
+        self.active = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self._lock:
+            self.active += 1
+            self.last = time.monotonic()
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self._lock:
+                self.active -= 1
+                self.last = time.monotonic()
+
+    def idle_for(self):
+        with self._lock:
+            return 0.0 if self.active else time.monotonic() - self.last
+
+
+def _busy(srv):
+    try:
+        tasks = srv.store.describe()
+    except Exception:  # noqa: BLE001
+        return False
+    return any(str(t.get("status")) in ("queued", "processing", "0", "1") for t in tasks.values())
+
+
+def serve(host="127.0.0.1", port=8787, engine=None, engine_name="offline", job_seconds=0.0, announce=False,
+          idle_exit=None, out=None):
+    """Run until SIGINT/SIGTERM, or ``idle_exit`` seconds without requests. Returns an exit code."""
+    out = out or sys.stdout
+    key = secrets.token_urlsafe(24) if announce else None
+    srv = LocalAilab(port=port, host=host, engine=engine, job_seconds=job_seconds,
+                     api_keys=[key] if key else None, allow_fault_keys=not announce, quiet=announce)
+    activity = Activity(srv.app)
+    srv.app = activity           # LocalAilab.start() serves whatever srv.app is
+    srv.start()
+    done = threading.Event()
+    if announce:
+        out.write(json.dumps({"url": srv.url, "key": key, "pid": os.getpid(), "engine": engine_name}) + "\n")
+        out.flush()
+        if out is sys.stdout:    # the parent reads one line and closes the pipe
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+    else:
+        hint = " (test API key: %s)" % DEFAULT_KEY if DEFAULT_KEY in srv.api_keys else ""
+        print("Local AILab server on %s%s" % (srv.url, hint), file=sys.stderr, flush=True)
+        out.write(srv.url + "\n")
+        out.flush()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
+    try:
+        while not done.wait(0.25):
+            if idle_exit and activity.idle_for() >= idle_exit and not _busy(srv):
+                print("smart-beauty serve: idle for %gs, exiting." % idle_exit, file=sys.stderr, flush=True)
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+    return 0
