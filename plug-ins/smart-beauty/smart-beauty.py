@@ -293,10 +293,11 @@ class SmartBeauty(Gimp.PlugIn):
             procedure.add_enum_argument("run-mode", "Run mode", "The run mode", Gimp.RunMode,
                                         Gimp.RunMode.NONINTERACTIVE, RW)
             procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
+            # The label must be set before the menu path (libgimp asserts it).
+            procedure.set_menu_label("Smart Beauty _Batch..." if name == PROC_BATCH else "Smart Beauty _Settings...")
         procedure.add_menu_path(MENU)
         procedure.set_attribution("Smart Beauty for GIMP contributors", "GPL-3.0-or-later", "2026")
         if name == PROC_BATCH:
-            procedure.set_menu_label("Smart Beauty _Batch...")
             procedure.set_documentation(
                 "Retouch many portrait files with AILabTools Smart Beauty",
                 "Opens each image file matched by 'input' (a folder, a glob pattern, or several separated by "
@@ -306,7 +307,6 @@ class SmartBeauty(Gimp.PlugIn):
             procedure.add_string_argument("output-folder", "_Output folder", "Where NAME.beauty.png goes", "",
                                           RW)
         elif name == PROC_SETTINGS:
-            procedure.set_menu_label("Smart Beauty _Settings...")
             procedure.set_documentation(
                 "Store and test the AILabTools API key for Smart Beauty",
                 "Interactive: asks for the key in a password field and stores it in the Smart Beauty config "
