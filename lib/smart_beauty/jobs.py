@@ -54,6 +54,7 @@ class RetouchJob(object):
         self.policy = policy or _shared_policy
         self.result_dir = result_dir
         self.task_id = None
+        self.request_id = None  # of the service's last reply about this task (for reports)
         self.queries = 0
         self._waiter = Waiter(deadline)
         self._result_path = None
@@ -148,6 +149,7 @@ class RetouchJob(object):
             waited += delay
             self.queries += 1
             answer = self.client.query(self.task_id, waiter)
+            self.request_id = answer.request_id or self.request_id
             since_submit = waiter.elapsed() - submitted
             if answer.done:
                 # The job finished somewhere between the previous query and this one.

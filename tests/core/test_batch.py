@@ -1,0 +1,197 @@
+# -*- coding: utf-8 -*-
+"""The batch machinery against the local AILab server over real HTTP: jobs really overlap (seen
+in the server's task times, not in wall-clock thresholds), resume, no partial output after a
+failure or a cancel, and the shared pause after a 429 with Retry-After.
+Single source: also runs under a real Python 2.7."""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import os
+import shutil
+
+from smart_beauty import Client, errors
+from smart_beauty.batch import CANCELLED, DONE, FAILED, SKIPPED, Batch
+from smart_beauty.polling import PollPolicy
+
+import pngutil
+
+
+def fast_policy():
+    return PollPolicy(min_interval=0.05, max_interval=0.2, first_poll=0.05, prior_min=0.05, prior_max=5.0)
+
+
+def client_for(ailab, key=None):
+    return Client(key or ailab.valid_key, ailab.url, backoff=0.05, max_backoff=0.3)
+
+
+def inputs(tmpdir, n):
+    src = tmpdir.mkdir("in")
+    out = str(tmpdir.join("out"))
+    if not os.path.isdir(out):
+        os.makedirs(out)
+    pairs = []
+    for i in range(n):
+        path = pngutil.write_png(str(src.join("p%02d.png" % i)), 24 + i, 16)
+        pairs.append((path, os.path.join(out, "p%02d.beauty.png" % i)))
+    return pairs, out
+
+
+def copy_finish(item, result, temp):
+    shutil.copyfile(result, temp)
+
+
+def upload_as_is(item, workdir):
+    item.encoding = "original"
+    return item.source
+
+
+def make_batch(ailab, pairs, jobs=3, key=None, **kw):
+    kw.setdefault("prepare", upload_as_is)
+    kw.setdefault("finish", copy_finish)
+    return Batch(client_for(ailab, key), pairs, level=0.5, jobs=jobs, deadline=20.0, policy=fast_policy(), **kw)
+
+
+def max_overlap(tasks):
+    """Most tasks that were running on the server at the same instant (submit .. ready)."""
+    marks = []
+    for t in tasks:
+        marks.append((t["submitted_at"], 1))
+        marks.append((t["ready_at"], -1))
+    best = cur = 0
+    for _, step in sorted(marks, key=lambda m: (m[0], m[1])):
+        cur += step
+        best = max(best, cur)
+    return best
+
+
+def test_n_jobs_are_in_flight_at_once_and_never_more(ailab, tmpdir):
+    ailab.set_durations(job_seconds=0.5)
+    pairs, out = inputs(tmpdir, 7)
+    batch = make_batch(ailab, pairs, jobs=3)
+    kinds = [e.kind for e in batch.run(tick=0.05)]
+    assert batch.count(DONE) == 7 and batch.ok
+    assert kinds.count("done") == 7 and kinds.count("started") == 7
+    tasks = list(ailab.stats()["tasks"].values())
+    assert len(tasks) == 7
+    assert max_overlap(tasks) == 3
+    for item in batch.items:
+        assert item.status == DONE and item.request_id and item.task_id and item.seconds > 0
+        assert os.path.getsize(item.output) > 0
+    assert sorted(os.listdir(out)) == sorted(os.path.basename(d) for _, d in pairs)
+
+
+def test_one_job_is_sequential(ailab, tmpdir):
+    ailab.set_durations(job_seconds=0.2)
+    pairs, _ = inputs(tmpdir, 3)
+    make_batch(ailab, pairs, jobs=1).run_all()
+    assert max_overlap(list(ailab.stats()["tasks"].values())) == 1
+
+
+def test_resume_skips_finished_outputs_unless_forced(ailab, tmpdir):
+    pairs, out = inputs(tmpdir, 3)
+    os.remove(pairs[1][0])  # fails: the input is gone
+    first = make_batch(ailab, pairs)
+    first.run_all()
+    assert [i.status for i in first.items] == [DONE, FAILED, DONE]
+    assert ailab.stats()["counts"]["submit"] == 2
+    pngutil.write_png(pairs[1][0])
+    again = make_batch(ailab, pairs)
+    again.run_all()
+    assert [i.status for i in again.items] == [SKIPPED, DONE, SKIPPED]
+    assert ailab.stats()["counts"]["submit"] == 3
+    forced = make_batch(ailab, pairs, force=True)
+    forced.run_all()
+    assert [i.status for i in forced.items] == [DONE, DONE, DONE]
+    assert ailab.stats()["counts"]["submit"] == 6
+
+
+def test_failures_leave_no_partial_output_and_the_batch_goes_on(ailab, tmpdir):
+    pairs, out = inputs(tmpdir, 4)
+
+    def finish(item, result, temp):
+        with open(temp, "wb") as f:
+            f.write(b"half")
+        if item.source.endswith("p01.png"):
+            raise IOError(28, "No space left on device")
+        shutil.copyfile(result, temp)
+
+    released = []
+    ailab.inject("task_failed", times=1)  # the first submitted job: no face
+    batch = make_batch(ailab, pairs, jobs=1, finish=finish, release=lambda item: released.append(item.source))
+    batch.run_all()
+    statuses = [i.status for i in batch.items]
+    assert statuses == [FAILED, FAILED, DONE, DONE]
+    assert isinstance(batch.items[0].error, errors.NoFaceError) and batch.items[0].request_id
+    assert "No space left" in batch.items[1].message
+    assert sorted(os.listdir(out)) == ["p02.beauty.png", "p03.beauty.png"]  # no .part, no half file
+    assert sorted(released) == sorted(p for p, _ in pairs)
+    assert not batch.ok
+
+
+def test_cancel_stops_submitting_and_lets_jobs_in_flight_finish(ailab, tmpdir):
+    ailab.set_durations(job_seconds=0.4)
+    pairs, out = inputs(tmpdir, 6)
+    batch = make_batch(ailab, pairs, jobs=2)
+    for event in batch.run(tick=0.05):
+        if event.kind == "started" and event.running == 2:
+            batch.cancel()
+    assert [i.status for i in batch.items] == [DONE, DONE, CANCELLED, CANCELLED, CANCELLED, CANCELLED]
+    assert ailab.stats()["counts"]["submit"] == 2
+    assert sorted(os.listdir(out)) == ["p00.beauty.png", "p01.beauty.png"]
+
+
+def test_abandon_cancels_jobs_in_flight_cleanly(ailab, tmpdir):
+    ailab.set_durations(job_seconds=5.0)
+    pairs, out = inputs(tmpdir, 4)
+    workdir = str(tmpdir.mkdir("work"))
+    batch = make_batch(ailab, pairs, jobs=2, workdir=workdir)
+    for event in batch.run(tick=0.05):
+        if event.kind == "started" and event.running == 2:
+            batch.cancel(abandon=True)
+    assert [i.status for i in batch.items] == [CANCELLED] * 4
+    assert os.listdir(out) == [] and os.listdir(workdir) == []
+    assert batch.elapsed < 4.0  # did not wait for the 5 s jobs
+
+
+def test_closing_the_loop_early_abandons_and_cleans_up(ailab, tmpdir):
+    ailab.set_durations(job_seconds=5.0)
+    pairs, out = inputs(tmpdir, 3)
+    batch = make_batch(ailab, pairs, jobs=3)
+    loop = batch.run(tick=0.05)
+    for event in loop:
+        if event.running == 3:
+            break
+    loop.close()
+    assert [i.status for i in batch.items] == [CANCELLED] * 3
+    assert os.listdir(out) == []
+
+
+def test_after_a_429_with_retry_after_no_job_sends_before_the_pause_ends(ailab, tmpdir):
+    ailab.set_durations(job_seconds=1.5)
+    pairs, _ = inputs(tmpdir, 3)
+    batch = make_batch(ailab, pairs, jobs=3)
+    seen_429 = []
+    for event in batch.run(tick=0.05):
+        if not seen_429 and event.running == 3:
+            # all three are polling now (every 0.05 s): the next poll is refused for 1 s
+            ailab.inject("rate_limit", endpoint="poll", retry_after=1, times=1)
+            seen_429.append(True)
+    assert batch.count(DONE) == 3
+    log = ailab.requests()
+    refused = [e for e in log if e["status"] == 429]
+    assert len(refused) == 1
+    t = refused[0]["time"]
+    # requests already on the wire when the 429 was sent may arrive just after it; then silence
+    during = [e for e in log if t + 0.05 < e["time"] < t + 1.0 - 0.02]
+    assert during == [], during
+    assert any(e["time"] >= t + 1.0 - 0.02 for e in log)  # and work resumed afterwards
+
+
+def test_a_job_refused_for_rate_limiting_is_requeued_with_fewer_in_flight(ailab, tmpdir):
+    pairs, _ = inputs(tmpdir, 4)
+    # 10 refusals for two submits in flight: each exhausts the client's own 1 + 4 attempts
+    ailab.inject("rate_limit", retry_after=0, times=10)
+    batch = make_batch(ailab, pairs, jobs=2)
+    kinds = [e.kind for e in batch.run(tick=0.05)]
+    assert batch.count(DONE) == 4 and kinds.count("requeued") == 2
+    assert batch.limit == 1
+    assert ailab.stats()["counts"]["submit"] == 14
