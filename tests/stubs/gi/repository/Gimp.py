@@ -800,6 +800,10 @@ class Procedure(object):
         self.menu_label = label
 
     def add_menu_path(self, path):
+        # Real libgimp 3.0.4: "gimp_procedure_add_menu_path: assertion 'priv->menu_label != NULL'
+        # failed" (seen in the real-GIMP tier); the path is then ignored.
+        if getattr(self, "menu_label", None) is None:
+            raise AssertionError("gimp_procedure_add_menu_path: assertion 'priv->menu_label != NULL' failed")
         if not path.startswith("<"):
             raise ValueError("menu path must start with a <Prefix>")
         self.menu_paths.append(path)
