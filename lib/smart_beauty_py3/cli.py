@@ -1,21 +1,26 @@
 """``smart-beauty``: retouch image files from the command line, run the local server, manage the key.
 
-    smart-beauty retouch INPUT... [-o OUTDIR] [--level F] [--multi-face] [--api-base URL]
+    smart-beauty retouch DIR_OR_FILE... [-o OUTDIR] [--jobs N] [--force] [--report FILE.json|.csv]
+                                  [--level F] [--multi-face] [--api-base URL]
                                   [--backend auto|cloud|local] [--deadline S]
     smart-beauty check IMAGE...        what stands between an image and the service limits
     smart-beauty serve [--port N] [--idle-exit S] [--announce]   the local AILab server (offline engine)
     smart-beauty key set|test|delete   store (from stdin or a prompt, never argv), test, remove the key
 """
 import argparse
+import csv
 import getpass
+import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 
 import numpy as np
 from tqdm import tqdm
 
-from smart_beauty import RetouchJob, Settings, errors, imagefile, settings
+from smart_beauty import Settings, batch, errors, imagefile, settings
 from smart_beauty_py3 import backends, imaging
 
 
@@ -50,6 +55,15 @@ def build_parser():
                    help="auto (cloud if a key is set, else offline), cloud, local")
     p.add_argument("--deadline", type=float, default=300.0, help="give up on one image after S seconds")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("-j", "--jobs", type=int, default=batch.DEFAULT_JOBS, metavar="N",
+                   help="images in flight at once (default %d, what the service suggests starting with: "
+                        "jobs mostly wait on the service, so N of them go ~N times faster until it answers "
+                        "'too many requests', which then slows every job down)" % batch.DEFAULT_JOBS)
+    p.add_argument("--force", action="store_true",
+                   help="retouch again even when the output exists (default: skip it, so a re-run resumes)")
+    p.add_argument("--report", metavar="FILE",
+                   help="write a per-image report (file, status, seconds, request_id, error, encoding...): "
+                        "CSV if FILE ends in .csv, else JSON")
     p.set_defaults(func=cmd_retouch)
 
     p = sub.add_parser("check", help="check images against the service limits")
@@ -75,76 +89,216 @@ def build_parser():
 
 # -- retouch -----------------------------------------------------------------------------------
 
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+OUTPUT_SUFFIX = ".beauty.png"
+REPORT_FIELDS = ("file", "status", "seconds", "request_id", "error", "output", "task_id", "encoding", "scale")
+
+
 def output_path(src, output_dir):
     stem = os.path.splitext(os.path.basename(src))[0]
-    return os.path.join(output_dir or os.path.dirname(os.path.abspath(src)), stem + ".beauty.png")
+    return os.path.join(output_dir or os.path.dirname(os.path.abspath(src)), stem + OUTPUT_SUFFIX)
+
+
+def expand_inputs(inputs):
+    """Each file as given (a missing one is reported by the batch); each folder's image files,
+    sorted, not recursive, without our own outputs. No duplicates."""
+    found = []
+    for given in inputs:
+        if os.path.isdir(given):
+            for name in sorted(os.listdir(given)):
+                path = os.path.join(given, name)
+                lower = name.lower()
+                if (lower.endswith(IMAGE_EXTENSIONS) and not lower.endswith(OUTPUT_SUFFIX)
+                        and not name.startswith(".") and os.path.isfile(path)):
+                    found.append(path)
+        else:
+            found.append(given)
+    seen, out = set(), []
+    for path in found:
+        key = os.path.abspath(path)
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+    return out
 
 
 def cmd_retouch(args):
     if not 0.0 <= args.level <= 1.0:
         raise errors.BadInputError("--level must be between 0 and 1.")
+    if not 1 <= args.jobs <= batch.MAX_JOBS:
+        raise errors.BadInputError("--jobs must be between 1 and %d." % batch.MAX_JOBS)
+    files = expand_inputs(args.inputs)
+    if not files:
+        raise errors.BadInputError("No image files found in %s." % ", ".join(args.inputs))
     if args.output_dir:
         os.makedirs(args.output_dir, exist_ok=True)
-    failures = 0
+    pairs, claimed, clashes = [], {}, []
+    for src in files:
+        dest = output_path(src, args.output_dir)
+        if dest in claimed:
+            clashes.append((src, claimed[dest]))
+            continue
+        claimed[dest] = src
+        pairs.append((src, dest))
+    for src, other in clashes:
+        print("%s: its result would overwrite the one of %s (same name); rename one of them." % (src, other),
+              file=sys.stderr)
     with backends.open_backend(args.backend, api_base=args.api_base) as backend:
         if not args.quiet:
-            print("smart-beauty: using %s" % backend.description, file=sys.stderr)
-        for src in args.inputs:
-            dest = output_path(src, args.output_dir)
-            try:
-                retouch_file(backend.client, src, dest, args.level, args.multi_face, args.deadline,
-                             show_progress=not args.quiet)
-                print("%s -> %s" % (src, dest))
-            except errors.SmartBeautyError as e:
-                failures += 1
-                print("%s: %s" % (src, e), file=sys.stderr)
-    if failures:
-        print("smart-beauty: %d of %d image(s) failed." % (failures, len(args.inputs)), file=sys.stderr)
-    return 1 if failures else 0
+            print("smart-beauty: using %s, %d job(s) at a time" % (backend.description, args.jobs),
+                  file=sys.stderr)
+        run = make_batch(backend.client, pairs, args.level, args.multi_face, jobs=args.jobs, force=args.force,
+                         deadline=args.deadline)
+        interrupted = _drive(run, show_progress=not args.quiet)
+    failed = run.count(batch.FAILED) + len(clashes)
+    if args.report:
+        write_report(run.items, args.report, extra=[(src, "failed", "same output name as %s" % other)
+                                                    for src, other in clashes])
+    if interrupted:
+        print("smart-beauty: interrupted: %s No output was left half-written; run the same command again to "
+              "do the rest." % run.summary(), file=sys.stderr)
+        return 130
+    if failed:
+        print("smart-beauty: %d of %d image(s) failed; %s" % (failed, len(files), run.summary()), file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print("smart-beauty: %s" % run.summary(), file=sys.stderr)
+    return 0
+
+
+def make_batch(client, pairs, level, multi_face, jobs=batch.DEFAULT_JOBS, force=False, deadline=300.0,
+               policy=None):
+    """A :class:`smart_beauty.batch.Batch` whose steps are the CLI's: Pillow in, PNG out."""
+    return batch.Batch(client, pairs, _prepare, _finish, level=level, multi_face=multi_face, jobs=jobs,
+                       force=force, deadline=deadline, policy=policy, release=_release)
+
+
+def _prepare(item, workdir):
+    if not os.path.isfile(item.source):
+        raise errors.BadInputError("%s does not exist or is not a file." % item.source)
+    prepared = imaging.prepare_upload(item.source, workdir)
+    item.context["prepared"] = prepared
+    item.encoding, item.scale = prepared.encoding, prepared.scale
+    return prepared.path
+
+
+def _finish(item, result_path, temp_output):
+    write_result(item.source, item.context["prepared"], result_path, temp_output)
+
+
+def _release(item):
+    prepared = item.context.pop("prepared", None)
+    if prepared is not None:
+        prepared.cleanup()
+
+
+def write_result(src, prepared, result_path, dest):
+    """The full-size PNG for ``src`` from the service's result (recomposed when a reduced or
+    re-encoded copy was sent)."""
+    result, _ = imaging.open_rgb(result_path)
+    original, alpha = imaging.open_rgb(src)
+    if prepared.scale < 1.0 or prepared.encoding != "original":
+        sent, _ = imaging.open_rgb(prepared.path)
+        result = imaging.recompose(original, sent, result)
+    elif result.shape != original.shape:
+        raise errors.BadResultError("The service returned an image of a different size (%dx%d instead of "
+                                    "%dx%d); run Smart Beauty again." % (result.shape[1], result.shape[0],
+                                                                        original.shape[1], original.shape[0]))
+    del original
+    imaging.save_png(np.ascontiguousarray(result), alpha, dest)
 
 
 def retouch_file(client, src, dest, level, multi_face, deadline, show_progress=False):
-    """Retouch ``src`` into ``dest`` (PNG). Temp files are always removed; ``dest`` is written whole or
-    not at all."""
-    if not os.path.isfile(src):
-        raise errors.BadInputError("%s does not exist or is not a file." % src)
-    with tempfile.TemporaryDirectory(prefix="smart-beauty-") as work:
-        prepared = imaging.prepare_upload(src, work)
-        job = RetouchJob(client, prepared.path, level, multi_face, deadline=deadline, result_dir=work)
-        bar = _progress_bar(src) if show_progress else None
-        try:
-            job.run(progress=bar.report if bar else None)
-        finally:
-            if bar:
-                bar.close()
-        result, _ = imaging.open_rgb(job.result_path)
-        original, alpha = imaging.open_rgb(src)
-        if prepared.scale < 1.0 or prepared.encoding != "original":
-            sent, _ = imaging.open_rgb(prepared.path)
-            result = imaging.recompose(original, sent, result)
-        elif result.shape != original.shape:
-            raise errors.BadResultError("The service returned an image of a different size (%dx%d instead of "
-                                        "%dx%d); run Smart Beauty again." % (result.shape[1], result.shape[0],
-                                                                            original.shape[1], original.shape[0]))
-        imaging.save_png_atomic(np.ascontiguousarray(result), alpha, dest)
+    """Retouch ``src`` into ``dest`` (PNG), always (no resume). Temp files are always removed; ``dest`` is
+    written whole or not at all. Raises the item's SmartBeautyError."""
+    run = make_batch(client, [(src, dest)], level, multi_face, jobs=1, force=True, deadline=deadline)
+    _drive(run, show_progress=show_progress, echo=False)
+    item = run.items[0]
+    if item.error is not None:
+        raise item.error
+    return dest
 
 
-class _Progress:
-    def __init__(self, label):
-        self.label = os.path.basename(label)
-        self.bar = tqdm(total=100, desc=self.label, leave=False, file=sys.stderr,
-                        bar_format="{desc} {bar:20} {elapsed}")
+def write_report(items, path, extra=()):
+    """Per-image report: CSV when ``path`` ends in .csv, else JSON (a list of objects)."""
+    rows = [item.as_row() for item in items]
+    rows += [{"file": src, "status": status, "error": error} for src, status, error in extra]
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
+    try:
+        with os.fdopen(fd, "w", newline="" if path.lower().endswith(".csv") else None) as f:
+            if path.lower().endswith(".csv"):
+                writer = csv.DictWriter(f, fieldnames=REPORT_FIELDS, extrasaction="ignore")
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in REPORT_FIELDS})
+            else:
+                json.dump([{k: row.get(k) for k in REPORT_FIELDS} for row in rows], f, indent=1)
+                f.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
-    def report(self, event):
-        self.bar.n = int(event.fraction * 100)
-        self.bar.set_description_str("%s: %s" % (self.label, event.text))
 
-    def close(self):
-        self.bar.close()
+def _drive(run, show_progress=True, echo=True):
+    """Run the batch on this thread with a progress bar; the first Ctrl-C stops submitting (jobs in
+    flight finish), the second abandons them. Returns True when interrupted."""
+    todo = len(run.items) if run.force else sum(1 for i in run.items if not os.path.exists(i.output))
+    bar = None
+    if show_progress:
+        bar = tqdm(total=todo, unit="img", desc="smart-beauty", file=sys.stderr, dynamic_ncols=True,
+                   bar_format="{desc} {bar:24} {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}] {postfix}")
+    interrupts = []
+
+    def on_sigint(signum, frame):
+        interrupts.append(signum)
+        run.cancel(abandon=len(interrupts) > 1)
+        say = tqdm.write if bar is not None else (lambda text, file=None: print(text, file=file))
+        if len(interrupts) == 1:
+            say("smart-beauty: stopping: no new jobs; waiting for the ones in flight (Ctrl-C again to abandon "
+                "them).", file=sys.stderr)
+        else:
+            say("smart-beauty: abandoning the jobs in flight.", file=sys.stderr)
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        for event in run.run(tick=0.2):
+            if event.kind in ("done", "failed", "cancelled") and event.item is not None:
+                _echo(event, bar, echo)
+                if bar is not None:
+                    bar.update(1)
+            if bar is not None:
+                bar.set_postfix_str("done %d, failed %d, in flight %d" % (event.done, event.failed, event.running),
+                                    refresh=event.kind != "tick")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if bar is not None:
+            bar.close()
+    return bool(interrupts)
 
 
-def _progress_bar(label):
-    return _Progress(label)
+def _echo(event, bar, echo):
+    item = event.item
+    if event.kind == "done":
+        if echo:
+            line = "%s -> %s" % (item.source, item.output)
+            if item.scale is not None and item.scale < 1.0:
+                line += " (sent reduced to %.0f%%, %s)" % (item.scale * 100, item.encoding)
+            (tqdm.write if bar is not None else print)(line, file=sys.stdout)
+    elif event.kind == "failed" or (event.kind == "cancelled" and run_was_abandoned(item)):
+        line = "%s: %s" % (item.source, item.error)
+        (tqdm.write if bar is not None else print)(line, file=sys.stderr)
+
+
+def run_was_abandoned(item):
+    return item.task_id is not None  # cancelled after its upload, not merely never started
 
 
 # -- other commands ----------------------------------------------------------------------------

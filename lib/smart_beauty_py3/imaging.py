@@ -126,12 +126,22 @@ def recompose(original, sent, result, strip_rows=512):
     return out
 
 
-def save_png_atomic(rgb, alpha, dest):
-    """Write RGB (+ alpha) to ``dest`` as PNG through a temp name, so no half-written file remains."""
+def _png_image(rgb, alpha):
     image = Image.fromarray(rgb)
     if alpha is not None:
         image = image.convert("RGBA")
         image.putalpha(Image.fromarray(alpha))
+    return image
+
+
+def save_png(rgb, alpha, path):
+    """Write RGB (+ alpha) to ``path`` as PNG (the batch machinery renames it into place)."""
+    _png_image(rgb, alpha).save(path, "PNG")
+
+
+def save_png_atomic(rgb, alpha, dest):
+    """Write RGB (+ alpha) to ``dest`` as PNG through a temp name, so no half-written file remains."""
+    image = _png_image(rgb, alpha)
     directory = os.path.dirname(os.path.abspath(dest))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(dest) + ".", suffix=".part", dir=directory)
     try:
