@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import traceback
 
-from . import errors, imagefile, protocol
+from . import errors, imagefile, localserver, protocol
 from .client import Client
 from .compat import text_type
 from .jobs import DEFAULT_DEADLINE, RetouchJob
@@ -223,7 +223,7 @@ def export_within_limits(host, layer, info, directory):
 
 
 def retouch_layer(host, layer, level, multi_face=False, client=None, settings=None,
-                  deadline=None, tick=0.1, policy=None):
+                  deadline=None, tick=0.1, policy=None, backend="auto"):
     """Retouch ``layer`` into a new layer above it. Returns an :class:`Outcome`; on failure the
     host has shown one message and the image is unchanged."""
     own_client = client is None
@@ -236,7 +236,7 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
         info = host.describe(layer)
         check_layer(info)
         if client is None:
-            client = client_from_settings(settings)
+            client = localserver.open_client(backend, settings)
         workdir = tempfile.mkdtemp(prefix="smart-beauty-")
         host.progress(0.01, "Smart Beauty: exporting the layer")
         path, outcome.scale = export_within_limits(host, layer, info, workdir)
@@ -345,7 +345,7 @@ class BatchReport(object):
 
 
 def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, client=None,
-              deadline=None, tick=0.1):
+              deadline=None, tick=0.1, backend="auto"):
     """Retouch every file matched by ``spec`` into ``output_dir``; continue past failures.
     Returns a :class:`BatchReport`; its summary is also shown through the host."""
     report = BatchReport()
@@ -358,7 +358,7 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
             os.makedirs(output_dir)
         inputs = expand_inputs(spec)
         if inputs and client is None:
-            client = client_from_settings(settings)
+            client = localserver.open_client(backend, settings)
     except errors.SmartBeautyError as e:
         host.message(text_type(e))
         report.failed.append((text_type(spec), text_type(e)))

@@ -53,6 +53,9 @@ class G2(object):
             os.makedirs(d)
         monkeypatch.setattr(tempfile, "tempdir", self.tempdir)
         monkeypatch.setenv("SMART_BEAUTY_CONFIG_DIR", self.config)
+        # No test starts the offline engine by accident (backend auto without a key = local):
+        # tests that want it point SMART_BEAUTY_CLI at the real command.
+        monkeypatch.setenv("SMART_BEAUTY_CLI", os.path.join(self.root, "no-smart-beauty-command"))
         self.ailab = ailab
         if ailab is not None:
             monkeypatch.setenv("AILAB_API_KEY", ailab.valid_key)
