@@ -31,7 +31,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import errors, imagefile, protocol, settings
-from .compat import monotonic, urlsplit
+from .compat import monotonic, string_types, urlsplit
 
 __all__ = ["Client", "Waiter", "TaskState"]
 
@@ -73,6 +73,11 @@ class Waiter(object):
         if seconds > 0:
             self.cancel_event.wait(seconds)
         self.check()
+
+    def fits(self, seconds):
+        """Whether a pause of ``seconds`` ends before the deadline (else retrying is pointless)."""
+        remaining = self.remaining()
+        return remaining is None or seconds < remaining
 
     def timeout(self, connect, read):
         """A (connect, read) timeout pair that never outlives the deadline."""
@@ -117,9 +122,9 @@ class Client(object):
         # concurrent jobs wait, not only the one that heard it.
         self._lock = threading.Lock()
         self._not_before = 0.0
-        self.session = requests.Session()
+        self.session = _VerifiedSession()
         self.session.headers["User-Agent"] = USER_AGENT
-        self.session.trust_env = True  # proxies from the environment; verification is never turned off
+        self.session.trust_env = True  # proxies and a CA bundle from the environment; verification stays on
         # Transport-level retries only for failures to *connect* (nothing was sent). Read errors and
         # statuses are retried by _api(), which knows the job's deadline and what each reply means.
         transport_retry = Retry(total=2, connect=2, read=0, status=0, redirect=0, other=0,
@@ -197,9 +202,10 @@ class Client(object):
             try:
                 return self._download_once(url, directory, waiter)
             except (errors.NetworkError, errors.BadResultError, errors.ServiceError) as e:
-                if not e.retryable or attempts > 2:
+                delay = self._backoff_delay(attempts, None)
+                if not e.retryable or attempts > 2 or not waiter.fits(delay):
                     raise
-                waiter.sleep(self._backoff_delay(attempts, None))
+                waiter.sleep(delay)
 
     def credits(self, waiter=None):
         """The account's credit packs (a list of dicts), e.g. for a "Test key" button."""
@@ -230,7 +236,10 @@ class Client(object):
                 attempt += 1
                 if method != "GET" or attempt > self.status_retries:
                     raise
-                waiter.sleep(self._backoff_delay(attempt, None))
+                delay = self._backoff_delay(attempt, None)
+                if not waiter.fits(delay):
+                    raise
+                waiter.sleep(delay)
                 continue
             reply = protocol.parse_reply(response.status_code, content, response.headers.get("Retry-After"))
             if reply.ok:
@@ -245,6 +254,10 @@ class Client(object):
             delay = self._backoff_delay(attempt, _retry_after(retry, reply.retry_after))
             if reply.http_status in (429, 503):
                 self._pause_all(delay)
+            if not waiter.fits(delay):
+                # The pause would outlast the job's deadline: report what the service said, not a
+                # time-out the user could not act on.
+                raise self._error(reply, phase)
             waiter.sleep(delay)
 
     @staticmethod
@@ -293,6 +306,10 @@ class Client(object):
         except requests.exceptions.RequestException:
             raise errors.NetworkError("The request to %s failed; check your connection and the service "
                                       "address, then try again." % _host(url))
+        except (IOError, OSError):
+            # requests raises a bare IOError/OSError for a CA bundle path that does not exist.
+            raise errors.NetworkError("The CA certificate bundle set in REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE "
+                                      "could not be read; fix or unset that variable and try again.")
 
     @staticmethod
     def _read_capped(response, limit):
@@ -373,6 +390,26 @@ class Client(object):
     def _too_big(self):
         return errors.BadResultError("The result file is larger than %d MB, which is not plausible; run Smart "
                                      "Beauty again." % (self.max_download_bytes // (1024 * 1024)))
+
+
+class _VerifiedSession(requests.Session):
+    """A Session whose TLS verification cannot be switched off from outside.
+
+    ``requests`` takes ``verify`` from REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE; with requests 2.27 (the
+    py2.7 set GIMP 2.10 gets) an *empty* CURL_CA_BUNDLE yields ``verify=""``, which turns
+    certificate checks off. Here ``verify`` is always True (the bundled CAs) or a non-empty CA path.
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        merged = requests.Session.merge_environment_settings(self, url, proxies, stream, verify, cert)
+        merged["verify"] = _safe_verify(merged.get("verify"))
+        return merged
+
+
+def _safe_verify(value):
+    if value is True or (isinstance(value, string_types) and value.strip()):
+        return value
+    return True
 
 
 def _retry_after(retry, header):
