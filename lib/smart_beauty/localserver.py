@@ -40,7 +40,7 @@ _children = []                          # servers started by this process (reape
 
 INSTALL_FIX = "run './install.sh --with-engine' in the Smart Beauty folder"
 NO_ENGINE = ("The offline engine is not installed (no 'smart-beauty' command was found); %s, or store an "
-             "AILab API key with Filters > Enhance > Smart Beauty > Settings... to use the cloud." % INSTALL_FIX)
+             "AILab API key with Filters > Enhance > Smart Beauty Settings... to use the cloud." % INSTALL_FIX)
 
 
 class LocalServer(object):

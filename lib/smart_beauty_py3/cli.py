@@ -5,6 +5,7 @@
                                   [--backend auto|cloud|local] [--deadline S]
     smart-beauty check IMAGE...        what stands between an image and the service limits
     smart-beauty serve [--port N] [--idle-exit S] [--announce]   the local AILab server (offline engine)
+    smart-beauty doctor [--backend B]  check the setup (exit 0 only when a retouch would work)
     smart-beauty key set|test|delete   store (from stdin or a prompt, never argv), test, remove the key
 """
 import argparse
@@ -80,6 +81,11 @@ def build_parser():
     p.add_argument("--announce", action="store_true",
                    help="accept only a random key made for this run; print one JSON line {url, key, pid, engine}")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("doctor", help="check the setup; exit 0 only when a retouch would work")
+    p.add_argument("--backend", choices=backends.BACKENDS, default="auto")
+    p.add_argument("--no-network", action="store_true", help="do not ask the service whether the key works")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("key", help="store, test or delete the AILab API key")
     p.add_argument("action", choices=("set", "test", "delete", "show"))
@@ -324,6 +330,14 @@ def cmd_serve(args):
     engine = backends.local_engine() if args.engine == "offline" else None
     return serve.serve(args.host, args.port, engine=engine, engine_name=args.engine, job_seconds=args.job_seconds,
                        announce=args.announce, idle_exit=args.idle_exit)
+
+
+def cmd_doctor(args):
+    from smart_beauty import doctor
+
+    report = doctor.run(backend=args.backend, check_network=not args.no_network)
+    print(report.text())
+    return 0 if report.ready else 1
 
 
 def cmd_key(args):
