@@ -103,6 +103,11 @@ class BadResultError(SmartBeautyError):
                        "run Smart Beauty again.")
 
 
+class DiskFullError(SmartBeautyError):
+    default_message = ("There is not enough free disk space for Smart Beauty's temporary files; free some "
+                       "space (or point TMPDIR to another disk) and try again.")
+
+
 class CancelledError(SmartBeautyError):
     default_message = "Smart Beauty was cancelled; the image was not changed."
 

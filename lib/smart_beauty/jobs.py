@@ -6,9 +6,11 @@ calls must stay on the plug-in's main thread and whose progress bar must keep mo
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import errno
 import logging
 import math
 import os
+import tempfile
 import threading
 from collections import namedtuple
 
@@ -28,6 +30,8 @@ STATE_TEXT = {
 DEFAULT_DEADLINE = 300.0  # the vendor SDKs give up after 300 s too
 
 _STATUS_STATE = {0: QUEUED, 1: PROCESSING}
+# "No space left", "disk quota exceeded", "file too large" (RLIMIT_FSIZE): the temp folder is full.
+_DISK_FULL = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG") if hasattr(errno, name))
 
 
 class Progress(namedtuple("Progress", "state elapsed fraction text")):
@@ -97,13 +101,25 @@ class RetouchJob(object):
         except errors.SmartBeautyError as e:
             self._error = e
             raise
+        except EnvironmentError as e:
+            if getattr(e, "errno", None) not in _DISK_FULL:
+                self._error = self._unexpected(e)
+                raise self._error
+            self._error = errors.DiskFullError(
+                "There is not enough free disk space in %s for Smart Beauty's temporary files; free some space "
+                "(or point TMPDIR to another disk) and try again." % (self.result_dir or tempfile.gettempdir()))
+            raise self._error
         except Exception as e:  # a bug must still end the job with a message, not a hang
-            logging.getLogger("smart_beauty").exception("unexpected error in a retouch job")
-            self._error = errors.SmartBeautyError("Smart Beauty failed unexpectedly (%s); please report this."
-                                                  % type(e).__name__)
+            self._error = self._unexpected(e)
             raise self._error
         finally:
             self._finished.set()
+
+    @staticmethod
+    def _unexpected(e):
+        logging.getLogger("smart_beauty").exception("unexpected error in a retouch job")
+        return errors.SmartBeautyError("Smart Beauty failed unexpectedly (%s); please report this."
+                                       % type(e).__name__)
 
     def run_in_background(self, tick=0.1):
         """Run on a worker thread; yield Progress on the calling thread at least every ``tick`` s.
