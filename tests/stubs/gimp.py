@@ -759,6 +759,23 @@ def _layer_get_mask(layer):
     return _layer(layer).mask
 
 
+@proc("gimp-layer-set-mode", ["LAYER:layer", "INT32:mode"])
+def _layer_set_mode(layer, mode):
+    if mode not in core.MODELLED_MODES:
+        raise core.ProcedureError("stand-in: layer mode %r is not modelled" % (mode,))
+    _layer(layer).mode = int(mode)
+
+
+@proc("gimp-layer-get-mode", ["LAYER:layer"], ["INT32:mode"])
+def _layer_get_mode(layer):
+    return _layer(layer).mode
+
+
+@proc("gimp-image-merge-down", ["IMAGE:image", "LAYER:merge-layer", "INT32:merge-type"], ["LAYER:layer"])
+def _merge_down(img, layer, merge_type):
+    return img.merge_down(_layer(layer), merge_type)
+
+
 @proc("gimp-layer-get-opacity", ["LAYER:layer"], ["FLOAT:opacity"])
 def _layer_get_opacity(layer):
     return _layer(layer).opacity

@@ -68,7 +68,18 @@ class ImageType(enum.IntEnum):
 
 class LayerMode(enum.IntEnum):
     NORMAL_LEGACY = 0
+    GRAIN_EXTRACT_LEGACY = 20
+    GRAIN_MERGE_LEGACY = 21
     NORMAL = 28
+    GRAIN_EXTRACT = 46
+    GRAIN_MERGE = 47
+
+
+class MergeType(enum.IntEnum):
+    EXPAND_AS_NECESSARY = 0
+    CLIP_TO_IMAGE = 1
+    CLIP_TO_BOTTOM_LAYER = 2
+    FLATTEN_IMAGE = 3
 
 
 class AddMaskType(enum.IntEnum):
@@ -318,6 +329,11 @@ class Image(_Base):
         self._m.undo_group_end()
         return True
 
+    @_pdb("gimp-image-merge-down", ["GimpImage:image", "GimpLayer:merge-layer", "GimpMergeType:merge-type"],
+          ["GimpLayer:layer"])
+    def merge_down(self, merge_layer, merge_type):
+        return _wrap(self._m.merge_down(_m(merge_layer, "merge-layer", Layer), int(merge_type)))
+
     @_pdb("gimp-image-scale", ["GimpImage:image", "gint:new-width", "gint:new-height"])
     def scale(self, width, height):
         self._m.scale(int(width), int(height))
@@ -497,6 +513,17 @@ class Layer(Drawable):
     @_pdb("gimp-layer-get-mask", ["GimpLayer:layer"], ["GimpLayerMask:mask"])
     def get_mask(self):
         return _wrap(self._m.mask)
+
+    @_pdb("gimp-layer-set-mode", ["GimpLayer:layer", "GimpLayerMode:mode"])
+    def set_mode(self, mode):
+        if int(mode) not in core.MODELLED_MODES:
+            raise core.ProcedureError("stand-in: layer mode %r is not modelled" % (mode,))
+        self._m.mode = int(mode)
+        return True
+
+    @_pdb("gimp-layer-get-mode", ["GimpLayer:layer"], ["GimpLayerMode:mode"])
+    def get_mode(self):
+        return LayerMode(self._m.mode)
 
     @_pdb("gimp-layer-get-opacity", ["GimpLayer:layer"], ["gdouble:opacity"])
     def get_opacity(self):
