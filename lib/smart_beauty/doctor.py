@@ -254,3 +254,41 @@ def in_background(func, tick, on_tick, *args, **kwargs):
     if "error" in box:
         raise box["error"]
     return box.get("result")
+
+
+def first_run_problem(env=None):
+    """None, or what to do when neither an API key nor the offline engine is set up (no network)."""
+    env = os.environ if env is None else env
+    try:
+        settings = sb_settings.Settings.load(env)
+    except errors.SmartBeautyError as e:
+        return text_type(e)
+    if settings.api_key or localserver.find_cli(env):
+        return None
+    return ("Smart Beauty needs an AILab API key or the offline engine, and neither is set up yet (nothing was "
+            "sent): %s, or %s." % (KEY_FIX, localserver.INSTALL_FIX))
+
+
+def test_key(key=None, env=None):
+    """One sentence for the settings dialog's Test key button: does ``key`` (default: the stored
+    one) work? Never contains the key itself."""
+    env = os.environ if env is None else env
+    try:
+        settings = sb_settings.Settings.load(env)
+    except errors.SmartBeautyError as e:
+        return text_type(e)
+    key = key or settings.api_key
+    if not key:
+        return "No key typed or stored yet; paste your AILab API key above and press Test key."
+    masked = sb_settings.mask(key)
+    try:
+        with Client(key, base_url=settings.base_url, status_retries=1) as client:
+            packs = client.credits()
+    except errors.AuthError:
+        return "The key %s was NOT accepted by the service; copy it again from your ailabtools.com account." % masked
+    except errors.NetworkError as e:
+        return "The key %s could not be tested: %s Fix: %s." % (masked, e, _network_fix(e))
+    except errors.SmartBeautyError as e:
+        return "The key %s could not be tested: %s" % (masked, e)
+    total = sum(float(p.get("balance") or 0) for p in packs if isinstance(p, dict))
+    return "The key %s works; remaining credits: %g." % (masked, total)

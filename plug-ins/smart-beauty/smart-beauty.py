@@ -36,12 +36,16 @@ gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp  # noqa: E402
 from gi.repository import Gio, GLib, GObject  # noqa: E402
 
-from smart_beauty import errors, layerjob  # noqa: E402
+from smart_beauty import doctor, errors, layerjob, localserver  # noqa: E402
 from smart_beauty import settings as sb_settings  # noqa: E402
 
 PROC = "python-fu-smart-beauty"
 PROC_BATCH = "python-fu-smart-beauty-batch"
 PROC_SETTINGS = "python-fu-smart-beauty-settings"
+PROC_CHECK = "python-fu-smart-beauty-check"
+CHECK_MENU = "<Image>/Filters/Enhance/Smart Beauty"
+BACKEND_LABELS = (("auto", "Automatic (cloud if a key is set, else offline)"),
+                  ("cloud", "AILab cloud service"), ("local", "Offline engine on this computer"))
 MENU = "<Image>/Filters/Enhance"
 RW = GObject.ParamFlags.READWRITE
 NONINTERACTIVE = Gimp.RunMode.NONINTERACTIVE
@@ -199,16 +203,36 @@ def _dialog(procedure, config, title, properties=None):
         dialog.destroy()
 
 
+def _backend(config):
+    return localserver.backend_name(config.get_property("backend") or "auto")
+
+
+def _preflight(procedure, backend, before_dialog=False):
+    """First run / a key that does not work: one message saying what to do, before anything is
+    exported or sent. Before the dialog only the no-key-and-no-engine case is checked (no network)."""
+    problem = doctor.first_run_problem() if before_dialog else doctor.preflight(backend)
+    if problem is None:
+        return None
+    Gimp.message(problem)
+    return _status(procedure, [problem])
+
+
 def run_smart_beauty(procedure, run_mode, image, drawables, config, run_data):
     if run_mode == Gimp.RunMode.INTERACTIVE:
-        if not _dialog(procedure, config, "Smart Beauty", ["beauty-level", "multi-face"]):
+        stop = _preflight(procedure, _backend(config), before_dialog=True)
+        if stop is not None:
+            return stop
+        if not _dialog(procedure, config, "Smart Beauty", ["beauty-level", "multi-face", "backend"]):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+        stop = _preflight(procedure, _backend(config))
+        if stop is not None:
+            return stop
     level = config.get_property("beauty-level")
     multi_face = config.get_property("multi-face")
     host = GimpHost(image)
     failures = []
     for drawable in list(drawables) or [None]:
-        outcome = layerjob.retouch_layer(host, drawable, level, multi_face)
+        outcome = layerjob.retouch_layer(host, drawable, level, multi_face, backend=_backend(config))
         if not outcome.ok:
             failures.append(str(outcome.error))
     Gimp.displays_flush()
@@ -220,7 +244,8 @@ def run_batch(procedure, config, run_data):
         if not _dialog(procedure, config, "Smart Beauty Batch"):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
     report = layerjob.run_batch(GimpHost(), config.get_property("input"), config.get_property("output-folder"),
-                                config.get_property("beauty-level"), config.get_property("multi-face"))
+                                config.get_property("beauty-level"), config.get_property("multi-face"),
+                                backend=_backend(config))
     return _status(procedure, [] if report.ok else [report.summary()])
 
 
@@ -240,15 +265,36 @@ def _ask_key(current_masked):
     entry = Gtk.Entry()
     entry.set_visibility(False)
     entry.set_activates_default(True)
+    status = Gtk.Label(label="")
+    status.set_line_wrap(True)
+    dialog.add_button("_Test key", TEST_RESPONSE)
     box.pack_start(label, False, False, 6)
     box.pack_start(entry, False, False, 6)
+    box.pack_start(status, False, False, 6)
     dialog.show_all()
     try:
-        if dialog.run() != Gtk.ResponseType.OK:
+        while True:
+            response = dialog.run()
+            if response != TEST_RESPONSE:
+                break
+            status.set_text("Testing the key with the service...")
+            status.set_text(_test_key_keeping_ui_alive(entry.get_text().strip() or None, Gtk))
+        if response != Gtk.ResponseType.OK:
             return None
         return entry.get_text().strip() or None
     finally:
         dialog.destroy()
+
+
+TEST_RESPONSE = 1
+
+
+def _test_key_keeping_ui_alive(key, Gtk):
+    """Test the typed key (or the stored one) on a worker thread; the dialog keeps redrawing."""
+    def pump(elapsed):
+        while Gtk.events_pending():
+            Gtk.main_iteration()
+    return doctor.in_background(doctor.test_key, 0.05, pump, key)
 
 
 def run_settings(procedure, config, run_data):
@@ -267,12 +313,26 @@ def run_settings(procedure, config, run_data):
     return _status(procedure, [])
 
 
+def run_check(procedure, config, run_data):
+    """Check Setup: every finding with its fix, as one message; SUCCESS only when a retouch would work."""
+    Gimp.progress_init("Smart Beauty: checking the setup")
+
+    def tick(elapsed):
+        Gimp.progress_pulse()
+    try:
+        report = doctor.in_background(doctor.run, 0.1, tick, gimp_version=Gimp.version(), plugin_path=__file__)
+    finally:
+        Gimp.progress_end()
+    Gimp.message("Smart Beauty - Check Setup\n" + report.text())
+    return _status(procedure, [] if report.ready else [report.summary()])
+
+
 class SmartBeauty(Gimp.PlugIn):
     def do_set_i18n(self, name):
         return False
 
     def do_query_procedures(self):
-        return [PROC, PROC_BATCH, PROC_SETTINGS]
+        return [PROC, PROC_BATCH, PROC_SETTINGS, PROC_CHECK]
 
     def do_create_procedure(self, name):
         if name == PROC:
@@ -288,14 +348,15 @@ class SmartBeauty(Gimp.PlugIn):
                 "mask), in one undo step. The API key comes from AILAB_API_KEY or Smart Beauty Settings...",
                 name)
         else:
-            run = run_batch if name == PROC_BATCH else run_settings
+            run = {PROC_BATCH: run_batch, PROC_SETTINGS: run_settings, PROC_CHECK: run_check}[name]
             procedure = Gimp.Procedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
             procedure.add_enum_argument("run-mode", "Run mode", "The run mode", Gimp.RunMode,
                                         Gimp.RunMode.NONINTERACTIVE, RW)
             procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
             # The label must be set before the menu path (libgimp asserts it).
-            procedure.set_menu_label("Smart Beauty _Batch..." if name == PROC_BATCH else "Smart Beauty _Settings...")
-        procedure.add_menu_path(MENU)
+            procedure.set_menu_label({PROC_BATCH: "Smart Beauty _Batch...", PROC_SETTINGS: "Smart Beauty _Settings...",
+                                      PROC_CHECK: "_Check Setup..."}[name])
+        procedure.add_menu_path(CHECK_MENU if name == PROC_CHECK else MENU)
         procedure.set_attribution("Smart Beauty for GIMP contributors", "GPL-3.0-or-later", "2026")
         if name == PROC_BATCH:
             procedure.set_documentation(
@@ -313,10 +374,24 @@ class SmartBeauty(Gimp.PlugIn):
                 "folder (mode 0600). Then tests the configured key. The key is never a procedure argument.",
                 name)
             return procedure
+        elif name == PROC_CHECK:
+            procedure.set_documentation(
+                "Check the Smart Beauty setup and say how to fix each problem",
+                "Reports GIMP and Python versions, where the plug-in and its library were loaded from, the "
+                "requests version and CA bundle, whether an API key is set (masked) and accepted, whether the "
+                "offline engine is installed and starts. Never shows the key. SUCCESS only when a retouch "
+                "would work.", name)
+            return procedure
         procedure.add_double_argument("beauty-level", "Beauty _level", "How strong the retouch is (0 to 1)",
                                       0.0, 1.0, 0.8, RW)
         procedure.add_boolean_argument("multi-face", "Retouch _all faces",
                                        "Retouch every face, not only the most prominent one", False, RW)
+        choice = Gimp.Choice.new()
+        for i, (nick, label) in enumerate(BACKEND_LABELS):
+            choice.add(nick, i, label, label)
+        procedure.add_choice_argument("backend", "_Where to retouch",
+                                      "auto: the AILab cloud if an API key is set, else the offline engine; "
+                                      "cloud; local (the offline engine, started on demand)", choice, "auto", RW)
         return procedure
 
 

@@ -41,14 +41,14 @@ def status(result):
 def test_procedures_declare_the_contract_arguments(g3):
     proc = g3.pdb.lookup_procedure("python-fu-smart-beauty")
     assert [a.name for a in proc.get_arguments()] == ["run-mode", "image", "drawables", "beauty-level",
-                                                      "multi-face"]
+                                                      "multi-face", "backend"]
     level = proc.get_arguments()[3]
     assert (level.value_type, level.minimum, level.maximum, level.default_value) == ("double", 0.0, 1.0, 0.8)
     assert proc.get_arguments()[4].value_type == "boolean"
     assert proc.menu_label == "Smart _Beauty..." and proc.menu_paths == ["<Image>/Filters/Enhance"]
     batch = g3.pdb.lookup_procedure("python-fu-smart-beauty-batch")
     assert [a.name for a in batch.get_arguments()] == ["run-mode", "input", "output-folder", "beauty-level",
-                                                       "multi-face"]
+                                                       "multi-face", "backend"]
     settings = g3.pdb.lookup_procedure("python-fu-smart-beauty-settings")
     assert [a.name for a in settings.get_arguments()] == ["run-mode"]
     for p in (proc, batch, settings):
@@ -227,7 +227,7 @@ def test_interactive_dialog_ok_and_cancel(g3):
     img, group, face = portrait_scene(g3)
 
     def ok(dialog):
-        assert dialog.filled == ["beauty-level", "multi-face"]
+        assert dialog.filled == ["beauty-level", "multi-face", "backend"]
         dialog.config.set_property("beauty-level", 0.4)
         return True
     g3.monkeypatch.setattr(g3.GimpUi, "RESPONDER", ok)

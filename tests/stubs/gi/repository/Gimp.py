@@ -692,6 +692,32 @@ class _Arg(object):
         self.minimum, self.maximum, self.flags, self.extra = minimum, maximum, flags, extra
 
 
+class Choice(object):
+    """Gimp.Choice (3.0): named choices; a choice argument's value is the nick (a string), and the
+    PDB shows it as gchararray."""
+
+    def __init__(self):
+        self._items = []      # (nick, id, label, help)
+
+    @classmethod
+    def new(cls):
+        return cls()
+
+    def add(self, nick, id, label, help):  # noqa: A002 - libgimp's parameter names
+        if any(n == nick for n, _i, _l, _h in self._items):
+            raise ValueError("choice %r already added" % nick)
+        self._items.append((nick, int(id), label, help))
+
+    def is_valid(self, nick):
+        return any(n == nick for n, _i, _l, _h in self._items)
+
+    def list_nicks(self):
+        return [n for n, _i, _l, _h in self._items]
+
+    def get_label(self, nick):
+        return [lab for n, _i, lab, _h in self._items if n == nick][0]
+
+
 class ValueArray(object):
     def __init__(self, values):
         self._values = list(values)
@@ -745,6 +771,13 @@ class ProcedureConfig(object):
                 raise TypeError("could not convert %r to type 'GFile'" % (value,))
         elif a.value_type == "enum":
             value = a.extra(int(value))
+        elif a.value_type == "choice":
+            if not isinstance(value, str):
+                raise TypeError("could not convert %r to type 'gchararray'" % (value,))
+            if not a.extra.is_valid(value):
+                # GimpParamSpecChoice: an invalid nick is a warning; the property keeps its value.
+                warnings.append("value %r is not a valid choice for property '%s'" % (value, name))
+                return
         elif a.value_type == "image":
             if value is not None and not isinstance(value, Image):
                 raise TypeError("could not convert %r to type 'GimpImage'" % (value,))
@@ -810,6 +843,11 @@ class Procedure(object):
 
     def add_enum_argument(self, name, nick, blurb, enum_type, default, flags):
         self._add(_Arg(name, nick, blurb, "enum", enum_type(int(default)), flags=flags, extra=enum_type))
+
+    def add_choice_argument(self, name, nick, blurb, choice, default, flags):
+        if not isinstance(choice, Choice) or not choice.is_valid(default):
+            raise ValueError("default %r is not one of the choices" % (default,))
+        self._add(_Arg(name, nick, blurb, "choice", default, flags=flags, extra=choice))
 
     def add_image_argument(self, name, nick, blurb, none_ok, flags):
         self._add(_Arg(name, nick, blurb, "image", None, flags=flags, extra=none_ok))
