@@ -326,9 +326,15 @@ class Batch(object):
         self._counts[status] += 1
 
 
+def _temp_suffix(output):
+    # ends like the output, so writers that choose the format by extension (GIMP) still do
+    return ".part" + os.path.splitext(output)[1]
+
+
 def _temp_output(output):
     directory = os.path.dirname(os.path.abspath(output))
-    fd, path = tempfile.mkstemp(prefix="." + os.path.basename(output) + ".", suffix=".part", dir=directory)
+    fd, path = tempfile.mkstemp(prefix="." + os.path.basename(output) + ".", suffix=_temp_suffix(output),
+                                dir=directory)
     os.close(fd)
     os.remove(path)  # the writer creates it; only the unique name is wanted
     return path
@@ -343,7 +349,7 @@ def _remove_stale_temps(output):
     except OSError:
         return
     for name in names:
-        if name.startswith(prefix) and name.endswith(".part"):
+        if name.startswith(prefix) and name.endswith(_temp_suffix(output)):
             try:
                 os.remove(os.path.join(directory, name))
             except OSError:

@@ -9,7 +9,12 @@ and the selection as its mask -- all in one undo group. Every failure becomes on
 the host and leaves the image as it was; the temp folder is always removed.
 
 ``run_batch(host, spec, output_dir, level, multi_face)``: the same for each image file matched by
-``spec`` (a folder or a glob pattern), writing ``NAME.beauty.png`` files, continuing past failures.
+``spec`` (a folder or a glob pattern), writing ``NAME.beauty.png`` files, continuing past failures,
+with several images at the service at once (:mod:`smart_beauty.batch`; GIMP calls stay on the
+plug-in's thread) and skipping outputs that already exist.
+
+Layers over the service limits are sent reduced and the result is composed at full size with the
+change the service made (:func:`compose_detail`), so untouched areas keep the original's detail.
 
 The adapters implement :class:`Host` with their GIMP's API; nothing here imports GIMP.
 """
@@ -22,7 +27,7 @@ import shutil
 import tempfile
 import traceback
 
-from . import errors, imagefile, localserver, protocol
+from . import batch, errors, imagefile, localserver, protocol
 from .client import Client
 from .compat import text_type
 from .jobs import DEFAULT_DEADLINE, RetouchJob
@@ -32,6 +37,7 @@ LAYER_NAME = "Smart Beauty (level %.2f)"
 MIN_SIDE = 2
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".xcf")
 OUTPUT_SUFFIX = ".beauty.png"
+ENV_JOBS = "SMART_BEAUTY_JOBS"
 # Overall limit for one job (seconds); tests and batch scripts may lower it.
 DEADLINE = DEFAULT_DEADLINE
 # Lossless PNGs over 5 MB are exported again, smaller; a little headroom for the next try.
@@ -39,6 +45,7 @@ SIZE_HEADROOM = 0.9
 MAX_EXPORT_TRIES = 4
 
 KIND_LAYER, KIND_GROUP, KIND_TEXT, KIND_MASK, KIND_OTHER = "layer", "group", "text", "mask", "other"
+MODE_NORMAL, MODE_GRAIN_EXTRACT, MODE_GRAIN_MERGE = "normal", "grain-extract", "grain-merge"
 
 
 class LayerInfo(object):
@@ -97,6 +104,25 @@ class Host(object):
         raise NotImplementedError
 
     def remove_layer(self, new):
+        raise NotImplementedError
+
+    # detail-preserving composition of a result that was computed on a reduced copy
+    def insert_copy(self, source, above):
+        """A copy of ``source`` (its pixels and offsets, no layer mask) inserted directly above
+        ``above`` in the same parent. Returns the copy."""
+        raise NotImplementedError
+
+    def set_mode(self, layer, mode):
+        """Set the layer mode: MODE_NORMAL, MODE_GRAIN_EXTRACT or MODE_GRAIN_MERGE (GIMP's legacy
+        grain modes: lower - upper + 128 and lower + upper - 128 on the stored 8-bit values)."""
+        raise NotImplementedError
+
+    def merge_down(self, layer):
+        """Merge ``layer`` onto the layer below it (clipped to that layer); returns the merged layer,
+        which keeps the lower layer's name and mode."""
+        raise NotImplementedError
+
+    def set_name(self, layer, name):
         raise NotImplementedError
 
     def progress_start(self, text):
@@ -251,7 +277,7 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
                 job.cancel()
         result = job.result_path
         host.progress(0.97, "Smart Beauty: adding the new layer")
-        outcome.layer = _insert(host, layer, info, result, layer_name(level))
+        outcome.layer = _insert(host, layer, info, result, layer_name(level), outcome.scale)
         host.progress(1.0, "Smart Beauty: done")
     except errors.SmartBeautyError as e:
         outcome.error = e
@@ -272,21 +298,29 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
     return outcome
 
 
-def _insert(host, source, info, result_path, name):
-    """All image changes, in one undo group; on failure the new layer is taken out again."""
-    new = None
+def _insert(host, source, info, result_path, name, scale=1.0):
+    """All image changes, in one undo group; on failure the new layers are taken out again.
+
+    A result computed on a reduced copy (``scale`` < 1) is composed at full size so that the
+    original's detail survives (see :func:`compose_detail`); layers with transparency are scaled up
+    as they are (the grain modes would mix their alpha into the colours)."""
+    created = []
     host.begin_undo(source)
     try:
-        new = host.insert_result(source, result_path, name)
-        host.place(new, info.offsets[0], info.offsets[1], info.width, info.height)
+        if scale < 1.0 and not info.has_alpha:
+            new = compose_detail(host, source, info, result_path, name, scale, created)
+        else:
+            new = host.insert_result(source, result_path, name)
+            created.append(new)
+            host.place(new, info.offsets[0], info.offsets[1], info.width, info.height)
         if info.has_alpha:
             host.restore_alpha(source, new)
         host.selection_to_mask(new)
         return new
     except Exception as e:
-        if new is not None:
+        for layer in reversed(created):
             try:
-                host.remove_layer(new)
+                host.remove_layer(layer)
             except Exception:  # noqa: BLE001 - the first error is the one to report
                 pass
         if isinstance(e, errors.SmartBeautyError):
@@ -294,6 +328,40 @@ def _insert(host, source, info, result_path, name):
         raise _host_error("add the result as a new layer", e)
     finally:
         host.end_undo(source)
+
+
+def compose_detail(host, source, info, result_path, name, scale, created):
+    """The full-size retouch of a layer whose reduced copy was retouched, with GIMP's own operations.
+
+    With S the layer, s = S reduced (what was sent) and R the service's result for s, the new layer
+    is S + up(R) - up(s): the *change* the service made, brought to full size, on top of the full-
+    resolution original. Where the service changed nothing, R == s, so up(R) == up(s) and the
+    original pixels come back exactly -- not the blurred upscale. In layers (top to bottom):
+    up(s) in grain-extract mode over up(R) gives up(R) - up(s) + 128; that in grain-merge mode over
+    a copy of S gives the result. ``created`` tracks the layers to remove if a step fails.
+    """
+    x, y = info.offsets
+    w, h = imagefile.scaled_size(info.width, info.height, scale)
+    base = host.insert_copy(source, source)                     # S, directly above the source
+    created.append(base)
+    retouched = host.insert_result(base, result_path, name)     # R
+    created.append(retouched)
+    host.place(retouched, x, y, info.width, info.height)         # up(R)
+    reduced = host.insert_copy(source, retouched)               # S
+    created.append(reduced)
+    host.place(reduced, 0, 0, w, h)                              # s, scaled like the export
+    host.place(reduced, x, y, info.width, info.height)           # up(s)
+    host.set_mode(reduced, MODE_GRAIN_EXTRACT)
+    change = host.merge_down(reduced)                            # up(R) - up(s) + 128
+    del created[1:]
+    created.append(change)
+    host.set_mode(change, MODE_GRAIN_MERGE)
+    new = host.merge_down(change)                                # S + up(R) - up(s)
+    del created[:]
+    created.append(new)
+    host.set_mode(new, MODE_NORMAL)
+    host.set_name(new, name)
+    return new
 
 
 # ------------------------------------------------------------------------------------------
@@ -329,25 +397,43 @@ class BatchReport(object):
     def __init__(self):
         self.done = []      # (input, output)
         self.failed = []    # (input, message)
+        self.skipped = []   # (input, output) already there from an earlier run
+        self.items = []     # smart_beauty.batch.BatchItem per input (status, seconds, request_id...)
 
     @property
     def ok(self):
-        return not self.failed and bool(self.done)
+        return not self.failed and bool(self.done or self.skipped)
 
     def summary(self):
-        total = len(self.done) + len(self.failed)
+        total = len(self.done) + len(self.failed) + len(self.skipped)
         if total == 0:
             return "Smart Beauty batch: no image files matched; check the input folder or pattern."
-        text = "Smart Beauty batch: %d of %d images retouched" % (len(self.done), total)
+        text = "Smart Beauty batch: %d of %d images retouched" % (len(self.done) + len(self.skipped), total)
+        if self.skipped:
+            text += " (%d already done earlier)" % len(self.skipped)
         if self.failed:
             text += "; failed: " + "; ".join("%s (%s)" % (os.path.basename(p), m) for p, m in self.failed)
         return text + "."
 
 
+def jobs_from_env(env=None, default=batch.DEFAULT_JOBS):
+    """Images in flight at once for the GIMP batch procedures: SMART_BEAUTY_JOBS, else 3."""
+    env = os.environ if env is None else env
+    try:
+        value = int(env.get(ENV_JOBS) or default)
+    except ValueError:
+        return default
+    return max(1, min(batch.MAX_JOBS, value))
+
+
 def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, client=None,
-              deadline=None, tick=0.1, backend="auto"):
+              deadline=None, tick=0.1, backend="auto", jobs=None, force=False):
     """Retouch every file matched by ``spec`` into ``output_dir``; continue past failures.
-    Returns a :class:`BatchReport`; its summary is also shown through the host."""
+
+    Up to ``jobs`` images are with the service at once (:mod:`smart_beauty.batch`); every GIMP call
+    (open, export, insert, save) is made from this thread, between the waits. Outputs that already
+    exist are skipped unless ``force`` (a re-run resumes). Returns a :class:`BatchReport`; its
+    summary is also shown through the host."""
     report = BatchReport()
     own_client = client is None
     try:
@@ -368,44 +454,73 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
         host.message(msg)
         report.failed.append((text_type(spec), msg))
         return report
+    steps = _BatchSteps(host, level)
+    run = batch.Batch(client, [(p, output_path(output_dir, p)) for p in inputs], steps.prepare, steps.finish,
+                      level=level, multi_face=multi_face, jobs=jobs or jobs_from_env(), force=force,
+                      deadline=deadline or deadline_from_env(default=DEADLINE), release=steps.release)
+    host.progress_start("Smart Beauty batch")
     try:
-        for path in inputs:
-            _batch_one(host, path, output_dir, level, multi_face, client, deadline, tick, report)
+        for event in run.run(tick=tick):
+            finished = event.done + event.failed + event.skipped
+            host.progress(finished / float(max(1, event.total)),
+                          "Smart Beauty batch: %d of %d (%d in flight)" % (finished, event.total, event.running))
+            if host.cancelled() and not run.cancelled:
+                run.cancel()
     finally:
+        host.progress_end()
         if own_client and client is not None:
             client.close()
+    for item in run.items:
+        report.items.append(item)
+        if item.status == batch.DONE:
+            report.done.append((item.source, item.output))
+        elif item.status == batch.SKIPPED:
+            report.skipped.append((item.source, item.output))
+        else:
+            report.failed.append((item.source, item.message or item.status))
     host.message(report.summary())
     return report
 
 
-def _batch_one(host, path, output_dir, level, multi_face, client, deadline, tick, report):
-    try:
-        image = host.open_image(path)
-    except Exception as e:  # noqa: BLE001
-        report.failed.append((path, "GIMP could not open it: %s" % (text_type(e).splitlines() or ["?"])[0]))
-        return
-    try:
-        outcome = retouch_layer(host, host.batch_layer(image), level, multi_face, client=client,
-                                deadline=deadline, tick=tick)
-        if not outcome.ok:
-            report.failed.append((path, text_type(outcome.error)))
-            return
-        out = output_path(output_dir, path)
-        tmp = os.path.join(output_dir, ".partial-" + os.path.basename(out))
+class _BatchSteps(object):
+    """The GIMP side of a batch item, always on the plug-in's thread: export a copy that fits the
+    service (the image is opened and closed again, so only images being written stay open), then
+    open it again to insert the result exactly as the single-layer procedure does, and save."""
+
+    def __init__(self, host, level):
+        self.host = host
+        self.level = level
+
+    def _open(self, item):
         try:
-            host.save_image(image, tmp)
-            if os.path.exists(out):
-                os.remove(out)
-            os.rename(tmp, out)
+            image = self.host.open_image(item.source)
         except Exception as e:  # noqa: BLE001
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            report.failed.append((path, "GIMP could not save the result: %s" % (text_type(e).splitlines()
-                                                                               or ["?"])[0]))
-            return
-        report.done.append((path, out))
-    finally:
+            raise HostError("GIMP could not open it: %s" % (text_type(e).splitlines() or ["?"])[0])
+        item.context["image"] = image
+        layer = self.host.batch_layer(image)
+        info = self.host.describe(layer)
+        check_layer(info)
+        return layer, info
+
+    def prepare(self, item, workdir):
+        layer, info = self._open(item)
+        path, scale = export_within_limits(self.host, layer, info, workdir)
+        item.scale, item.encoding = scale, "png"
+        self.release(item)
+        return path
+
+    def finish(self, item, result_path, temp_output):
+        layer, info = self._open(item)
+        _insert(self.host, layer, info, result_path, layer_name(self.level), item.scale or 1.0)
         try:
-            host.close_image(image)
-        except Exception:  # noqa: BLE001
-            pass
+            self.host.save_image(item.context["image"], temp_output)
+        except Exception as e:  # noqa: BLE001
+            raise HostError("GIMP could not save the result: %s" % (text_type(e).splitlines() or ["?"])[0])
+
+    def release(self, item):
+        image = item.context.pop("image", None)
+        if image is not None:
+            try:
+                self.host.close_image(image)
+            except Exception:  # noqa: BLE001
+                pass

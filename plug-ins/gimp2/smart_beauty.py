@@ -52,6 +52,12 @@ ADD_MASK_ALPHA = _enum("ADD_MASK_ALPHA", 2)
 ADD_MASK_SELECTION = _enum("ADD_MASK_SELECTION", 4)
 MASK_APPLY = _enum("MASK_APPLY", 0)
 CLIP_TO_IMAGE = _enum("CLIP_TO_IMAGE", 1)
+CLIP_TO_BOTTOM_LAYER = _enum("CLIP_TO_BOTTOM_LAYER", 2)
+MASK_DISCARD = _enum("MASK_DISCARD", 1)
+# The legacy grain modes: exactly lower -/+ upper around 128 on the stored values (see layerjob).
+LAYER_MODES = {layerjob.MODE_NORMAL: _enum("LAYER_MODE_NORMAL", 28),
+               layerjob.MODE_GRAIN_EXTRACT: _enum("LAYER_MODE_GRAIN_EXTRACT_LEGACY", 20),
+               layerjob.MODE_GRAIN_MERGE: _enum("LAYER_MODE_GRAIN_MERGE_LEGACY", 21)}
 
 
 def _native(text):
@@ -156,6 +162,24 @@ class GimpHost(layerjob.Host):
 
     def remove_layer(self, new):
         pdb.gimp_image_remove_layer(self.image, new)
+
+    # -- full-size composition of a result computed on a reduced copy (layerjob.compose_detail)
+    def insert_copy(self, source, above):
+        copy = pdb.gimp_layer_copy(source, 0)
+        parent = pdb.gimp_item_get_parent(above)
+        pdb.gimp_image_insert_layer(self.image, copy, parent, pdb.gimp_image_get_item_position(self.image, above))
+        if pdb.gimp_layer_get_mask(copy) is not None:
+            pdb.gimp_layer_remove_mask(copy, MASK_DISCARD)
+        return copy
+
+    def set_mode(self, layer, mode):
+        pdb.gimp_layer_set_mode(layer, LAYER_MODES[mode])
+
+    def merge_down(self, layer):
+        return pdb.gimp_image_merge_down(self.image, layer, CLIP_TO_BOTTOM_LAYER)
+
+    def set_name(self, layer, name):
+        pdb.gimp_item_set_name(layer, _native(name))
 
     # -- feedback
     def progress_start(self, text):
