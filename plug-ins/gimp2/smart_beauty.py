@@ -33,9 +33,10 @@ _setup_path()
 
 import gimp  # noqa: E402
 import gimpfu  # noqa: E402
-from gimpfu import PF_DIRNAME, PF_DRAWABLE, PF_IMAGE, PF_SLIDER, PF_STRING, PF_TOGGLE, main, pdb, register  # noqa: E402
+from gimpfu import (PF_DIRNAME, PF_DRAWABLE, PF_IMAGE, PF_OPTION, PF_SLIDER, PF_STRING, PF_TOGGLE,  # noqa: E402
+                    main, pdb, register)
 
-from smart_beauty import errors, layerjob  # noqa: E402
+from smart_beauty import doctor, errors, layerjob, localserver  # noqa: E402
 from smart_beauty import settings as sb_settings  # noqa: E402
 
 PNG_COMPRESSION = 6  # lossless at any level; 6 keeps big layers quick
@@ -80,12 +81,25 @@ def _remembered():
         return {}
 
 
-def _remember(level, multi_face):
+def _remember(level, multi_face, backend=None):
     """gimpfu's shelf lasts one GIMP session: keep the dialog values in settings.json too."""
+    values = {"beauty_level": float(level), "multi_face": bool(multi_face)}
+    if backend is not None:
+        values["backend"] = backend
     try:
-        sb_settings.Settings.load().remember(beauty_level=float(level), multi_face=bool(multi_face))
+        sb_settings.Settings.load().remember(**values)
     except (errors.SmartBeautyError, IOError, OSError, ValueError):
         pass
+
+
+# PF_OPTION: the procedure argument is the index (0 auto, 1 cloud, 2 local).
+BACKEND_LABELS = ("Automatic (cloud if a key is set, else offline)", "AILab cloud service",
+                  "Offline engine on this computer")
+
+
+def _last_backend():
+    name = _last.get("backend", "auto")
+    return localserver.BACKENDS.index(name) if name in localserver.BACKENDS else 0
 
 
 class GimpHost(layerjob.Host):
@@ -226,15 +240,46 @@ class GimpHost(layerjob.Host):
 # procedures
 
 
-def smart_beauty(image, drawable, beauty_level, multi_face):
-    _remember(beauty_level, multi_face)
+def _backend(value):
+    """The backend name for a PF_OPTION index, or None after a message when it is out of range."""
+    try:
+        return localserver.backend_name(int(value))
+    except (errors.SmartBeautyError, TypeError, ValueError):
+        gimp.message(_native("Smart Beauty: backend must be 0 (auto), 1 (cloud) or 2 (local), not %r." % (value,)))
+        return None
+
+
+def smart_beauty(image, drawable, beauty_level, multi_face, backend=0):
+    name = _backend(backend)
+    if name is None:
+        return
+    _remember(beauty_level, multi_face, name)
+    # First run (no key, no engine) and a key that does not work: say so before anything is sent.
+    problem = doctor.preflight(name)
+    if problem is not None:
+        gimp.message(_native(problem))
+        return
     host = GimpHost(image)
-    layerjob.retouch_layer(host, drawable, beauty_level, bool(multi_face))
+    layerjob.retouch_layer(host, drawable, beauty_level, bool(multi_face), backend=name)
     gimp.displays_flush()
 
 
-def smart_beauty_batch(input, output_folder, beauty_level, multi_face):  # noqa: A002 - PDB name
-    layerjob.run_batch(GimpHost(), input, output_folder, beauty_level, bool(multi_face))
+def smart_beauty_batch(input, output_folder, beauty_level, multi_face, backend=0):  # noqa: A002 - PDB name
+    name = _backend(backend)
+    if name is not None:
+        layerjob.run_batch(GimpHost(), input, output_folder, beauty_level, bool(multi_face), backend=name)
+
+
+def smart_beauty_check():
+    """Check Setup: every finding with its fix, in one message (network waits on a worker thread)."""
+    gimp.progress_init(_native("Smart Beauty: checking the setup"))
+    try:
+        report = doctor.in_background(doctor.run, 0.1, lambda elapsed: pdb.gimp_progress_pulse(),
+                                      gimp_version="%d.%d.%d" % tuple(gimp.version[:3]),
+                                      plugin_path=os.path.abspath(__file__))
+    finally:
+        pdb.gimp_progress_end()
+    gimp.message(_native("Smart Beauty - Check Setup\n" + report.text()))
 
 
 def _ask_key(current_masked):
@@ -253,16 +298,34 @@ def _ask_key(current_masked):
     entry = gtk.Entry()
     entry.set_visibility(False)
     entry.set_activates_default(True)
+    status = gtk.Label("")
+    status.set_line_wrap(True)
+    dialog.add_button("_Test key", TEST_RESPONSE)
     dialog.set_default_response(gtk.RESPONSE_OK)
     dialog.vbox.pack_start(label, False, False, 6)
     dialog.vbox.pack_start(entry, False, False, 6)
+    dialog.vbox.pack_start(status, False, False, 6)
     dialog.show_all()
+
+    def pump(elapsed):
+        while gtk.events_pending():
+            gtk.main_iteration()
     try:
-        if dialog.run() != gtk.RESPONSE_OK:
+        while True:
+            response = dialog.run()
+            if response != TEST_RESPONSE:
+                break
+            status.set_text("Testing the key with the service...")
+            status.set_text(_native(doctor.in_background(doctor.test_key, 0.05, pump,
+                                                         entry.get_text().strip() or None)))
+        if response != gtk.RESPONSE_OK:
             return None
         return entry.get_text().strip() or None
     finally:
         dialog.destroy()
+
+
+TEST_RESPONSE = 1
 
 
 def smart_beauty_settings():
@@ -294,6 +357,7 @@ register(
         (PF_DRAWABLE, "drawable", "Input drawable", None),
         (PF_SLIDER, "beauty_level", "Beauty _level", float(_last.get("beauty_level", 0.8)), (0.0, 1.0, 0.05)),
         (PF_TOGGLE, "multi_face", "Retouch _all faces", bool(_last.get("multi_face", False))),
+        (PF_OPTION, "backend", "_Where to retouch", _last_backend(), BACKEND_LABELS),
     ],
     [],
     smart_beauty,
@@ -313,6 +377,7 @@ register(
         (PF_DIRNAME, "output_folder", "Output folder", ""),
         (PF_SLIDER, "beauty_level", "Beauty _level", float(_last.get("beauty_level", 0.8)), (0.0, 1.0, 0.05)),
         (PF_TOGGLE, "multi_face", "Retouch _all faces", bool(_last.get("multi_face", False))),
+        (PF_OPTION, "backend", "_Where to retouch", _last_backend(), BACKEND_LABELS),
     ],
     [],
     smart_beauty_batch,
@@ -331,5 +396,19 @@ register(
     [],
     smart_beauty_settings,
     menu="<Image>/Filters/Enhance")
+
+register(
+    "python_fu_smart_beauty_check",
+    "Check the Smart Beauty setup and say how to fix each problem",
+    "Reports GIMP and Python versions, where the plug-in and its library were loaded from, the requests "
+    "version and CA bundle, whether an API key is set (masked) and accepted, whether the offline engine is "
+    "installed and starts, and the fix for each problem. Never shows the key.",
+    "Smart Beauty for GIMP contributors", "GPL-3.0-or-later", "2026",
+    "_Check Setup...",
+    "",
+    [],
+    [],
+    smart_beauty_check,
+    menu="<Image>/Filters/Enhance/Smart Beauty")
 
 main()
