@@ -49,6 +49,10 @@ BACKEND_LABELS = (("auto", "Automatic (cloud if a key is set, else offline)"),
 MENU = "<Image>/Filters/Enhance"
 RW = GObject.ParamFlags.READWRITE
 NONINTERACTIVE = Gimp.RunMode.NONINTERACTIVE
+# The legacy grain modes: exactly lower -/+ upper around 128 on the stored values (see layerjob).
+LAYER_MODES = {layerjob.MODE_NORMAL: Gimp.LayerMode.NORMAL,
+               layerjob.MODE_GRAIN_EXTRACT: Gimp.LayerMode.GRAIN_EXTRACT_LEGACY,
+               layerjob.MODE_GRAIN_MERGE: Gimp.LayerMode.GRAIN_MERGE_LEGACY}
 
 
 def _user_cancelled():
@@ -141,6 +145,24 @@ class GimpHost(layerjob.Host):
 
     def remove_layer(self, new):
         self.image.remove_layer(new)
+
+    # -- full-size composition of a result computed on a reduced copy (layerjob.compose_detail)
+    def insert_copy(self, source, above):
+        copy = _check(source.copy(), "copy the layer")
+        _check(self.image.insert_layer(copy, above.get_parent(), self.image.get_item_position(above)),
+               "insert the copy")
+        if copy.get_mask() is not None:
+            copy.remove_mask(Gimp.MaskApplyMode.DISCARD)
+        return copy
+
+    def set_mode(self, layer, mode):
+        _check(layer.set_mode(LAYER_MODES[mode]), "set the layer mode")
+
+    def merge_down(self, layer):
+        return _check(self.image.merge_down(layer, Gimp.MergeType.CLIP_TO_BOTTOM_LAYER), "merge the layers")
+
+    def set_name(self, layer, name):
+        layer.set_name(name)
 
     # -- feedback
     def progress_start(self, text):
