@@ -1,0 +1,66 @@
+"""Big layers composed at full size with GIMP's own operations, and the concurrent batch, through the
+GIMP 3 adapter and the libgimp stand-in."""
+import math
+import os
+
+import numpy as np
+from scenes import simple_engine, undo_balanced
+
+W, H = 40, 4200   # over the 4096 px limit
+
+
+def textured(h, w, seed=7):
+    rs = np.random.RandomState(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    base = 60 + 120 * (y / float(h)) + 30 * np.sin(x / 5.0)
+    rgb = np.stack([base, base * 0.9 + 10, base * 0.8 + 20], axis=-1)
+    return np.clip(rgb + rs.randint(-12, 13, size=(h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+
+
+def big_scene(g3, pixels):
+    Gimp = g3.Gimp
+    img = Gimp.Image.new(W, H, Gimp.ImageBaseType.RGB)
+    layer = Gimp.Layer.new(img, "photo", W, H, Gimp.ImageType.RGB_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
+    layer._m.pixels[...] = pixels
+    img.insert_layer(layer, None, 0)
+    layer.set_offsets(0, 0)
+    img._m.undo_steps = 0
+    return img, layer
+
+
+def test_untouched_areas_keep_the_original_and_the_change_is_applied_at_full_size(g3):
+    src = textured(H, W)
+    img, layer = big_scene(g3, src)
+    out = g3.layerjob.retouch_layer(g3.plugin.GimpHost(img), layer, 0.0)
+    assert out.ok and out.scale < 1.0, out.error
+    new = img.get_layers()[0]
+    assert new.get_name() == "Smart Beauty (level 0.00)" and len(img.get_layers()) == 2
+    assert new.get_mode() == g3.Gimp.LayerMode.NORMAL
+    assert np.abs(new._m.pixels.astype(int) - src.astype(int)).max() <= 1 and psnr(new._m.pixels, src) >= 45
+    assert undo_balanced(img._m)
+    img2, layer2 = big_scene(g3, src)
+    assert g3.layerjob.retouch_layer(g3.plugin.GimpHost(img2), layer2, 0.8).ok
+    err = np.abs(img2.get_layers()[0]._m.pixels.astype(int) - simple_engine(src, 0.8).astype(int)).mean()
+    assert err < 2.0
+    assert g3.leftovers() == []
+
+
+def test_batch_overlaps_jobs(g3):
+    from PIL import Image
+    g3.ailab.set_durations(job_seconds=0.5)
+    src = os.path.join(g3.root, "in")
+    out = os.path.join(g3.root, "out")
+    os.makedirs(src)
+    for i in range(4):
+        Image.fromarray(textured(30, 20 + i, seed=i)).save(os.path.join(src, "p%d.png" % i))
+    report = g3.layerjob.run_batch(g3.plugin.GimpHost(), src, out, 0.5, jobs=4)
+    assert report.ok, report.summary()
+    assert sorted(os.listdir(out)) == ["p%d.beauty.png" % i for i in range(4)]
+    tasks = list(g3.ailab.stats()["tasks"].values())
+    assert max(sum(1 for t in tasks if t["submitted_at"] <= u["submitted_at"] < t["ready_at"]) for u in tasks) == 4
+    assert g3.leftovers() == []
