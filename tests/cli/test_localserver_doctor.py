@@ -199,3 +199,11 @@ def test_serve_announce_line(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_in_background_keeps_the_calling_thread_ticking():
+    ticks = []
+    assert doctor.in_background(lambda: time.sleep(0.6) or 42, 0.05, ticks.append) == 42
+    assert len(ticks) >= 8 and ticks == sorted(ticks)
+    with pytest.raises(ZeroDivisionError):
+        doctor.in_background(lambda: 1 / 0, 0.05, ticks.append)
