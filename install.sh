@@ -413,6 +413,24 @@ setup_cli() {
         *":$BIN_DIR:"*) ;;
         *) say "  note: $BIN_DIR is not on your PATH; add it (e.g. in ~/.profile: export PATH=\"\$HOME/.local/bin:\$PATH\")" ;;
     esac
+    record_cli "$vbin"
+}
+
+# The plug-ins start the offline engine with this command (smart_beauty.localserver reads cli-path).
+sb_config_dir() {
+    if [ -n "${SMART_BEAUTY_CONFIG_DIR:-}" ]; then printf '%s\n' "$SMART_BEAUTY_CONFIG_DIR"
+    elif [ "$(uname -s)" = Darwin ]; then printf '%s\n' "$HOME/Library/Application Support/smart-beauty"
+    elif [ -n "${APPDATA:-}" ]; then printf '%s\n' "$APPDATA/smart-beauty"
+    else printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/smart-beauty"; fi
+}
+record_cli() {
+    local vbin=$1 cmd cfg
+    cfg=$(sb_config_dir)
+    if [ -x "$vbin/smart-beauty" ]; then cmd=$vbin/smart-beauty
+    elif [ -x "$vbin/smart-beauty.exe" ]; then cmd=$vbin/smart-beauty.exe
+    else return 0; fi
+    (umask 077 && mkdir -p "$cfg" && printf '%s\n' "$cmd" >"$cfg/cli-path") || { skip "could not write $cfg/cli-path"; return 0; }
+    did "recorded $cmd in $cfg/cli-path (the plug-ins start the offline engine with it)"
 }
 
 remove_cli_link() {
@@ -424,6 +442,11 @@ remove_cli_link() {
             if [ "$DRY" = 1 ]; then say "  would remove $link"; else rm -f "$link"; did "removed $link"; fi ;;
         *) skip "$link points to $target (not this checkout), left alone" ;;
     esac
+    local rec
+    rec="$(sb_config_dir)/cli-path"
+    if [ -f "$rec" ] && case $(cat "$rec") in "$REPO"/*) true ;; *) false ;; esac; then
+        if [ "$DRY" = 1 ]; then say "  would remove $rec"; else rm -f "$rec"; did "removed $rec"; fi
+    fi
     say "  note: $REPO/.venv and your saved settings (API key) are left in place"
 }
 
@@ -474,6 +497,7 @@ say "Summary: ${#DONE[@]} done, ${#SKIPPED[@]} skipped."
 for s in ${SKIPPED[@]+"${SKIPPED[@]}"}; do say "  skipped: $s"; done
 if [ "$UNINSTALL" = 0 ] && [ ${#PROFILES[@]} -gt 0 ] && [ "$DRY" = 0 ]; then
     say "Restart GIMP, then use Filters > Enhance > Smart Beauty... (set your key in Smart Beauty Settings...)."
+    say "If anything is missing: Filters > Enhance > Smart Beauty > Check Setup... or 'smart-beauty doctor'."
 fi
 if [ "$ENGINE" = 0 ] && [ "$UNINSTALL" = 0 ]; then
     say "Offline engine not installed (add --with-engine to install it)."
