@@ -70,6 +70,13 @@ def gimp3_host():
 
 
 @pytest.fixture(scope="session")
+def gimp3x_host():
+    """Real GIMP 3.0.4 plus Debian's python3-numpy/-pil/-werkzeug (so GIMP can start the local server
+    itself) and Xvfb (screenshots); a copy of the gimp3 root."""
+    return _get_host("gimp3x")
+
+
+@pytest.fixture(scope="session")
 def gimp210_host():
     """Real GIMP 2.10.22 with real Python-Fu (Debian 11 chroot, pygimp built from 2.10.34)."""
     return _get_host("gimp210")

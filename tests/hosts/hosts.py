@@ -29,6 +29,8 @@ CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 BUILDERS = {
     "gimp3": ["sh", str(HERE / "gimp3-root.sh")],
+    # gimp3 + Debian's numpy/Pillow/werkzeug (the local server) + Xvfb/xdotool/imagemagick (screenshots)
+    "gimp3x": ["sh", str(HERE / "gimp3x-root.sh")],
     "gimp210": ["sh", str(HERE / "bullseye-root.sh"), "gimp210"],
     "py27": ["sh", str(HERE / "bullseye-root.sh"), "py27"],
 }
@@ -281,7 +283,7 @@ class Py27Host(Host):
         return self.run(argv, binds=[Bind(src, "/sb/src", ro=True)], env=env, cwd="/sb/src", timeout=timeout)
 
 
-CLASSES = {"gimp3": Gimp3Host, "gimp210": Gimp210Host, "py27": Py27Host}
+CLASSES = {"gimp3": Gimp3Host, "gimp3x": Gimp3Host, "gimp210": Gimp210Host, "py27": Py27Host}
 
 
 def get(name: str, log=None) -> Host:

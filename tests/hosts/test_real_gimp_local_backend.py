@@ -1,0 +1,123 @@
+"""Real GIMP 3.0.4 with backend "local": the plug-in itself starts `smart-beauty serve` (Python 3,
+found through the cli-path that install.sh records), retouches through it, reuses it on the next run;
+Check Setup reports it. No API key anywhere. Root: gimp3x (gimp3 + Debian's numpy/Pillow/werkzeug).
+
+The engine is the SimpleEngine (SMART_BEAUTY_ENGINE=simple): mediapipe has no wheel for the chroot's
+Python 3.13, and the point here is the wiring (spawn, announce, reuse, messages), not the pixels."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+from hosts import Bind, record_time
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "lib"))
+from smart_beauty_py3.engine.simple import SimpleEngine  # noqa: E402
+
+PROGRAM = r'''
+import json, os, signal
+NI = Gimp.RunMode.NONINTERACTIVE
+R = {"runs": []}
+pdb = Gimp.get_pdb()
+
+def export_layer(l, path):
+    tmp = Gimp.Image.new(l.get_width(), l.get_height(), Gimp.ImageBaseType.RGB)
+    cp = Gimp.Layer.new_from_drawable(l, tmp)
+    tmp.insert_layer(cp, None, 0)
+    cp.set_offsets(0, 0)
+    Gimp.file_save(NI, tmp, Gio.File.new_for_path(path), None)
+    tmp.delete()
+
+def state():
+    try:
+        return json.load(open("/sb/work/config/local-server.json"))
+    except Exception:
+        return None
+
+try:
+    proc = pdb.lookup_procedure("python-fu-smart-beauty")
+    R["args"] = [a.name for a in proc.get_arguments()]
+    img = Gimp.file_load(NI, Gio.File.new_for_path("/sb/work/in.png"))
+    src = img.get_layers()[0]
+    for i, backend in enumerate(["local", "auto"]):
+        cfg = proc.create_config()
+        cfg.set_property("run-mode", NI)
+        cfg.set_property("image", img)
+        cfg.set_core_object_array("drawables", [src])
+        cfg.set_property("beauty-level", 0.7)
+        cfg.set_property("backend", backend)
+        res = proc.run(cfg)
+        st = state()
+        R["runs"].append({"backend": backend, "status": res.index(0).value_nick,
+                          "error": str(res.index(1)) if res.length() > 1 else None,
+                          "layers": [l.get_name() for l in img.get_layers()],
+                          "server_pid": st and st.get("pid"), "engine": st and st.get("engine")})
+        export_layer(img.get_layers()[0], "/sb/work/new%d.png" % i)
+    check = pdb.lookup_procedure("python-fu-smart-beauty-check")
+    cfg = check.create_config()
+    cfg.set_property("run-mode", NI)
+    res = check.run(cfg)
+    R["check"] = {"status": res.index(0).value_nick, "error": str(res.index(1)) if res.length() > 1 else None}
+    img.delete()
+finally:
+    st = state()
+    if st and st.get("pid"):
+        try:
+            os.kill(int(st["pid"]), signal.SIGTERM)
+            R["stopped"] = st["pid"]
+        except OSError as e:
+            R["stop_error"] = str(e)
+    json.dump(R, open("/sb/work/result.json", "w"))
+'''
+
+WRAPPER = """#!/bin/sh
+# what install.sh's venv command does, with the chroot's Debian Python 3 and the checkout's lib/
+PYTHONPATH=/sb/src/lib exec python3 -m smart_beauty_py3.cli "$@"
+"""
+
+
+def test_real_gimp3_starts_the_offline_engine_itself(gimp3x_host, host_work):
+    gimp = gimp3x_host
+    prof = gimp.new_profile(host_work / "profile")
+    p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version", "3.0",
+                        "--no-cli", "--vendor", "never"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stdout
+    rng = np.random.RandomState(3)
+    src = rng.randint(0, 256, size=(36, 48, 3)).astype(np.uint8)
+    Image.fromarray(src, "RGB").save(host_work / "in.png")
+    for d in ("config", "bin", "tmp"):
+        (host_work / d).mkdir()
+    (host_work / "bin" / "smart-beauty").write_text(WRAPPER)
+    os.chmod(str(host_work / "bin" / "smart-beauty"), 0o755)
+    # as install.sh records it (smart_beauty.localserver reads it)
+    (host_work / "config" / "cli-path").write_text("/sb/work/bin/smart-beauty\n")
+    env = {"SMART_BEAUTY_CONFIG_DIR": "/sb/work/config", "SMART_BEAUTY_ENGINE": "simple", "TMPDIR": "/sb/work/tmp"}
+    t0 = time.monotonic()
+    res = gimp.batch(host_work, textwrap.dedent(PROGRAM), env=env, binds=[Bind(REPO, "/sb/src", ro=True)],
+                     timeout=300)
+    record_time("GIMP 3 (gimp3x): two local-backend runs + Check Setup", time.monotonic() - t0)
+    rj = host_work / "result.json"
+    assert rj.exists(), res.output[-5000:]
+    r = json.loads(rj.read_text())
+    log = host_work / "config" / "local-server.log"
+    detail = "%s\n--- server log\n%s\n--- gimp\n%s" % (r, log.read_text() if log.exists() else "-", res.output[-4000:])
+    assert r["args"][-1] == "backend", detail
+    first, second = r["runs"]
+    assert first["status"] == "success" and second["status"] == "success", detail
+    assert first["engine"] == "simple" and first["server_pid"], detail
+    assert second["server_pid"] == first["server_pid"], "the second run did not reuse the server: " + detail
+    assert first["layers"][0] == "Smart Beauty (level 0.70)"
+    expected = SimpleEngine()(src, 0.7, False)
+    got = np.asarray(Image.open(host_work / "new0.png").convert("RGB"))
+    assert np.array_equal(got, expected)
+    assert r["check"]["status"] == "success", detail
+    assert "READY" in res.output and "offline engine: " in res.output and "GIMP: 3.0.4" in res.output, detail
+    assert r.get("stopped"), detail
