@@ -223,9 +223,8 @@ def preflight(backend="auto", env=None):
     try:
         with Client(settings.api_key, base_url=settings.base_url, status_retries=1) as client:
             client.credits()
-    except errors.AuthError:
-        return ("Your AILab API key was not accepted, so nothing was sent; %s (or choose the local backend)."
-                % KEY_FIX)
+    except errors.AuthError as e:
+        return "%s (Nothing was sent.)" % text_type(e)
     except errors.SmartBeautyError as e:
         return text_type(e)
     return None
