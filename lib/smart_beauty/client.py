@@ -230,11 +230,11 @@ class Client(object):
                     content = self._read_capped(response, MAX_REPLY_BYTES)
                 finally:
                     response.close()
-            except errors.NetworkError:
+            except errors.NetworkError as e:
                 # Idempotent calls survive a broken connection or a slow answer; a submit may
                 # already have reached the service, so it is never sent twice (see module doc).
                 attempt += 1
-                if method != "GET" or attempt > self.status_retries:
+                if method != "GET" or attempt > self.status_retries or not e.retryable:
                     raise
                 delay = self._backoff_delay(attempt, None)
                 if not waiter.fits(delay):
@@ -291,9 +291,11 @@ class Client(object):
         try:
             return self.session.request(method, url, **kwargs)
         except requests.exceptions.SSLError:
-            raise errors.NetworkError(
+            error = errors.NetworkError(
                 "The secure connection to %s failed (certificate problem); check the system date and "
                 "CA certificates, or your proxy." % _host(url))
+            error.retryable = False  # a certificate does not get trusted by asking again
+            raise error
         except requests.exceptions.Timeout:
             waiter.check()
             raise errors.NetworkError("The Smart Beauty service at %s did not answer in time; check your "

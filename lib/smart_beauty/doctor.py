@@ -14,7 +14,7 @@ import threading
 
 from . import errors, localserver
 from . import settings as sb_settings
-from .client import Client
+from .client import Client, Waiter
 from .compat import monotonic, text_type
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "fail"
@@ -206,6 +206,9 @@ def run(gimp_version=None, plugin_path=None, backend="auto", env=None, check_net
     return report
 
 
+PREFLIGHT_SECONDS = 20.0
+
+
 def preflight(backend="auto", env=None):
     """Before a dialog opens: None when a retouch can start, else one sentence saying what to do.
     Checks the key with the service (credits query, no upload) when the cloud would be used; only
@@ -222,7 +225,9 @@ def preflight(backend="auto", env=None):
         return errors.ConfigError().user_message
     try:
         with Client(settings.api_key, base_url=settings.base_url, status_retries=1) as client:
-            client.credits()
+            # bounded: an unreachable service must not hold the dialog for minutes (urllib3 repeats a
+            # timed-out connect, each with the full connect timeout)
+            client.credits(Waiter(sb_settings.deadline_from_env(env, default=PREFLIGHT_SECONDS)))
     except errors.AuthError as e:
         return "%s (Nothing was sent.)" % text_type(e)
     except errors.SmartBeautyError as e:
