@@ -201,12 +201,12 @@ def _release(item):
 def write_result(src, prepared, result_path, dest):
     """The full-size PNG for ``src`` from the service's result (recomposed when a reduced or
     re-encoded copy was sent)."""
+    if prepared.scale < 1.0 or prepared.encoding != "original":
+        imaging.recompose_to_png(src, prepared.path, result_path, dest)  # strip by strip, little memory
+        return
     result, _ = imaging.open_rgb(result_path)
     original, alpha = imaging.open_rgb(src)
-    if prepared.scale < 1.0 or prepared.encoding != "original":
-        sent, _ = imaging.open_rgb(prepared.path)
-        result = imaging.recompose(original, sent, result)
-    elif result.shape != original.shape:
+    if result.shape != original.shape:
         raise errors.BadResultError("The service returned an image of a different size (%dx%d instead of "
                                     "%dx%d); run Smart Beauty again." % (result.shape[1], result.shape[0],
                                                                         original.shape[1], original.shape[0]))
