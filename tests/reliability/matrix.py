@@ -1,0 +1,165 @@
+"""The fault matrix: every fault a user can meet, as data, plus the recorded outcomes' file format.
+
+Each fault says how to cause it (``inject``: faults of the local AILab server, see
+``smart_beauty_py3/server/faults.py``; ``base``: a different service address; ``key``; ``cancel``:
+cancel once a phase is reached; ``disk_full``), the job deadline for the cell, what a user must
+get (``expect``: the error class, or ``None`` when the run must recover and succeed) and whether
+the failing call is retried and why (the client's policy, ``smart_beauty/client.py``).
+
+The tests in this folder run every fault through every entry point, compare what they observe with
+``outcomes.json`` (committed) and fail on any difference; ``SB_RELIABILITY_RECORD=1`` rewrites the
+observed cells instead. ``scripts/reliability_doc.py`` renders ``docs/reliability.md`` from it.
+"""
+
+import json
+import os
+import re
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUTCOMES = os.path.join(HERE, "outcomes.json")
+RECORD = os.environ.get("SB_RELIABILITY_RECORD") == "1"
+
+MiB = 1024 * 1024
+
+
+def fault(fid, title, expect, retried, why, inject=(), base=None, key=None, deadline=6.0, cancel=None,
+          disk_full=False, real_gimp=False):
+    return {
+        "id": fid, "title": title, "expect": expect, "retried": retried, "why": why,
+        "inject": [list(i) for i in inject], "base": base, "key": key, "deadline": deadline,
+        "cancel": cancel, "disk_full": disk_full, "real_gimp": real_gimp,
+    }
+
+
+NOT_SENT = "nothing reached the service, so a repeat cannot bill twice"
+IDEMPOTENT = "status queries and downloads are idempotent"
+SUBMIT_ONCE = "a submit that may have reached the service is never re-sent (it costs credits)"
+FINAL = "a definite answer: repeating it gives the same answer"
+
+FAULTS = [
+    fault("refused", "connection refused", "NetworkError", True,
+          "urllib3 retries a refused connect twice: " + NOT_SENT, base="refused"),
+    fault("dns", "DNS failure (no-such-host.invalid)", "NetworkError", True,
+          "connect retries (name lookup fails before anything is sent): " + NOT_SENT, base="dns"),
+    fault("connect_timeout", "connect timeout (listen backlog full)", "JobTimeoutError", True,
+          "connect retries, each bounded by the job deadline: " + NOT_SENT, base="connect_timeout",
+          deadline=0.5),
+    fault("read_timeout", "read timeout (status query answers after 3 s)", "JobTimeoutError", False,
+          "the read wait is cut at the job deadline; no time is left to retry", inject=[("delay", {"seconds": 3})],
+          deadline=1.0, real_gimp=True),
+    fault("tls", "TLS error: self-signed certificate", "NetworkError", False,
+          "a certificate error is final (urllib3 does not retry it); the request, and so the key, is never "
+          "sent", base="tls",
+          real_gimp=True),
+    fault("http_401", "401 wrong API key", "AuthError", False, FINAL, key="bad", real_gimp=True),
+    fault("http_403", "403 account locked", "AuthError", False, FINAL,
+          inject=[("error", {"status": 403, "code": "ERROR_USER_LOCKED"})]),
+    fault("http_404", "404 wrong service address (AILab body)", "ServiceError", False, FINAL, base="wrong_path"),
+    fault("no_face_422", "422 no face (on submit)", "NoFaceError", False, FINAL,
+          inject=[("error", {"status": 422, "code": "ERROR_NO_FACE_IN_FILE"})], real_gimp=True),
+    fault("task_failed_422", "422 no face (task fails, reported on a poll)", "NoFaceError", False,
+          "a task that failed on the service stays failed", inject=[("task_failed", {})]),
+    fault("no_credits_429", "429 out of credits", "NoCreditsError", False,
+          "429 ERROR_NOT_ENOUGH_CREDITS is told apart from the rate limit by its code; never retried",
+          inject=[("no_credits", {"retry_after": 0})], real_gimp=True),
+    fault("rate_429_once", "429 rate limit, once (Retry-After: 1)", None, True,
+          "a refused submit was not processed: retried after Retry-After",
+          inject=[("rate_limit", {"retry_after": 1, "times": 1})], deadline=10.0, real_gimp=True),
+    fault("rate_429_persistent", "429 rate limit, persistent (Retry-After: 1)", "RateLimitError", True,
+          "retried until the next pause would outlast the deadline, then the service's answer is shown",
+          inject=[("rate_limit", {"retry_after": 1})], deadline=2.5),
+    fault("http_500_ailab_submit", "500 with AILab body on submit", "ServiceError", False, SUBMIT_ONCE,
+          inject=[("error", {"status": 500, "code": "PROCESSING_FAILURE"})]),
+    fault("http_500_ailab_poll", "500 with AILab body on a status query", "ServiceError", False,
+          "an AILab error body on a poll means the task failed", inject=[
+              ("error", {"status": 500, "code": "PROCESSING_FAILURE", "endpoint": "poll"})], real_gimp=True),
+    fault("http_502_poll", "502 without body on status queries", "ServiceError", True,
+          IDEMPOTENT + "; a gateway error is transient", inject=[("no_body", {"status": 502})], deadline=2.5,
+          real_gimp=True),
+    fault("http_503_submit", "503 without body on submit", "ServiceError", False, SUBMIT_ONCE,
+          inject=[("no_body", {"status": 503, "endpoint": "submit"})]),
+    fault("http_503_flow_once", "503 AILab flow restriction on a poll, once", None, True,
+          "a rate limit: retried after the pause", inject=[
+              ("flow_restriction", {"endpoint": "poll", "times": 1, "retry_after": 0})], deadline=10.0),
+    fault("html_502", "HTML error page (502 Bad Gateway) on status queries", "ServiceError", True,
+          IDEMPOTENT + "; a gateway page is transient", inject=[("html", {})], deadline=2.5, real_gimp=True),
+    fault("empty_json", "empty body (200, application/json) on a poll", "ServiceError", False,
+          "a 200 reply that cannot be read is not a gateway error", inject=[("empty_body", {})]),
+    fault("malformed_json", "malformed JSON (200) on a poll", "ServiceError", False,
+          "a 200 reply that cannot be read is not a gateway error", inject=[("malformed_json", {})],
+          real_gimp=True),
+    fault("unknown_status", "unknown task_status (7)", "ServiceError", False,
+          "any status other than 0/1/2 ends the task", inject=[("task_status", {"value": 7})]),
+    fault("stuck", "stuck task past the deadline", "JobTimeoutError", False,
+          "the job polls until its deadline, then stops", inject=[("stuck", {})], deadline=1.0, real_gimp=True),
+    fault("result_expired", "expired result URL (404)", "ResultExpiredError", False,
+          "an expired result does not come back", inject=[("expired", {})], real_gimp=True),
+    fault("result_truncated", "truncated result (connection closed mid-body)", "BadResultError", True,
+          "downloads are idempotent and the file is checked whole", inject=[("truncated", {})], deadline=2.5,
+          real_gimp=True),
+    fault("result_not_image", "non-image result (HTML page)", "BadResultError", True,
+          "downloads are idempotent: fetched again before giving up", inject=[("not_image", {})],
+          deadline=2.5),
+    fault("result_oversized", "oversized result (65 MiB announced)", "BadResultError", True,
+          "refused from Content-Length before reading; fetched again before giving up",
+          inject=[("oversized", {"size": 65 * MiB})], deadline=2.5),
+    fault("drop_poll", "connection dropped on status queries", "NetworkError", True, IDEMPOTENT,
+          inject=[("drop", {})], deadline=2.5),
+    fault("drop_submit", "connection dropped on submit", "NetworkError", False, SUBMIT_ONCE,
+          inject=[("drop", {"endpoint": "submit"})], real_gimp=True),
+    fault("cancel_upload", "cancel while uploading", "CancelledError", False, "the user stopped it",
+          inject=[("delay", {"seconds": 1.5, "endpoint": "submit"})], cancel="fault_hit", deadline=20.0),
+    fault("cancel_queued", "cancel while queued", "CancelledError", False, "the user stopped it",
+          inject=[("stuck", {"status": 0})], cancel="polled", deadline=20.0),
+    fault("cancel_processing", "cancel while processing", "CancelledError", False, "the user stopped it",
+          inject=[("stuck", {"status": 1})], cancel="polled", deadline=20.0),
+    fault("cancel_download", "cancel while downloading", "CancelledError", False, "the user stopped it",
+          inject=[("delay", {"seconds": 1.5, "endpoint": "download"})], cancel="fault_hit", deadline=20.0),
+    fault("disk_full", "disk full in the temp folder (tmpfs with 8 KiB free)", "DiskFullError", False,
+          "nothing to retry until space is freed", disk_full=True),
+]
+FAULT_IDS = [f["id"] for f in FAULTS]
+BY_ID = {f["id"]: f for f in FAULTS}
+
+ENTRIES = [
+    ("cli_single", "CLI, one file"),
+    ("cli_batch", "CLI, batch of 2 files"),
+    ("gimp2", "GIMP 2.10 adapter (gimpfu stand-ins)"),
+    ("gimp3", "GIMP 3 adapter (stand-ins)"),
+    ("gimp3_real", "GIMP 3.0.4, real (chroot)"),
+]
+ENTRY_IDS = [e[0] for e in ENTRIES]
+
+_REQUEST_ID = re.compile(r"\(request id [^)]*\)")
+_PORT = re.compile(r"(127\.0\.0\.1|localhost):\d+")
+_SECONDS = re.compile(r"\bin \d+(\.\d+)? s\b")
+_TMP_PATH = re.compile(r"<tmp>[^ ;,)]*")
+
+
+def normalize(text, replacements=()):
+    """Stable form of a message: request ids, ports and temp paths replaced by placeholders."""
+    text = _REQUEST_ID.sub("(request id <id>)", text)
+    for old, new in replacements:
+        if old:
+            text = text.replace(old, new)
+    text = _TMP_PATH.sub("<tmp>", text)
+    text = _SECONDS.sub("in <t> s", text)
+    return _PORT.sub(r"\1:<port>", text)
+
+
+def load():
+    try:
+        with open(OUTCOMES) as f:
+            return json.load(f)
+    except (IOError, ValueError):
+        return {}
+
+
+def save(cells):
+    ordered = {}
+    for fid in FAULT_IDS:
+        if fid in cells:
+            ordered[fid] = {e: cells[fid][e] for e in ENTRY_IDS if e in cells[fid]}
+    with open(OUTCOMES, "w") as f:
+        json.dump(ordered, f, indent=1, sort_keys=False)
+        f.write("\n")

@@ -1,0 +1,45 @@
+"""docs/reliability.md is generated from the recorded outcomes, and every cell is recorded."""
+import importlib.util
+import os
+
+import matrix
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _gen():
+    spec = importlib.util.spec_from_file_location("sb_reliability_doc", os.path.join(REPO, "scripts",
+                                                                                     "reliability_doc.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_committed_doc_is_rendered_from_the_recorded_outcomes():
+    gen = _gen()
+    with open(gen.DOC) as f:
+        committed = f.read()
+    assert committed == gen.render(), "docs/reliability.md is out of date: python3 scripts/reliability_doc.py"
+
+
+def test_no_blank_cell():
+    cells = matrix.load()
+    assert len(matrix.FAULT_IDS) >= 20
+    for fid in matrix.FAULT_IDS:
+        for entry in ("cli_single", "cli_batch", "gimp2", "gimp3"):
+            o = cells.get(fid, {}).get(entry)
+            assert o is not None, "%s x %s not recorded" % (fid, entry)
+            assert o["status"] and o["image"] and isinstance(o["retried"], bool)
+            if o["result"] == "failed":
+                assert o["messages"], (fid, entry)
+        if matrix.BY_ID[fid]["real_gimp"]:
+            assert "gimp3_real" in cells.get(fid, {}), "%s not recorded on real GIMP 3" % fid
+
+
+def test_the_check_can_fail(tmp_path):
+    gen = _gen()
+    cells = matrix.load()
+    some = next(iter(cells))
+    entry = next(iter(cells[some]))
+    cells[some][entry] = dict(cells[some][entry], messages=["something else"])
+    assert gen.render(cells=cells) != gen.render()
