@@ -121,3 +121,39 @@ def test_real_gimp3_starts_the_offline_engine_itself(gimp3x_host, host_work):
     assert r["check"]["status"] == "success", detail
     assert "READY" in res.output and "offline engine: " in res.output and "GIMP: 3.0.4" in res.output, detail
     assert r.get("stopped"), detail
+
+
+def test_real_gimp210_check_setup_and_missing_engine(gimp210_host, host_work, ailab):
+    """GIMP 2.10 (Python 2.7): Check Setup under Filters > Enhance > Smart Beauty reports READY with a
+    working key; backend 2 (local) without an engine says how to install it, the image unchanged."""
+    gimp = gimp210_host
+    prof = gimp.new_profile(host_work / "profile")
+    p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version", "2.10",
+                        "--no-cli", "--vendor", "always"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=300,
+                       env=dict(os.environ, SB_PYTHON=sys.executable,
+                                SB_WHEEL_CACHE=str(REPO / "tests" / "hosts" / "cache" / "wheels")))
+    assert p.returncode == 0, p.stdout
+    Image.fromarray(np.full((20, 20, 3), 90, np.uint8), "RGB").save(host_work / "in.png")
+    for d in ("config", "tmp"):
+        (host_work / d).mkdir()
+        os.chmod(str(host_work / d), 0o777)
+    code = textwrap.dedent(r'''
+        import json
+        R = {}
+        pdb.python_fu_smart_beauty_check()
+        img = pdb.gimp_file_load("/sb/work/in.png", "/sb/work/in.png")
+        pdb.python_fu_smart_beauty(img, img.active_layer, 0.5, 0, 2)
+        R["layers"] = [l.name for l in img.layers]
+        json.dump(R, open("/sb/work/result.json", "w"))
+        ''')
+    env = {"AILAB_API_KEY": ailab.valid_key, "AILAB_API_BASE": ailab.url, "TMPDIR": "/sb/work/tmp",
+           "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config", "SMART_BEAUTY_CLI": "/nonexistent/smart-beauty"}
+    res = gimp.batch(host_work, code, env=env, timeout=300)
+    rj = host_work / "result.json"
+    assert rj.exists(), res.output[-5000:]
+    out = res.output
+    assert "GIMP: 2.10" in out and "Python: 2.7" in out and "READY: a retouch would use the AILab cloud" in out, out
+    assert ailab.valid_key not in out
+    assert "offline engine is not installed" in out and "./install.sh --with-engine" in out, out
+    assert json.loads(rj.read_text())["layers"] == ["Background"]
