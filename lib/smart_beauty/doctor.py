@@ -10,7 +10,6 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 
 import os
 import sys
-import threading
 
 from . import errors, localserver
 from . import settings as sb_settings
@@ -235,29 +234,8 @@ def preflight(backend="auto", env=None):
     return None
 
 
-def in_background(func, tick, on_tick, *args, **kwargs):
-    """Run ``func`` on a worker thread; call ``on_tick(elapsed)`` every ``tick`` seconds on this
-    (GIMP's main) thread until it is done. Returns its result or raises its exception."""
-    box = {}
-
-    def work():
-        try:
-            box["result"] = func(*args, **kwargs)
-        except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
-            box["error"] = e
-
-    worker = threading.Thread(target=work, name="smart-beauty-check")
-    worker.daemon = True
-    t0 = monotonic()
-    worker.start()
-    while True:
-        worker.join(tick)
-        if not worker.is_alive():
-            break
-        on_tick(monotonic() - t0)
-    if "error" in box:
-        raise box["error"]
-    return box.get("result")
+# Run a function on a worker thread while GIMP's main thread keeps ticking (shared with localserver).
+in_background = localserver.in_background
 
 
 def first_run_problem(env=None):

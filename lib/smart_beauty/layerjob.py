@@ -225,6 +225,13 @@ def _host_error(step, exc):
     return HostError("GIMP could not %s (%s); the image was left unchanged." % (step, detail[:200]))
 
 
+def _starting(host):
+    """on_wait for localserver.open_client: the progress text while the offline engine starts."""
+    def tick(elapsed):
+        host.progress(0.0, "Smart Beauty: starting the offline engine (%d s)" % int(elapsed))
+    return tick
+
+
 def export_within_limits(host, layer, info, directory):
     """Export the layer as PNG into ``directory``, scaled down until the file meets the service
     limits. Returns (path, scale)."""
@@ -262,7 +269,7 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
         info = host.describe(layer)
         check_layer(info)
         if client is None:
-            client = localserver.open_client(backend, settings)
+            client = localserver.open_client(backend, settings, on_wait=_starting(host))
         workdir = tempfile.mkdtemp(prefix="smart-beauty-")
         host.progress(0.01, "Smart Beauty: exporting the layer")
         path, outcome.scale = export_within_limits(host, layer, info, workdir)
@@ -444,7 +451,7 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
             os.makedirs(output_dir)
         inputs = expand_inputs(spec)
         if inputs and client is None:
-            client = localserver.open_client(backend, settings)
+            client = localserver.open_client(backend, settings, on_wait=_starting(host))
     except errors.SmartBeautyError as e:
         host.message(text_type(e))
         report.failed.append((text_type(spec), text_type(e)))

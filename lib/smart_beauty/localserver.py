@@ -71,15 +71,41 @@ def resolve(backend, settings):
     return backend
 
 
-def open_client(backend="auto", settings=None, env=None):
+def open_client(backend="auto", settings=None, env=None, on_wait=None):
     """A Client for the chosen backend (starting the local server if needed). Raises ConfigError
-    with the fix when neither a key nor the offline engine is there."""
+    with the fix when neither a key nor the offline engine is there. ``on_wait(elapsed)``: called
+    every 0.1 s on this thread while the server starts on a worker thread (GIMP's progress bar)."""
     settings = settings or sb_settings.Settings.load(env)
     chosen = resolve(backend, settings)
     if chosen == "cloud":
         return Client(settings.require_key(), base_url=settings.base_url)
-    server = ensure(env=env)
+    server = ensure(env=env) if on_wait is None else in_background(ensure, 0.1, on_wait, env=env)
     return Client(server.key, base_url=server.url)
+
+
+def in_background(func, tick, on_tick, *args, **kwargs):
+    """Run ``func`` on a worker thread; call ``on_tick(elapsed)`` every ``tick`` seconds on this
+    (GIMP's main) thread until it is done. Returns its result or raises its exception."""
+    box = {}
+
+    def work():
+        try:
+            box["result"] = func(*args, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - re-raised on the calling thread
+            box["error"] = e
+
+    worker = threading.Thread(target=work, name="smart-beauty-worker")
+    worker.daemon = True
+    t0 = monotonic()
+    worker.start()
+    while True:
+        worker.join(tick)
+        if not worker.is_alive():
+            break
+        on_tick(monotonic() - t0)
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
 
 
 # -- finding the command ----------------------------------------------------------------------

@@ -255,7 +255,7 @@ def smart_beauty(image, drawable, beauty_level, multi_face, backend=0):
         return
     _remember(beauty_level, multi_face, name)
     # First run (no key, no engine) and a key that does not work: say so before anything is sent.
-    problem = doctor.preflight(name)
+    problem = doctor.in_background(doctor.preflight, 0.1, lambda elapsed: pdb.gimp_progress_pulse(), name)
     if problem is not None:
         gimp.message(_native(problem))
         return

@@ -232,7 +232,10 @@ def _backend(config):
 def _preflight(procedure, backend, before_dialog=False):
     """First run / a key that does not work: one message saying what to do, before anything is
     exported or sent. Before the dialog only the no-key-and-no-engine case is checked (no network)."""
-    problem = doctor.first_run_problem() if before_dialog else doctor.preflight(backend)
+    if before_dialog:
+        problem = doctor.first_run_problem()
+    else:   # asks the service: on a worker thread, the progress bar pulsing
+        problem = doctor.in_background(doctor.preflight, 0.1, lambda elapsed: Gimp.progress_pulse(), backend)
     if problem is None:
         return None
     Gimp.message(problem)

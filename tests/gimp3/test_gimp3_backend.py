@@ -171,3 +171,23 @@ def test_a_slow_job_keeps_progress_flowing(g3):
     fractions = [p[1] for p in g3.session.progress if p[0] == "update"]
     during = fractions[:fractions.index(max(fractions))]
     assert during == sorted(during) and len(set(during)) >= 5
+
+
+@needs_cli
+def test_the_engine_starts_off_the_main_thread(g3_offline, local, monkeypatch, tmp_path):
+    """A slow engine start (here 1.5 s) keeps the progress bar moving with its own text."""
+    slow = tmp_path / "slow-smart-beauty"
+    slow.write_text("#!/bin/sh\nsleep 1.5\nexec %s \"$@\"\n" % CLI)
+    slow.chmod(0o755)
+    monkeypatch.setenv("SMART_BEAUTY_CLI", str(slow))
+    g3 = g3_offline
+    img, layer = scene(g3)
+    g3.session.progress = TimedList()
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[layer], backend="local")
+    assert status(result) == SUCCESS, result.index(1)
+    starting = [t for t, p in zip(g3.session.progress.times, g3.session.progress)
+                if p[0] == "text" and "starting the offline engine" in p[1]]
+    assert len(starting) >= 1
+    updates = [t for t, p in zip(g3.session.progress.times, g3.session.progress) if p[0] == "update"]
+    assert len([t for t in updates if t <= starting[-1] + 0.2]) >= 10
+    assert np.diff(updates).max() < 0.5
