@@ -310,8 +310,8 @@ class Client(object):
                                       "address, then try again." % _host(url))
         except (IOError, OSError):
             # requests raises a bare IOError/OSError for a CA bundle path that does not exist.
-            raise errors.NetworkError("The CA certificate bundle set in REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE "
-                                      "could not be read; fix or unset that variable and try again.")
+            raise errors.ConfigError("The CA certificate bundle set in REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE "
+                                     "could not be read; fix or unset that variable and try again.")
 
     @staticmethod
     def _read_capped(response, limit):
