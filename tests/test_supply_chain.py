@@ -1,0 +1,102 @@
+"""Supply chain: what install.sh vendors for GIMP is pinned; bandit finds nothing new; pip-audit
+(when its advisory service is reachable) finds nothing unexplained. See docs/supply-chain.md."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BASELINE = os.path.join(REPO, "tests", "bandit-baseline.json")
+PIN = re.compile(r"^[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.]*$")
+
+if sys.version_info[0] < 3:
+    pytest.skip("supply-chain checks run under Python 3", allow_module_level=True)
+
+
+def _vendor_sets():
+    with open(os.path.join(REPO, "install.sh")) as f:
+        text = f.read()
+    return dict(re.findall(r'^(PY\w+_VENDOR)="([^"]*)"', text, re.M))
+
+
+def _tool(name):
+    path = os.path.join(os.path.dirname(sys.executable), name)
+    return path if os.path.exists(path) else shutil.which(name)
+
+
+def test_py27_vendor_set_for_gimp210_is_pinned():
+    sets = _vendor_sets()
+    reqs = sets["PY27_VENDOR"].split()
+    assert {r.split("==")[0].lower() for r in reqs} >= {"requests", "urllib3", "idna", "chardet", "certifi"}
+    assert all(PIN.match(r) for r in reqs), reqs
+
+
+@pytest.mark.xfail(strict=True, reason="install.sh vendors an unpinned 'requests' (and its deps) for GIMP 3 "
+                                       "when GIMP's Python lacks it: see docs/supply-chain.md")
+def test_py3_vendor_set_for_gimp3_is_pinned():
+    reqs = _vendor_sets()["PY3_VENDOR"].split()
+    assert reqs and all(PIN.match(r) for r in reqs), reqs
+    assert {r.split("==")[0].lower() for r in reqs} >= {"requests", "urllib3", "idna", "certifi"}
+
+
+def test_engine_requirements_are_pinned():
+    with open(os.path.join(REPO, "requirements", "engine.txt")) as f:
+        reqs = [line.split("#")[0].split(";")[0].strip() for line in f]
+    reqs = [r for r in reqs if r and not r.startswith("-")]
+    # numpy is shared with the project's own dependencies (a range in pyproject.toml); see the doc
+    assert reqs and all("==" in r for r in reqs if not r.startswith("numpy")), reqs
+
+
+def test_bandit_finds_nothing_new():
+    bandit = _tool("bandit")
+    if bandit is None:
+        pytest.fail("bandit is not installed: pip install 'bandit==1.9.4' (pyproject test extra)")
+    p = subprocess.run([bandit, "-q", "-r", "lib", "plug-ins", "-b", BASELINE, "-f", "json"], cwd=REPO,
+                       capture_output=True, text=True, timeout=120)
+    report = json.loads(p.stdout)
+    new = ["%s:%s %s %s" % (r["filename"], r["line_number"], r["test_id"], r["issue_text"])
+           for r in report["results"]]
+    assert new == [], "new bandit findings (fix, or explain in docs/supply-chain.md and re-baseline):\n" + \
+        "\n".join(new)
+    assert p.returncode == 0, p.stderr
+
+
+def test_bandit_baseline_is_explained():
+    with open(BASELINE) as f:
+        findings = json.load(f)["results"]
+    with open(os.path.join(REPO, "docs", "supply-chain.md")) as f:
+        doc = f.read()
+    for r in findings:
+        where = "%s %s" % (r["filename"], r["test_id"])
+        assert where in doc, "baseline finding %s is not explained in docs/supply-chain.md" % where
+
+
+def test_pip_audit():
+    tool = _tool("pip-audit")
+    if tool is None:
+        pytest.skip("LOUD: pip-audit is not installed (pip install 'pip-audit==2.10.1'); nothing was audited")
+    sets = _vendor_sets()
+    reqs = sets["PY27_VENDOR"].split()
+    p = subprocess.run([tool, "--progress-spinner", "off", "--format", "json", "--no-deps", "--disable-pip",
+                        "-r", "/dev/stdin"], input="\n".join(reqs) + "\n", capture_output=True,
+                       text=True, timeout=300)
+    try:
+        report = json.loads(p.stdout)
+    except ValueError:
+        report = {"dependencies": []}
+    deps = report.get("dependencies", [])
+    audited = [d for d in deps if "skip_reason" not in d]
+    if not audited:
+        pytest.skip("LOUD: pip-audit could not reach its advisory service (PyPI JSON / OSV) from here, so "
+                    "NOTHING WAS AUDITED; run it where that service is reachable. Known advisories for the "
+                    "pinned sets are listed in docs/supply-chain.md. (%s)" % (p.stderr.strip()[-300:]
+                                                                            or "no dependency audited"))
+    with open(os.path.join(REPO, "docs", "supply-chain.md")) as f:
+        doc = f.read()
+    unexplained = ["%s %s %s" % (d["name"], d["version"], v["id"]) for d in audited for v in d.get("vulns", [])
+                   if v["id"] not in doc]
+    assert unexplained == [], "advisories not explained in docs/supply-chain.md: %s" % unexplained
