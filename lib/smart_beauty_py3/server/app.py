@@ -15,7 +15,8 @@ is 401 ERROR_USER_NOT_EXISTS; an unknown task (or one whose result has expired) 
 ``data.image_url == ""`` as in the docs' example; result downloads behave like a static file host,
 so their errors (404 when unknown or expired) are plain text, not AILab bodies; a request body over
 the server's upload limit is refused from its Content-Length before it is read
-(413 ERROR_REQUEST_BODY_TOO_LARGE) and Werkzeug's ``max_content_length`` stops chunked bodies.
+(413 ERROR_REQUEST_BODY_TOO_LARGE) and Werkzeug's ``max_content_length`` stops chunked bodies while
+they are parsed; either way the rest of the body is not read (see ``_too_large``).
 """
 
 from __future__ import annotations
@@ -228,15 +229,13 @@ class AilabApp:
     # -- endpoints -------------------------------------------------------------------------------
     def _submit(self, request, entry, fault_key, _task):
         if request.content_length is not None and request.content_length > self.max_upload_bytes:
-            # Refuse from the header, before reading the body (Werkzeug's server then discards the rest
-            # so the client sees this 413 rather than a connection reset).
-            return ailab_error(413, "ERROR_REQUEST_BODY_TOO_LARGE",
-                               "request body larger than %d bytes" % self.max_upload_bytes)
+            # Refuse from the header, before reading the body.
+            return self._too_large(request)
         try:
             form, files = request.form, request.files
         except RequestEntityTooLarge:
-            return ailab_error(413, "ERROR_REQUEST_BODY_TOO_LARGE",
-                               "request body larger than %d bytes" % self.max_upload_bytes)
+            # A chunked body (no Content-Length) stops at the limit while it is parsed.
+            return self._too_large(request)
         task_type = form.get("task_type", "sync")
         if task_type not in ("async", "sync"):
             return ailab_error(400, "ERROR_INVALID_PARAMETER", "task_type must be 'async'")
@@ -275,6 +274,20 @@ class AilabApp:
         body = protocol.success_fields()
         body.update({"task_type": "async", "task_id": task.id})
         return json_response(body)
+
+    def _too_large(self, request):
+        """413, and stop reading: Werkzeug's server would otherwise drain (read and discard) up to
+        10 GB of the rest so the client sees the 413, which keeps a thread busy for an exposed
+        server. Shutting the read side ends that drain at once; a client still sending may see a
+        connection reset instead of the 413 (ours never sends more than 5 MB)."""
+        sock = request.environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+        return ailab_error(413, "ERROR_REQUEST_BODY_TOO_LARGE", "request body larger than %d bytes"
+                           % self.max_upload_bytes)
 
     def _run_sync(self, rgb, level, multi_face):
         try:
