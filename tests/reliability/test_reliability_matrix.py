@@ -151,8 +151,9 @@ def run_cli(cell, n_files, capsys):
     else:
         image = "no output, input unchanged" if not outputs and inputs_same else "CHANGED: outputs %s" % outputs
     lines = [cell.norm(line) for line in err.splitlines() if line.strip()]
-    if n_files > 1:   # one line per file: show the first and the summary
-        lines = sorted(set(lines), key=lines.index)
+    if n_files > 1:   # files run concurrently: per-file lines in file order, then the rest as printed
+        per_file = sorted(line for line in lines if line.startswith("<work>/in/"))
+        lines = per_file + [line for line in lines if not line.startswith("<work>/in/")]
     return {"result": "succeeded" if succeeded else "failed", "status": "exit %d" % rc, "messages": lines,
             "image": image, "temp_left": cell.temp_left(), "retried": cell.retried(n_files, succeeded)}
 
