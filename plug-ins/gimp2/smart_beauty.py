@@ -33,7 +33,7 @@ _setup_path()
 
 import gimp  # noqa: E402
 import gimpfu  # noqa: E402
-from gimpfu import (PF_DIRNAME, PF_DRAWABLE, PF_IMAGE, PF_OPTION, PF_SLIDER, PF_STRING, PF_TOGGLE,  # noqa: E402
+from gimpfu import (PF_DIRNAME, PF_DRAWABLE, PF_IMAGE, PF_SLIDER, PF_STRING, PF_TOGGLE,  # noqa: E402
                     main, pdb, register)
 
 from smart_beauty import doctor, errors, layerjob, localserver  # noqa: E402
@@ -81,24 +81,25 @@ def _remembered():
         return {}
 
 
-def _remember(level, multi_face, backend=None):
+def _remember(level, multi_face):
     """gimpfu's shelf lasts one GIMP session: keep the dialog values in settings.json too."""
     values = {"beauty_level": float(level), "multi_face": bool(multi_face)}
-    if backend is not None:
-        values["backend"] = backend
     try:
         sb_settings.Settings.load().remember(**values)
     except (errors.SmartBeautyError, IOError, OSError, ValueError):
         pass
 
 
-# PF_OPTION: the procedure argument is the index (0 auto, 1 cloud, 2 local).
+# The choices of the Settings dialog's "Where to retouch" list, in localserver.BACKENDS order.
 BACKEND_LABELS = ("Automatic (cloud if a key is set, else offline)", "AILab cloud service",
                   "Offline engine on this computer")
 
 
+ENV_BACKEND = "SMART_BEAUTY_BACKEND"
+
+
 def _last_backend():
-    name = _last.get("backend", "auto")
+    name = _remembered().get("backend", "auto")
     return localserver.BACKENDS.index(name) if name in localserver.BACKENDS else 0
 
 
@@ -240,20 +241,23 @@ class GimpHost(layerjob.Host):
 # procedures
 
 
-def _backend(value):
-    """The backend name for a PF_OPTION index, or None after a message when it is out of range."""
+def _backend():
+    """Where to retouch. GIMP 2.10's procedures keep their contract arguments (image, drawable,
+    beauty_level, multi_face): an extra PF_OPTION would break every existing 4-argument call, so the
+    choice comes from SMART_BEAUTY_BACKEND, else from Smart Beauty Settings... (settings.json).
+    Returns the name, or None after a message when the value is not auto/cloud/local."""
     try:
-        return localserver.backend_name(int(value))
-    except (errors.SmartBeautyError, TypeError, ValueError):
-        gimp.message(_native("Smart Beauty: backend must be 0 (auto), 1 (cloud) or 2 (local), not %r." % (value,)))
+        return localserver.backend_name(os.environ.get(ENV_BACKEND) or _remembered().get("backend") or "auto")
+    except errors.SmartBeautyError as e:
+        gimp.message(_native("Smart Beauty: %s (%s or Smart Beauty Settings...)" % (e, ENV_BACKEND)))
         return None
 
 
-def smart_beauty(image, drawable, beauty_level, multi_face, backend=0):
-    name = _backend(backend)
+def smart_beauty(image, drawable, beauty_level, multi_face):
+    name = _backend()
     if name is None:
         return
-    _remember(beauty_level, multi_face, name)
+    _remember(beauty_level, multi_face)
     # First run (no key, no engine) and a key that does not work: say so before anything is sent.
     problem = doctor.in_background(doctor.preflight, 0.1, lambda elapsed: pdb.gimp_progress_pulse(), name)
     if problem is not None:
@@ -264,8 +268,8 @@ def smart_beauty(image, drawable, beauty_level, multi_face, backend=0):
     gimp.displays_flush()
 
 
-def smart_beauty_batch(input, output_folder, beauty_level, multi_face, backend=0):  # noqa: A002 - PDB name
-    name = _backend(backend)
+def smart_beauty_batch(input, output_folder, beauty_level, multi_face):  # noqa: A002 - PDB name
+    name = _backend()
     if name is not None:
         layerjob.run_batch(GimpHost(), input, output_folder, beauty_level, bool(multi_face), backend=name)
 
@@ -300,10 +304,16 @@ def _ask_key(current_masked):
     entry.set_activates_default(True)
     status = gtk.Label("")
     status.set_line_wrap(True)
+    where = gtk.combo_box_new_text()
+    for text in BACKEND_LABELS:
+        where.append_text(text)
+    where.set_active(_last_backend())
     dialog.add_button("_Test key", TEST_RESPONSE)
     dialog.set_default_response(gtk.RESPONSE_OK)
     dialog.vbox.pack_start(label, False, False, 6)
     dialog.vbox.pack_start(entry, False, False, 6)
+    dialog.vbox.pack_start(gtk.Label("Where to retouch:"), False, False, 2)
+    dialog.vbox.pack_start(where, False, False, 6)
     dialog.vbox.pack_start(status, False, False, 6)
     dialog.show_all()
 
@@ -320,9 +330,17 @@ def _ask_key(current_masked):
                                                          entry.get_text().strip() or None)))
         if response != gtk.RESPONSE_OK:
             return None
+        _remember_backend(localserver.BACKENDS[max(0, where.get_active())])
         return entry.get_text().strip() or None
     finally:
         dialog.destroy()
+
+
+def _remember_backend(name):
+    try:
+        sb_settings.Settings.load().remember(backend=name)
+    except (errors.SmartBeautyError, IOError, OSError, ValueError):
+        pass
 
 
 TEST_RESPONSE = 1
@@ -357,7 +375,6 @@ register(
         (PF_DRAWABLE, "drawable", "Input drawable", None),
         (PF_SLIDER, "beauty_level", "Beauty _level", float(_last.get("beauty_level", 0.8)), (0.0, 1.0, 0.05)),
         (PF_TOGGLE, "multi_face", "Retouch _all faces", bool(_last.get("multi_face", False))),
-        (PF_OPTION, "backend", "_Where to retouch", _last_backend(), BACKEND_LABELS),
     ],
     [],
     smart_beauty,
@@ -377,7 +394,6 @@ register(
         (PF_DIRNAME, "output_folder", "Output folder", ""),
         (PF_SLIDER, "beauty_level", "Beauty _level", float(_last.get("beauty_level", 0.8)), (0.0, 1.0, 0.05)),
         (PF_TOGGLE, "multi_face", "Retouch _all faces", bool(_last.get("multi_face", False))),
-        (PF_OPTION, "backend", "_Where to retouch", _last_backend(), BACKEND_LABELS),
     ],
     [],
     smart_beauty_batch,

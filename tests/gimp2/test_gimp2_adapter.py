@@ -52,9 +52,9 @@ def test_procedures_are_registered_with_the_contract_signatures(g2):
     procs = g2.gimp._PROCS
     assert procs["python-fu-smart-beauty"].params == [
         ("INT32", "run-mode"), ("IMAGE", "image"), ("DRAWABLE", "drawable"), ("FLOAT", "beauty_level"),
-        ("INT32", "multi_face"), ("INT32", "backend")]
+        ("INT32", "multi_face")]
     assert [p[1] for p in procs["python-fu-smart-beauty-batch"].params] == [
-        "run-mode", "input", "output_folder", "beauty_level", "multi_face", "backend"]
+        "run-mode", "input", "output_folder", "beauty_level", "multi_face"]
     assert procs["python-fu-smart-beauty-settings"].params == [("INT32", "run-mode")]
     info = g2.gimpfu._registered_plugins_["python_fu_smart_beauty"]
     assert info[5] == "Smart _Beauty..." and info[11] == "<Image>/Filters/Enhance"
@@ -68,7 +68,7 @@ def test_success_new_layer_above_source_in_its_group(g2):
     before = core.snapshot(img._m)
     source_pixels = face._m.pixels.copy()
     settle(img)
-    g2.pdb.python_fu_smart_beauty(img, face, LEVEL, 0, 0)
+    g2.pdb.python_fu_smart_beauty(img, face, LEVEL, 0)
 
     assert g2.session.messages == []
     children = group.layers
@@ -98,7 +98,7 @@ def test_top_level_layer_and_alpha_restored(g2):
     rgba = portrait(30, 30, 6, channels=4)
     rgba[..., 3] = np.linspace(0, 255, 30).astype(np.uint8)[None, :]
     layer = add_layer(g2, img, "cutout", 30, 30, core.RGBA_IMAGE, rgba, offsets=(-5, 12))
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.5, 1, 0)
+    g2.pdb.python_fu_smart_beauty(img, layer, 0.5, 1)
     assert g2.session.messages == []
     new = img.layers[0]
     assert [lay.name for lay in img.layers] == ["Smart Beauty (level 0.50)", "cutout", "Background"]
@@ -114,7 +114,7 @@ def test_top_level_layer_and_alpha_restored(g2):
 def test_selection_becomes_the_layer_mask(g2):
     img, group, face = portrait_scene(g2)
     g2.pdb.gimp_image_select_rectangle(img, core.CHANNEL_OP_REPLACE, 10, 10, 20, 15)
-    g2.pdb.python_fu_smart_beauty(img, face, LEVEL, 0, 0)
+    g2.pdb.python_fu_smart_beauty(img, face, LEVEL, 0)
     new = group.layers[0]
     mask = new.mask
     assert mask is not None
@@ -131,7 +131,7 @@ def test_gray_layers(g2, base, ltype):
     pixels = portrait(30, 40, 7, channels=core.CHANNELS[ltype])
     layer = add_layer(g2, img, "gray", 40, 30, ltype, pixels)
     expected = expected_rgb(layer._m, LEVEL)
-    g2.pdb.python_fu_smart_beauty(img, layer, LEVEL, 0, 0)
+    g2.pdb.python_fu_smart_beauty(img, layer, LEVEL, 0)
     assert g2.session.messages == []
     new = img.layers[0]
     assert img.base_type == core.GRAY                      # the user's image was not converted
@@ -150,7 +150,7 @@ def test_indexed_layer(g2):
     g2.pdb.gimp_image_convert_indexed(img, 0, 0, 64, 0, 0, "")
     source = layer._m.pixels.copy()
     colormap = img._m.colormap.copy()
-    g2.pdb.python_fu_smart_beauty(img, layer, LEVEL, 0, 0)
+    g2.pdb.python_fu_smart_beauty(img, layer, LEVEL, 0)
     assert g2.session.messages == []
     new = img.layers[0]
     assert img.base_type == core.INDEXED and new.type == core.INDEXED_IMAGE
@@ -164,7 +164,7 @@ def test_big_layer_is_scaled_down_for_the_service_and_back_up(g2):
     img = new_image(g2, 4300, 64)
     src = portrait(64, 4300, 9)
     layer = add_layer(g2, img, "wide", 4300, 64, core.RGB_IMAGE, src, offsets=(3, 0))
-    g2.pdb.python_fu_smart_beauty(img, layer, LEVEL, 0, 0)
+    g2.pdb.python_fu_smart_beauty(img, layer, LEVEL, 0)
     assert g2.session.messages == []
     new = img.layers[0]
     assert (new.width, new.height) == (4300, 64) and new.offsets == (3, 0)
@@ -176,7 +176,7 @@ def test_big_layer_is_scaled_down_for_the_service_and_back_up(g2):
 
 def _assert_refused(g2, img, drawable, words, level=LEVEL):
     before = core.snapshot(img._m) if img is not None else None
-    g2.pdb.python_fu_smart_beauty(img, drawable, level, 0, 0)
+    g2.pdb.python_fu_smart_beauty(img, drawable, level, 0)
     assert len(g2.session.messages) == 1, g2.session.messages
     msg = g2.session.messages[0]
     assert any(w in msg for w in words), msg
@@ -235,7 +235,7 @@ def test_every_fault_leaves_the_image_unchanged_with_one_message(g2, fault, para
     img, group, face = portrait_scene(g2)
     g2.ailab.inject(fault, **params)
     before = core.snapshot(img._m)
-    g2.pdb.python_fu_smart_beauty(img, face, LEVEL, 0, 0)
+    g2.pdb.python_fu_smart_beauty(img, face, LEVEL, 0)
     assert len(g2.session.messages) == 1, g2.session.messages
     msg = g2.session.messages[0]
     assert g2.ailab.valid_key not in msg and "Traceback" not in msg
@@ -256,7 +256,7 @@ def test_cancel_leaves_the_image_unchanged(g2):
         return len(calls) > 3
     g2.monkeypatch.setattr(g2.plugin, "_user_cancelled", cancelled)
     before = core.snapshot(img._m)
-    g2.pdb.python_fu_smart_beauty(img, face, LEVEL, 0, 0)
+    g2.pdb.python_fu_smart_beauty(img, face, LEVEL, 0)
     assert len(g2.session.messages) == 1 and "ancel" in g2.session.messages[0]
     assert core.snapshot(img._m) == before
     assert g2.leftovers() == []
@@ -267,7 +267,7 @@ def test_missing_key_is_one_clear_message(g2_offline):
     img = new_image(g2, 20, 20)
     layer = add_layer(g2, img, "x", 20, 20, core.RGB_IMAGE, portrait(20, 20, 1))
     before = core.snapshot(img._m)
-    g2.pdb.python_fu_smart_beauty(img, layer, LEVEL, 0, 0)
+    g2.pdb.python_fu_smart_beauty(img, layer, LEVEL, 0)
     assert len(g2.session.messages) == 1 and "Settings" in g2.session.messages[0]
     assert core.snapshot(img._m) == before
     assert g2.leftovers() == []
@@ -288,7 +288,7 @@ def test_batch_noninteractive_continues_past_failures(g2):
     _write_png(os.path.join(src, "flat.png"), np.full((16, 16, 3), 128, np.uint8))   # no face
     with open(os.path.join(src, "notes.txt"), "w") as f:
         f.write("not an image")
-    g2.pdb.python_fu_smart_beauty_batch(src, out, LEVEL, 0, 0, run_mode=g2.gimpfu.RUN_NONINTERACTIVE)
+    g2.pdb.python_fu_smart_beauty_batch(src, out, LEVEL, 0, run_mode=g2.gimpfu.RUN_NONINTERACTIVE)
     assert sorted(os.listdir(out)) == ["a.beauty.png", "b.beauty.png"]
     from PIL import Image as PILImage
     got = np.asarray(PILImage.open(os.path.join(out, "a.beauty.png")).convert("RGB"))
@@ -305,7 +305,7 @@ def test_batch_by_pattern(g2):
     _write_png(os.path.join(src, "one.png"), portrait(16, 16, 13))
     _write_png(os.path.join(src, "two.jpg.png"), portrait(16, 16, 14))
     out = os.path.join(g2.root, "out2")
-    g2.pdb.python_fu_smart_beauty_batch(os.path.join(src, "one*.png"), out, 0.3, 1, 0)
+    g2.pdb.python_fu_smart_beauty_batch(os.path.join(src, "one*.png"), out, 0.3, 1)
     assert os.listdir(out) == ["one.beauty.png"]
 
 
@@ -318,11 +318,11 @@ def test_interactive_dialog_values_are_remembered_across_sessions(g2):
         return [0.35, True, 0]
     g2.monkeypatch.setattr(g2.gimpfu, "DIALOG", dialog)
     g2.gimpfu.run_from_menu("python-fu-smart-beauty", img, face)
-    assert seen == [("python_fu_smart_beauty", ["beauty_level", "multi_face", "backend"], [0.8, False, 0])]
+    assert seen == [("python_fu_smart_beauty", ["beauty_level", "multi_face"], [0.8, False])]
     assert group.layers[0].name == "Smart Beauty (level 0.35)"
     with open(os.path.join(g2.config, "settings.json")) as f:
         remembered = json.load(f)["remembered"]
-    assert remembered == {"beauty_level": 0.35, "multi_face": True, "backend": "auto"}
+    assert remembered == {"beauty_level": 0.35, "multi_face": True}
     assert "key" not in json.dumps(remembered).lower()
     # a new GIMP session: the shelf is gone, the settings file is not
     g2.session = g2.gimp._reset(os.path.join(g2.root, "profile2"), os.path.join(g2.root, "gimp-tmp2"))

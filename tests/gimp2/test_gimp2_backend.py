@@ -21,7 +21,13 @@ from smart_beauty import localserver
 CLI = os.path.join(os.path.dirname(sys.executable), "smart-beauty")
 needs_cli = pytest.mark.skipif(not os.path.exists(CLI) or sys.version_info[0] < 3,
                                reason="the smart-beauty command (Python 3) is not installed here")
-AUTO, CLOUD, LOCAL = 0, 1, 2
+AUTO, CLOUD, LOCAL = "auto", "cloud", "local"
+
+
+def use_backend(monkeypatch, name):
+    """GIMP 2.10 keeps its 4 contract arguments: the backend comes from SMART_BEAUTY_BACKEND or
+    the Settings dialog (settings.json)."""
+    monkeypatch.setenv("SMART_BEAUTY_BACKEND", name)
 
 
 @pytest.fixture
@@ -41,22 +47,31 @@ def scene(g2):
     return img, layer
 
 
-def test_the_backend_option_follows_the_contract_arguments(g2):
+def test_the_contract_arguments_stay_as_they_are(g2):
     info = g2.gimpfu._registered_plugins_["python_fu_smart_beauty"]
-    params = info[8]
-    assert [p[1] for p in params] == ["image", "drawable", "beauty_level", "multi_face", "backend"]
-    assert params[4][0] == g2.gimpfu.PF_OPTION and params[4][3] == AUTO and len(params[4][4]) == 3
+    assert [p[1] for p in info[8]] == ["image", "drawable", "beauty_level", "multi_face"]
     batch = g2.gimpfu._registered_plugins_["python_fu_smart_beauty_batch"][8]
-    assert [p[1] for p in batch][-1] == "backend"
+    assert [p[1] for p in batch] == ["input", "output_folder", "beauty_level", "multi_face"]
+
+
+def test_backend_from_the_settings_file_when_the_environment_is_silent(g2_offline, monkeypatch):
+    g2 = g2_offline
+    monkeypatch.delenv("SMART_BEAUTY_BACKEND", raising=False)
+    from smart_beauty import settings as sb_settings
+    sb_settings.Settings.load().remember(backend="local")
+    img, layer = scene(g2)
+    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
+    assert len(g2.session.messages) == 1 and "offline engine is not installed" in g2.session.messages[0]
 
 
 @needs_cli
 @pytest.mark.parametrize("backend", [LOCAL, AUTO])
-def test_offline_engine_without_a_key(g2_offline, local, backend):
+def test_offline_engine_without_a_key(g2_offline, local, backend, monkeypatch):
     g2 = g2_offline
+    use_backend(monkeypatch, backend)
     img, layer = scene(g2)
     src = layer._m.pixels.copy()
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0, backend)
+    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
     assert g2.session.messages == []
     new = img.layers[0]
     assert new.name == "Smart Beauty (level 0.60)"
@@ -65,21 +80,23 @@ def test_offline_engine_without_a_key(g2_offline, local, backend):
     assert g2.leftovers() == []
 
 
-def test_missing_engine_is_one_clear_message(g2_offline):
+def test_missing_engine_is_one_clear_message(g2_offline, monkeypatch):
     g2 = g2_offline
+    use_backend(monkeypatch, LOCAL)
     img, layer = scene(g2)
     before = core.snapshot(img._m)
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0, LOCAL)
+    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
     assert len(g2.session.messages) == 1
     assert "offline engine is not installed" in g2.session.messages[0]
     assert "./install.sh --with-engine" in g2.session.messages[0]
     assert core.snapshot(img._m) == before and g2.leftovers() == []
 
 
-def test_first_run_without_key_or_engine(g2_offline):
+def test_first_run_without_key_or_engine(g2_offline, monkeypatch):
     g2 = g2_offline
+    use_backend(monkeypatch, AUTO)
     img, layer = scene(g2)
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0, AUTO)
+    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
     assert len(g2.session.messages) == 1
     assert "Settings" in g2.session.messages[0] and "./install.sh --with-engine" in g2.session.messages[0]
 
@@ -88,16 +105,19 @@ def test_a_wrong_key_is_reported_before_any_job(g2, monkeypatch):
     monkeypatch.setenv("AILAB_API_KEY", "wrong-key-000000000000")
     img, layer = scene(g2)
     since = len(g2.ailab.requests())
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0, AUTO)
+    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
     assert len(g2.session.messages) == 1 and "not accepted" in g2.session.messages[0]
     assert "wrong-key-000000000000" not in g2.session.messages[0]
     assert [r["endpoint"] for r in g2.ailab.requests(since)] == ["credits"]
 
 
-def test_out_of_range_backend_is_one_message(g2):
+def test_unknown_backend_is_one_message(g2, monkeypatch):
+    use_backend(monkeypatch, "gpu")
     img, layer = scene(g2)
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0, 7)
-    assert len(g2.session.messages) == 1 and "backend must be" in g2.session.messages[0]
+    before = core.snapshot(img._m)
+    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
+    assert len(g2.session.messages) == 1 and "Unknown backend" in g2.session.messages[0]
+    assert "SMART_BEAUTY_BACKEND" in g2.session.messages[0] and core.snapshot(img._m) == before
 
 
 def test_check_setup(g2):
@@ -124,7 +144,7 @@ def test_a_slow_job_keeps_progress_flowing(g2):
     img, layer = scene(g2)
     g2.session.progress = TimedList()
     t0 = time.time()
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0, AUTO)
+    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
     assert time.time() - t0 >= 3.0
     assert img.layers[0].name == "Smart Beauty (level 0.60)", g2.session.messages
     updates = [t for t, p in zip(g2.session.progress.times, g2.session.progress) if p[0] == "update"]

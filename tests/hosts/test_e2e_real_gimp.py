@@ -200,7 +200,7 @@ export_layer(src, "/sb/work/src_before.png")
 R["before"] = stack(img, grp)
 R["top_before"] = len(img.layers)
 try:
-    pdb.python_fu_smart_beauty(img, src, LEVEL, False, 0)   # backend 0 = auto (a key is set: the cloud)
+    pdb.python_fu_smart_beauty(img, src, LEVEL, False)   # the 4 contract arguments (a key is set: the cloud)
     R["status"] = "success"
 except Exception as e:
     R["status"] = "error"

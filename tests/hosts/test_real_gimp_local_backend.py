@@ -125,7 +125,8 @@ def test_real_gimp3_starts_the_offline_engine_itself(gimp3x_host, host_work):
 
 def test_real_gimp210_check_setup_and_missing_engine(gimp210_host, host_work, ailab):
     """GIMP 2.10 (Python 2.7): Check Setup under Filters > Enhance > Smart Beauty reports READY with a
-    working key; backend 2 (local) without an engine says how to install it, the image unchanged."""
+    working key; backend local (SMART_BEAUTY_BACKEND: the 2.10 procedure keeps its 4 contract
+    arguments) without an engine says how to install it, the image unchanged."""
     gimp = gimp210_host
     prof = gimp.new_profile(host_work / "profile")
     p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version", "2.10",
@@ -143,12 +144,13 @@ def test_real_gimp210_check_setup_and_missing_engine(gimp210_host, host_work, ai
         R = {}
         pdb.python_fu_smart_beauty_check()
         img = pdb.gimp_file_load("/sb/work/in.png", "/sb/work/in.png")
-        pdb.python_fu_smart_beauty(img, img.active_layer, 0.5, 0, 2)
+        pdb.python_fu_smart_beauty(img, img.active_layer, 0.5, 0)
         R["layers"] = [l.name for l in img.layers]
         json.dump(R, open("/sb/work/result.json", "w"))
         ''')
     env = {"AILAB_API_KEY": ailab.valid_key, "AILAB_API_BASE": ailab.url, "TMPDIR": "/sb/work/tmp",
-           "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config", "SMART_BEAUTY_CLI": "/nonexistent/smart-beauty"}
+           "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config", "SMART_BEAUTY_CLI": "/nonexistent/smart-beauty",
+           "SMART_BEAUTY_BACKEND": "local"}
     res = gimp.batch(host_work, code, env=env, timeout=300)
     rj = host_work / "result.json"
     assert rj.exists(), res.output[-5000:]
