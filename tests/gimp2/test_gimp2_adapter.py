@@ -315,7 +315,7 @@ def test_interactive_dialog_values_are_remembered_across_sessions(g2):
 
     def dialog(proc_name, params, defaults):
         seen.append((proc_name, [p[1] for p in params], list(defaults)))
-        return [0.35, True, 0]
+        return [0.35, True]
     g2.monkeypatch.setattr(g2.gimpfu, "DIALOG", dialog)
     g2.gimpfu.run_from_menu("python-fu-smart-beauty", img, face)
     assert seen == [("python_fu_smart_beauty", ["beauty_level", "multi_face"], [0.8, False])]
@@ -330,7 +330,7 @@ def test_interactive_dialog_values_are_remembered_across_sessions(g2):
     del seen[:]
     img2, group2, face2 = portrait_scene(g2)
     g2.gimpfu.run_from_menu("python-fu-smart-beauty", img2, face2)
-    assert seen[0][2] == [0.35, True, 0]
+    assert seen[0][2] == [0.35, True]
 
 
 def test_settings_procedure_tests_the_key_noninteractively(g2):
