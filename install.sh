@@ -13,9 +13,10 @@ SRC2=$REPO/plug-ins/gimp2/smart_beauty.py
 LIBSRC=$REPO/lib/smart_beauty
 
 # Pinned: the last Python 2.7-compatible requests set (GIMP 2.10's Python-Fu is Python 2.7).
-PY27_VENDOR="requests==2.27.1 urllib3==1.26.18 idna==2.10 chardet==4.0.0 certifi==2021.10.8"
-# GIMP 3 gets a current requests (pure-python wheels; any Python 3.9+).
-PY3_VENDOR="requests"
+PY27_VENDOR="requests==2.27.1 urllib3==1.26.20 idna==2.10 chardet==4.0.0 certifi==2021.10.8"
+# GIMP 3 (only when its Python lacks requests): a pinned, closed set of pure-Python wheels that
+# still supports Python 3.9 (GIMP 3 builds ship 3.9-3.13); fetched with --no-deps like the py2 set.
+PY3_VENDOR="requests==2.32.5 urllib3==2.5.0 idna==3.10 charset-normalizer==3.4.4 certifi==2025.10.5"
 
 usage() {
     cat <<'EOF'
@@ -266,7 +267,7 @@ py27_wheels() {
 
 py3_wheels() {
     # shellcheck disable=SC2086
-    fetch_wheels py3-requests --only-binary=:all: --python-version 3.9 --implementation py \
+    fetch_wheels py3-requests --no-deps --only-binary=:all: --python-version 3.9 --implementation py \
         --abi none --platform any $PY3_VENDOR
 }
 

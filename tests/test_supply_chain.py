@@ -35,8 +35,6 @@ def test_py27_vendor_set_for_gimp210_is_pinned():
     assert all(PIN.match(r) for r in reqs), reqs
 
 
-@pytest.mark.xfail(strict=True, reason="install.sh vendors an unpinned 'requests' (and its deps) for GIMP 3 "
-                                       "when GIMP's Python lacks it: see docs/supply-chain.md")
 def test_py3_vendor_set_for_gimp3_is_pinned():
     reqs = _vendor_sets()["PY3_VENDOR"].split()
     assert reqs and all(PIN.match(r) for r in reqs), reqs

@@ -408,10 +408,24 @@ class _VerifiedSession(requests.Session):
         return merged
 
 
-def _safe_verify(value):
-    if value is True or (isinstance(value, string_types) and value.strip()):
-        return value
+# The operating system's CA bundle, where there is one: it carries the user's own (e.g. corporate)
+# roots and is kept up to date, unlike the certifi copy vendored for GIMP 2.10's Python 2.7 (the
+# last py2 certifi is from 2021). Elsewhere (Windows) requests' certifi bundle is used.
+SYSTEM_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                     "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem")
+
+
+def _default_ca():
+    for path in SYSTEM_CA_BUNDLES:
+        if os.path.isfile(path):
+            return path
     return True
+
+
+def _safe_verify(value):
+    if isinstance(value, string_types) and value.strip():
+        return value
+    return _default_ca()
 
 
 def _retry_after(retry, header):

@@ -34,7 +34,7 @@ PINS="pytest==4.6.11 py==1.11.0 six==1.16.0 packaging==20.9 pyparsing==2.4.7 att
  atomicwrites==1.4.0 pluggy==0.13.1 importlib-metadata==2.1.3 zipp==1.2.0 configparser==4.0.2
  contextlib2==0.6.0.post1 wcwidth==0.2.13 backports.functools-lru-cache==1.6.6 more-itertools==5.0.0
  funcsigs==1.0.2 pathlib2==2.3.7.post1 typing==3.10.0.0
- requests==2.27.1 urllib3==1.26.18 idna==2.10 chardet==4.0.0 certifi==2021.10.8 werkzeug==1.0.1"
+ requests==2.27.1 urllib3==1.26.20 idna==2.10 chardet==4.0.0 certifi==2021.10.8 werkzeug==1.0.1"
 BINARY_PINS="Pillow==6.2.2 numpy==1.16.6"
 
 done_marker() {

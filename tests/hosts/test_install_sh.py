@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 WHEEL_CACHE = REPO / "tests" / "hosts" / "cache" / "wheels"
-PY27_SET = {"requests": "2.27.1", "urllib3": "1.26.18", "idna": "2.10", "chardet": "4.0.0", "certifi": "2021.10.8"}
+PY27_SET = {"requests": "2.27.1", "urllib3": "1.26.20", "idna": "2.10", "chardet": "4.0.0", "certifi": "2021.10.8"}
 
 if os.name != "posix" or not shutil.which("bash"):
     pytest.skip("install.sh tests need a POSIX shell with bash", allow_module_level=True)

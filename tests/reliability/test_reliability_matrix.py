@@ -219,7 +219,7 @@ def run_gimp2(cell, tmp_path):
     before = core.snapshot(img._m)
     error = None
     try:
-        pdb.python_fu_smart_beauty(img, face, LEVEL, 0, 0)
+        pdb.python_fu_smart_beauty(img, face, LEVEL, 0)
     except Exception as e:  # gimpfu: a raising plug-in is an "execution error" for the caller
         error = "%s: %s" % (type(e).__name__, e)
     after = core.snapshot(img._m)

@@ -137,9 +137,9 @@ def test_canary_key_appears_nowhere(canary_server, tmp_path, monkeypatch, capfd,
         if name.endswith("g2"):
             ri = g.gimpfu.RUN_INTERACTIVE
             g.pdb.python_fu_smart_beauty_settings(run_mode=ri)
-            g.pdb.python_fu_smart_beauty_batch(src, batch_out, 0.8, 0, 0, run_mode=g.gimpfu.RUN_NONINTERACTIVE)
+            g.pdb.python_fu_smart_beauty_batch(src, batch_out, 0.8, 0, run_mode=g.gimpfu.RUN_NONINTERACTIVE)
             canary_server.inject("no_credits")
-            g.pdb.python_fu_smart_beauty_batch(src, batch_out + "2", 0.8, 0, 0,
+            g.pdb.python_fu_smart_beauty_batch(src, batch_out + "2", 0.8, 0,
                                                run_mode=g.gimpfu.RUN_NONINTERACTIVE)
             shelf = g.session.data
         else:
