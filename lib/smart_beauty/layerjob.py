@@ -255,6 +255,42 @@ def export_within_limits(host, layer, info, directory):
                                "face and try again.")
 
 
+WORKDIR_PREFIX = "smart-beauty-gimp-"
+STALE_WORKDIR_SECONDS = 3600.0
+
+
+def sweep_stale_workdirs(directory=None, max_age=STALE_WORKDIR_SECONDS, now=None):
+    """Remove this user's layer work folders older than ``max_age`` seconds.
+
+    When the user cancels GIMP's progress bar, GIMP ends the plug-in process at once: no ``finally``
+    runs, so that run's temp folder stays behind. The next run removes it. A live run's folder is
+    never that old (one job is limited to a few minutes). Returns the folders removed.
+    """
+    import time
+
+    directory = directory or tempfile.gettempdir()
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        path = os.path.join(directory, name)
+        if not name.startswith(WORKDIR_PREFIX) or not os.path.isdir(path) or os.path.islink(path):
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            continue
+        if now - st.st_mtime > max_age:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def retouch_layer(host, layer, level, multi_face=False, client=None, settings=None,
                   deadline=None, tick=0.1, policy=None, backend="auto"):
     """Retouch ``layer`` into a new layer above it. Returns an :class:`Outcome`; on failure the
@@ -270,7 +306,8 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
         check_layer(info)
         if client is None:
             client = localserver.open_client(backend, settings, on_wait=_starting(host))
-        workdir = tempfile.mkdtemp(prefix="smart-beauty-")
+        sweep_stale_workdirs()
+        workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX)
         host.progress(0.01, "Smart Beauty: exporting the layer")
         path, outcome.scale = export_within_limits(host, layer, info, workdir)
         if host.cancelled():

@@ -108,3 +108,22 @@ def test_a_failed_insertion_is_rolled_back_inside_the_undo_group():
         layerjob._insert(host, "SRC", LayerInfo("layer", 4, 4), "/x.png", "n")
     assert host.log == ["begin", "insert", "remove NEW", "end"]
     assert "gimp-layer-scale" in str(e.value) and "unchanged" in str(e.value)
+
+
+def test_stale_work_folders_of_killed_runs_are_swept(tmpdir):
+    """GIMP ends a plug-in whose progress bar is cancelled: its temp folder stays; the next run
+    removes it (only this user's, only old ones, only ours)."""
+    import time
+    root = str(tmpdir)
+    old = os.path.join(root, layerjob.WORKDIR_PREFIX + "old")
+    fresh = os.path.join(root, layerjob.WORKDIR_PREFIX + "fresh")
+    other = os.path.join(root, "someone-else-old")
+    for d in (old, fresh, other):
+        os.makedirs(d)
+        with open(os.path.join(d, "layer.png"), "wb") as f:
+            f.write(b"x")
+    past = time.time() - 2 * layerjob.STALE_WORKDIR_SECONDS
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    assert layerjob.sweep_stale_workdirs(root) == [old]
+    assert not os.path.exists(old) and os.path.exists(fresh) and os.path.exists(other)
