@@ -643,7 +643,8 @@ def _item_name(item):
 
 @proc("gimp-item-set-name", ["ITEM:item", "STRING:name"])
 def _item_set_name(item, name):
-    _layer(item, "item").name = name
+    _layer(item, "item")
+    item.name = item.image.unique_name(item, name) if item.attached and item.kind != "mask" else name
 
 
 @proc("gimp-item-get-visible", ["ITEM:item"], ["INT32:visible"])

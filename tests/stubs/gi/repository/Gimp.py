@@ -381,7 +381,8 @@ class Item(_Base):
 
     @_pdb("gimp-item-set-name", ["GimpItem:item", "gchararray:name"])
     def set_name(self, name):
-        self._m.name = name
+        m = self._m
+        m.name = m.image.unique_name(m, name) if m.attached and m.kind != "mask" else name
         return True
 
     @_pdb("gimp-item-get-image", ["GimpItem:item"], ["GimpImage:image"])
