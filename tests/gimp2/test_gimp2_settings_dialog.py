@@ -56,7 +56,7 @@ def fake_gtk(script):
     gtk = types.ModuleType("gtk")
     gtk.RESPONSE_OK, gtk.RESPONSE_CANCEL, gtk.DIALOG_MODAL = -5, -6, 1
     gtk.STOCK_OK, gtk.STOCK_CANCEL = "gtk-ok", "gtk-cancel"
-    gtk.gdk = type(str("gdk"), (), {"display_get_default": staticmethod(lambda: object())})
+    gtk.gdk = type("gdk", (), {"display_get_default": staticmethod(lambda: object())})
     gtk.widgets = []
 
     def make(cls):
