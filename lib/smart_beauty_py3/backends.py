@@ -5,10 +5,10 @@ behind :class:`~smart_beauty_py3.server.LocalAilab`, so both backends use the ve
 """
 import os
 
-from smart_beauty import Client, Settings, errors
+from smart_beauty import Client, Settings, errors, localserver
 from smart_beauty.settings import check_base_url
 
-BACKENDS = ("auto", "cloud", "local")
+BACKENDS = localserver.BACKENDS
 
 
 class Backend:
@@ -43,12 +43,10 @@ def local_engine():
 def open_backend(name="auto", api_base=None, env=None, engine=None):
     """Open the backend ``name`` (auto, cloud, local)."""
     env = os.environ if env is None else env
-    if name not in BACKENDS:
-        raise errors.ConfigError("Unknown backend %r; use auto, cloud or local." % name)
     settings = Settings.load(env)
     if api_base:
         settings.base_url = check_base_url(api_base)
-    if name == "cloud" or (name == "auto" and settings.api_key):
+    if localserver.resolve(name, settings) == "cloud":
         client = Client(settings.require_key(), settings.base_url)
         return Backend("cloud", client, settings.base_url)
     from smart_beauty_py3.server import LocalAilab
