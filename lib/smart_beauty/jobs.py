@@ -38,12 +38,8 @@ class Progress(namedtuple("Progress", "state elapsed fraction text")):
     """One progress report: state name, seconds since start, fraction in [0, 1], display text."""
 
 
+# One poll policy for the whole process, so every job of a batch learns from the ones before it.
 _shared_policy = PollPolicy()
-
-
-def shared_policy():
-    """The process-wide poll policy, so every job of a batch learns from the ones before it."""
-    return _shared_policy
 
 
 class RetouchJob(object):

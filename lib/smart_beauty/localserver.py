@@ -20,7 +20,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import threading
 
 from . import errors, settings as sb_settings
@@ -332,7 +331,3 @@ def stop(env=None, wait=5.0):
 def describe_missing(env=None):
     """Where the command was looked for (for Check Setup)."""
     return "; ".join("%s (%s)" % (p, w) for p, w in candidates(env))
-
-
-def python_info():
-    return "%s %s" % (sys.executable, sys.version.split()[0])

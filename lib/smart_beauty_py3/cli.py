@@ -214,17 +214,6 @@ def write_result(src, prepared, result_path, dest):
     imaging.save_png(np.ascontiguousarray(result), alpha, dest)
 
 
-def retouch_file(client, src, dest, level, multi_face, deadline, show_progress=False):
-    """Retouch ``src`` into ``dest`` (PNG), always (no resume). Temp files are always removed; ``dest`` is
-    written whole or not at all. Raises the item's SmartBeautyError."""
-    run = make_batch(client, [(src, dest)], level, multi_face, jobs=1, force=True, deadline=deadline)
-    _drive(run, show_progress=show_progress, echo=False)
-    item = run.items[0]
-    if item.error is not None:
-        raise item.error
-    return dest
-
-
 def write_report(items, path, extra=()):
     """Per-image report: CSV when ``path`` ends in .csv, else JSON (a list of objects)."""
     rows = [item.as_row() for item in items]

@@ -185,21 +185,3 @@ def _png_image(rgb, alpha):
 def save_png(rgb, alpha, path):
     """Write RGB (+ alpha) to ``path`` as PNG (the batch machinery renames it into place)."""
     _png_image(rgb, alpha).save(path, "PNG")
-
-
-def save_png_atomic(rgb, alpha, dest):
-    """Write RGB (+ alpha) to ``dest`` as PNG through a temp name, so no half-written file remains."""
-    image = _png_image(rgb, alpha)
-    directory = os.path.dirname(os.path.abspath(dest))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(dest) + ".", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, "PNG")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # an ordinary file, not mkstemp's private 0600
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
