@@ -91,8 +91,9 @@ def test_pip_audit():
     if not audited:
         pytest.skip("LOUD: pip-audit could not reach its advisory service (PyPI JSON / OSV) from here, so "
                     "NOTHING WAS AUDITED; run it where that service is reachable. Known advisories for the "
-                    "pinned sets are listed in docs/supply-chain.md. (%s)" % (p.stderr.strip()[-300:]
-                                                                            or "no dependency audited"))
+                    "pinned sets are listed in docs/supply-chain.md. (pip-audit said: %s)"
+                    % ("; ".join(d["skip_reason"] for d in deps)[:300] or p.stderr.strip()[-300:]
+                       or "no dependency audited"))
     with open(os.path.join(REPO, "docs", "supply-chain.md")) as f:
         doc = f.read()
     unexplained = ["%s %s %s" % (d["name"], d["version"], v["id"]) for d in audited for v in d.get("vulns", [])

@@ -97,6 +97,29 @@ def test_dropped_connection(ailab):
     assert poll(ailab.url, ailab.valid_key, task_id).status_code == 200
 
 
+def test_a_dropped_request_is_logged_before_its_socket_is_shut():
+    """The client sees the drop the moment the socket is shut; a test asking for the counts right after must
+    already find the request (CI once saw 0 submits here because logging came after the shutdown)."""
+    from werkzeug.test import EnvironBuilder
+
+    from smart_beauty_py3.server.local import LocalAilab
+
+    server = LocalAilab(api_keys=["k"])
+    seen = []
+
+    class Sock:
+        def shutdown(self, how):
+            seen.append(server.app.log.counts()["submit"])
+
+    server.faults.inject("drop", endpoint="submit")
+    env = EnvironBuilder(method="POST", path="/api/portrait/effects/smart-beauty",
+                         headers={"ailabapi-api-key": "k"}).get_environ()
+    env["werkzeug.socket"] = Sock()
+    server.app(env, lambda status, headers: None)
+    assert seen == [1]
+    assert server.app.log.counts()["submit"] == 1
+
+
 def test_delay(ailab):
     task_id = _task(ailab)
     ailab.inject("delay", seconds=0.5, times=1)

@@ -59,7 +59,17 @@ class _Request(Request):
 
 
 class _Dropped(Response):
-    """Marker response: the socket has been shut down, nothing will reach the client."""
+    """Marker response: the client's socket is to be shut down, nothing will reach the client.
+
+    The shutdown happens in ``AilabApp.__call__`` *after* the request is logged, so a client that sees
+    the dropped connection and then asks ``/_control`` for the counts always finds this request there."""
+
+    def __init__(self, environ):
+        super().__init__(b"", status=500)
+        self.environ = environ
+
+    def shut(self):
+        shut_socket(self.environ)
 
 
 class RequestLog:
@@ -104,7 +114,12 @@ def ailab_error(status=None, code=None, message=None, retry_after=None):
 
 
 def drop_connection(environ):
-    """Close the client's socket without answering (Werkzeug's dev server exposes it)."""
+    """A response that closes the client's socket without answering, once the request is logged."""
+    return _Dropped(environ)
+
+
+def shut_socket(environ):
+    """Shut the client's socket down now (Werkzeug's dev server exposes it)."""
     sock = environ.get("werkzeug.socket")
     if sock is None:
         raise RuntimeError("drop needs Werkzeug's server (environ['werkzeug.socket'])")
@@ -112,7 +127,6 @@ def drop_connection(environ):
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
-    return _Dropped(b"", status=500)
 
 
 def parse_level(text):
@@ -170,6 +184,8 @@ class AilabApp:
             response = self._dispatch(endpoint, request, entry)
         entry["status"] = "dropped" if isinstance(response, _Dropped) else response.status_code
         self.log.add(entry)
+        if isinstance(response, _Dropped):
+            response.shut()
         return response(environ, start_response)
 
     # -- dispatch with faults --------------------------------------------------------------------
@@ -363,7 +379,7 @@ def _truncated(data, sent, environ):
     def body():
         if sent:
             yield data[:sent]
-        drop_connection(environ)
+        shut_socket(environ)
 
     resp = Response(body(), status=200, content_type="image/png", direct_passthrough=True)
     resp.headers["Content-Length"] = str(len(data))
