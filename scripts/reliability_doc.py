@@ -31,9 +31,9 @@ def render(m=None, cells=None):
     m = m or _matrix()
     cells = m.load() if cells is None else cells
     names = dict(m.ENTRIES)
-    stand_in = [e for e in m.ENTRY_IDS if e != "gimp3_real"]
+    stand_in = [e for e in m.ENTRY_IDS if e not in m.REAL_ENTRIES]
     n_cells = sum(1 for f in m.FAULT_IDS for e in m.ENTRY_IDS if e in cells.get(f, {}))
-    n_real = sum(1 for f in m.FAULT_IDS if "gimp3_real" in cells.get(f, {}))
+    n_real = {e: sum(1 for f in m.FAULT_IDS if e in cells.get(f, {})) for e in m.REAL_ENTRIES}
     out = []
     w = out.append
     w("# Reliability: the fault matrix")
@@ -43,13 +43,14 @@ def render(m=None, cells=None):
     w("Every fault below was caused for real against the local AILab server over HTTP on 127.0.0.1 (or a")
     w("closed port, a listener whose accept queue is full, a TLS server with a self-signed certificate, a")
     w("full tmpfs as the temp folder) and run through each entry point. The tests in")
-    w("`tests/reliability/` (and `tests/hosts/test_reliability_real_gimp.py` for real GIMP 3.0.4) compare")
+    w("`tests/reliability/` (and `tests/hosts/test_reliability_real_gimp.py` for the real GIMPs) compare")
     w("what they observe with the recorded outcomes and fail on any difference; this page is rendered from")
     w("those records, and `tests/reliability/test_reliability_doc.py` fails when it is out of date.")
     w("")
-    w("**%d faults x %d entry points = %d cells recorded** (%d faults also on real GIMP 3.0.4)." % (
-        len(m.FAULT_IDS), len(stand_in), sum(1 for f in m.FAULT_IDS for e in stand_in if e in cells.get(f, {})),
-        n_real))
+    w("**%d faults x %d entry points = %d cells recorded** (%d faults also on real GIMP 3.0.4, %d on real"
+      " GIMP 2.10.22)." % (len(m.FAULT_IDS), len(stand_in),
+                           sum(1 for f in m.FAULT_IDS for e in stand_in if e in cells.get(f, {})),
+                           n_real["gimp3_real"], n_real["gimp210_real"]))
     w("Total records including real GIMP: %d." % n_cells)
     w("")
     w("Entry points:")
@@ -57,11 +58,14 @@ def render(m=None, cells=None):
     w("- **CLI, one file / CLI, batch**: `smart-beauty retouch FILE... --backend cloud` in-process (cancel cells:")
     w("  a real `smart-beauty` process stopped with Ctrl-C twice: the first stops new jobs, the second abandons).")
     w("- **GIMP 2.10 adapter**: `plug-ins/gimp2/smart_beauty.py` on the gimpfu stand-ins, under Python 3 here;")
-    w("  the real-Python-2.7 tier runs `tests/gimp2` against the same server.")
+    w("  the real-Python-2.7 tier runs `tests/gimp2` against the same server. **Real GIMP 2.10.22** with real")
+    w("  Python-Fu for the faults marked *real*: the message is the `Smart Beauty-Warning:` line GIMP prints,")
+    w("  and each real cell must equal the stand-in cell (status, message, image, temp, retried).")
     w("- **GIMP 3 adapter**: `plug-ins/smart-beauty/smart-beauty.py` on the libgimp stand-ins; **real GIMP 3.0.4**")
-    w("  (headless, plug-in installed by install.sh into a throw-away profile, one GIMP session running the")
-    w("  faults in turn) for the faults marked *real*; there the message column is the procedure's error")
-    w("  status, which carries the same sentence the stand-in cells show through `Gimp.message`.")
+    w("  for the faults marked *real*. GIMP 3 shows a failed procedure's returned error itself, so the")
+    w("  sentence is the error status (`[error status]`), not also a `Gimp.message`.")
+    w("- Real GIMPs: headless, plug-in installed by install.sh into a throw-away profile, one GIMP session")
+    w("  per job deadline running its faults in turn.")
     w("")
     w("Columns: **status** (exit code / PDB status / what the procedure did), **image** (the user's image or")
     w("files: unchanged unless the run succeeded), **temp** (files left in the temp folder: must be none),")
@@ -82,7 +86,7 @@ def render(m=None, cells=None):
         for e in m.ENTRY_IDS:
             o = cells.get(f["id"], {}).get(e)
             if o is None:
-                row.append("stand-in only" if e == "gimp3_real" else "**MISSING**")
+                row.append("stand-in only" if e in m.REAL_ENTRIES else "**MISSING**")
                 continue
             ok = o["temp_left"] == [] and (o["result"] == "succeeded" or "unchanged" in o["image"])
             row.append("%s%s" % ("ok" if ok else "**PROBLEM**", ", succeeded" if o["result"] == "succeeded" else ""))
@@ -109,13 +113,13 @@ def render(m=None, cells=None):
     w("## Known gaps")
     w("")
     w("- Cancelling in real GIMP kills the plug-in process (GIMP 2.10 and 3 both close a plug-in whose")
-    w("  progress is cancelled), so the `finally` that removes the job's temp folder does not run: a")
-    w("  `smart-beauty-*` folder stays in the temp folder until the system cleans it. The stand-in cells prove")
-    w("  the library path (cancel -> nothing inserted, temp removed) only.")
+    w("  progress is cancelled), so the `finally` that removes the job's temp folder does not run: its")
+    w("  `smart-beauty-gimp-*` folder stays in the temp folder until a later run removes it (folders older")
+    w("  than an hour). The stand-in cells prove the library path (cancel -> nothing inserted, temp")
+    w("  removed) only.")
     w("- Cancelling while a request is on the wire waits for that request to end (a blocking socket read):")
     w("  up to the server's answer or the read timeout; nothing is inserted or written afterwards.")
-    w("- Real GIMP 2.10 is covered by `tests/hosts/test_e2e_real_gimp.py` (bad key, no face, server down,")
-    w("  stuck job), not by this matrix.")
+    w("- The faults not marked *real* (network shapes, disk full, cancel) run on the stand-ins and the CLI only.")
     w("")
     return "\n".join(out)
 

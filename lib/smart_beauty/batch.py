@@ -24,6 +24,10 @@ shares the client's pause (:meth:`Client._pause_all`): after a 429/503 with ``Re
 this client sends anything before the pause ends; a job refused for rate limiting after the client's
 own retries is put back in the queue (nothing was processed or billed) and the batch keeps one job
 fewer in flight from then on.
+
+Stop: a refused key, an account out of credits or a missing key fails every image the same way, so
+the first such failure stops the batch (:attr:`Batch.stopped`): jobs in flight finish, the rest are
+not sent (status ``cancelled``, with a message saying why).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
@@ -44,6 +48,8 @@ MAX_JOBS = 16      # the client's connection pool size
 PENDING, RUNNING, DONE, FAILED, SKIPPED, CANCELLED = ("pending", "running", "done", "failed", "skipped",
                                                       "cancelled")
 RATE_LIMIT_REQUEUES = 3
+# Failures that every further image would meet too: the batch stops at the first one.
+STOPS_THE_BATCH = (errors.AuthError, errors.NoCreditsError, errors.ConfigError)
 
 log = logging.getLogger("smart_beauty")
 
@@ -111,6 +117,7 @@ class Batch(object):
         self._ready = queue.Queue()
         self._running = {}           # item -> (job, thread, item workdir)
         self._counts = {DONE: 0, FAILED: 0, SKIPPED: 0, CANCELLED: 0}
+        self.stopped = None          # (item, error) that stopped the batch (see STOPS_THE_BATCH)
 
     # -- control -------------------------------------------------------------------------------
 
@@ -146,7 +153,9 @@ class Batch(object):
         if self._counts[FAILED]:
             parts.append("%d failed" % self._counts[FAILED])
         if self._counts[CANCELLED]:
-            parts.append("%d not retouched (cancelled)" % self._counts[CANCELLED])
+            parts.append("%d not retouched (%s)" % (self._counts[CANCELLED], "not sent: the batch stopped at "
+                                                    + os.path.basename(self.stopped[0].source)
+                                                    if self.stopped else "cancelled"))
         return "%d image(s): %s, in %.1f s." % (total, ", ".join(parts), self.elapsed)
 
     # -- the loop (caller's thread) ------------------------------------------------------------
@@ -181,7 +190,7 @@ class Batch(object):
                 if self._cancel.is_set():
                     while pending:
                         item = pending.popleft()
-                        self._end(item, CANCELLED, errors.CancelledError())
+                        self._end(item, CANCELLED, self._not_sent())
                         yield self._event("cancelled", item)
                 if not self._running:
                     continue
@@ -302,6 +311,9 @@ class Batch(object):
             if item.request_id is None:
                 item.request_id = getattr(error, "request_id", None)
             status = CANCELLED if isinstance(error, errors.CancelledError) else FAILED
+            if isinstance(error, STOPS_THE_BATCH) and self.stopped is None:
+                self.stopped = (item, error)
+                self._cancel.set()
             self._end(item, status, error)
             yield self._event("cancelled" if status == CANCELLED else "failed", item)
         finally:
@@ -309,6 +321,12 @@ class Batch(object):
             if item.status != PENDING:
                 self._release(item)
             shutil.rmtree(item_dir, ignore_errors=True)
+
+    def _not_sent(self):
+        if self.stopped is None:
+            return errors.CancelledError()
+        return errors.CancelledError("Not sent: the batch stopped at %s, and this image would fail the same way."
+                                     % os.path.basename(self.stopped[0].source))
 
     def _release(self, item):
         if self.release is not None:

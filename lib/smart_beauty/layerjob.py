@@ -139,7 +139,13 @@ class Host(object):
         return False
 
     def message(self, text):
+        """Tell the user something (a batch summary, say)."""
         raise NotImplementedError
+
+    def failure(self, text):
+        """Tell the user why the procedure failed: one sentence. A host whose procedure hands the
+        sentence back to GIMP with its error status (GIMP 3 shows it) collects it here instead."""
+        self.message(text)
 
     # batch only
     def open_image(self, path):
@@ -338,7 +344,7 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
             client.close()
         host.progress_end()
     if outcome.error is not None:
-        host.message(text_type(outcome.error))
+        host.failure(text_type(outcome.error))
     return outcome
 
 
@@ -442,14 +448,15 @@ class BatchReport(object):
         self.done = []      # (input, output)
         self.failed = []    # (input, message)
         self.skipped = []   # (input, output) already there from an earlier run
+        self.not_sent = []  # inputs left out after a failure that stops the batch (batch.STOPS_THE_BATCH)
         self.items = []     # smart_beauty.batch.BatchItem per input (status, seconds, request_id...)
 
     @property
     def ok(self):
-        return not self.failed and bool(self.done or self.skipped)
+        return not self.failed and not self.not_sent and bool(self.done or self.skipped)
 
     def summary(self):
-        total = len(self.done) + len(self.failed) + len(self.skipped)
+        total = len(self.done) + len(self.failed) + len(self.skipped) + len(self.not_sent)
         if total == 0:
             return "Smart Beauty batch: no image files matched; check the input folder or pattern."
         text = "Smart Beauty batch: %d of %d images retouched" % (len(self.done) + len(self.skipped), total)
@@ -457,6 +464,9 @@ class BatchReport(object):
             text += " (%d already done earlier)" % len(self.skipped)
         if self.failed:
             text += "; failed: " + "; ".join("%s (%s)" % (os.path.basename(p), m) for p, m in self.failed)
+        if self.not_sent:
+            text += "; %d not sent: the batch stopped there, as every image would fail the same way" % len(
+                self.not_sent)
         return text + "."
 
 
@@ -490,12 +500,12 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
         if inputs and client is None:
             client = localserver.open_client(backend, settings, on_wait=_starting(host))
     except errors.SmartBeautyError as e:
-        host.message(text_type(e))
+        host.failure(text_type(e))
         report.failed.append((text_type(spec), text_type(e)))
         return report
     except (IOError, OSError) as e:
         msg = "Cannot create the output folder %s (%s)." % (output_dir, e.strerror or e)
-        host.message(msg)
+        host.failure(msg)
         report.failed.append((text_type(spec), msg))
         return report
     steps = _BatchSteps(host, level)
@@ -520,9 +530,11 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
             report.done.append((item.source, item.output))
         elif item.status == batch.SKIPPED:
             report.skipped.append((item.source, item.output))
+        elif item.status == batch.CANCELLED and run.stopped is not None and item.task_id is None:
+            report.not_sent.append(item.source)
         else:
             report.failed.append((item.source, item.message or item.status))
-    host.message(report.summary())
+    (host.message if report.ok else host.failure)(report.summary())
     return report
 
 

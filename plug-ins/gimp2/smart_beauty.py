@@ -109,6 +109,7 @@ class GimpHost(layerjob.Host):
     def __init__(self, image=None):
         self.image = image
         self._text = None
+        self.failures = []
 
     # -- the layer
     def describe(self, layer):
@@ -216,6 +217,10 @@ class GimpHost(layerjob.Host):
     def message(self, text):
         gimp.message(_native(text))
 
+    def failure(self, text):
+        self.message(text)
+        self.failures.append(text)
+
     # -- batch
     def open_image(self, path):
         self.image = pdb.gimp_file_load(path, path)
@@ -241,20 +246,48 @@ class GimpHost(layerjob.Host):
 # procedures
 
 
-def _backend():
+# gimpfu calls a procedure's on_run hook only when it is about to show its dialog (gimpfu.py
+# _interact), i.e. for a menu run; the function itself is not told its run mode.
+_DIALOG_SHOWN = []
+
+
+def _dialog_shown():
+    _DIALOG_SHOWN.append(True)
+
+
+def _from_dialog():
+    """True when this call comes from gimpfu's dialog (read once per call)."""
+    shown = bool(_DIALOG_SHOWN)
+    del _DIALOG_SHOWN[:]
+    return shown
+
+
+def _fail(failures, from_dialog):
+    """The end of a failed procedure, after its message was shown. From gimpfu's dialog, return:
+    raising there adds gimpfu's traceback dialog to our sentence. Called any other way (batch mode,
+    Script-Fu, another plug-in, Repeat), raise, so the caller gets EXECUTION_ERROR instead of a
+    success that did nothing (GIMP shows no second message for it: pygimp sends no error text)."""
+    if failures and not from_dialog:
+        raise gimpfu.error(_native(failures[-1]))
+
+
+def _backend(from_dialog):
     """Where to retouch. GIMP 2.10's procedures keep their contract arguments (image, drawable,
     beauty_level, multi_face): an extra PF_OPTION would break every existing 4-argument call, so the
     choice comes from SMART_BEAUTY_BACKEND, else from Smart Beauty Settings... (settings.json).
-    Returns the name, or None after a message when the value is not auto/cloud/local."""
+    A value that is not auto/cloud/local fails the procedure with a message."""
     try:
         return localserver.backend_name(os.environ.get(ENV_BACKEND) or _remembered().get("backend") or "auto")
     except errors.SmartBeautyError as e:
-        gimp.message(_native("Smart Beauty: %s (%s or Smart Beauty Settings...)" % (e, ENV_BACKEND)))
+        text = "Smart Beauty: %s (%s or Smart Beauty Settings...)" % (e, ENV_BACKEND)
+        gimp.message(_native(text))
+        _fail([text], from_dialog)
         return None
 
 
 def smart_beauty(image, drawable, beauty_level, multi_face):
-    name = _backend()
+    from_dialog = _from_dialog()
+    name = _backend(from_dialog)
     if name is None:
         return
     _remember(beauty_level, multi_face)
@@ -262,16 +295,21 @@ def smart_beauty(image, drawable, beauty_level, multi_face):
     problem = doctor.in_background(doctor.preflight, 0.1, lambda elapsed: pdb.gimp_progress_pulse(), name)
     if problem is not None:
         gimp.message(_native(problem))
+        _fail([problem], from_dialog)
         return
     host = GimpHost(image)
     layerjob.retouch_layer(host, drawable, beauty_level, bool(multi_face), backend=name)
     gimp.displays_flush()
+    _fail(host.failures, from_dialog)
 
 
 def smart_beauty_batch(input, output_folder, beauty_level, multi_face):  # noqa: A002 - PDB name
-    name = _backend()
+    from_dialog = _from_dialog()
+    name = _backend(from_dialog)
     if name is not None:
-        layerjob.run_batch(GimpHost(), input, output_folder, beauty_level, bool(multi_face), backend=name)
+        host = GimpHost()
+        layerjob.run_batch(host, input, output_folder, beauty_level, bool(multi_face), backend=name)
+        _fail(host.failures, from_dialog)
 
 
 def smart_beauty_check():
@@ -356,7 +394,10 @@ def smart_beauty_settings():
             client.credits()
         gimp.message("Smart Beauty: your AILab API key works.")
     except errors.SmartBeautyError as e:
-        gimp.message(str(e))
+        gimp.message(_native(str(e)))
+        # No arguments, so gimpfu never shows a dialog here: from the menu this raises too, and
+        # the user still sees only the message above.
+        _fail([str(e)], False)
 
 
 _last = _remembered()
@@ -378,7 +419,7 @@ register(
     ],
     [],
     smart_beauty,
-    menu="<Image>/Filters/Enhance")
+    menu="<Image>/Filters/Enhance", on_run=_dialog_shown)
 
 register(
     "python_fu_smart_beauty_batch",
@@ -397,7 +438,7 @@ register(
     ],
     [],
     smart_beauty_batch,
-    menu="<Image>/Filters/Enhance")
+    menu="<Image>/Filters/Enhance", on_run=_dialog_shown)
 
 register(
     "python_fu_smart_beauty_settings",

@@ -74,6 +74,7 @@ class GimpHost(layerjob.Host):
     def __init__(self, image=None):
         self.image = image
         self._text = None
+        self.failures = []   # handed back with EXECUTION_ERROR: GIMP shows them, once
 
     # -- the layer
     def describe(self, layer):
@@ -184,6 +185,10 @@ class GimpHost(layerjob.Host):
     def message(self, text):
         Gimp.message(text)
 
+    def failure(self, text):
+        if text not in self.failures:
+            self.failures.append(text)
+
     # -- batch
     def open_image(self, path):
         self.image = _check(Gimp.file_load(NONINTERACTIVE, Gio.File.new_for_path(path)), "open " + path)
@@ -205,9 +210,12 @@ class GimpHost(layerjob.Host):
 # procedures
 
 
-def _status(procedure, messages):
-    if messages:
-        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error(messages[0]))
+def _status(procedure, failures):
+    """SUCCESS, or EXECUTION_ERROR carrying the failure sentences. GIMP itself shows that message
+    (an error dialog after a menu run, the console in batch mode; see docs/gimp-plugins.md), so a
+    failure is never also sent through Gimp.message: the user reads it once."""
+    if failures:
+        return procedure.new_return_values(Gimp.PDBStatusType.EXECUTION_ERROR, GLib.Error("\n".join(failures)))
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 
@@ -238,7 +246,6 @@ def _preflight(procedure, backend, before_dialog=False):
         problem = doctor.in_background(doctor.preflight, 0.1, lambda elapsed: Gimp.progress_pulse(), backend)
     if problem is None:
         return None
-    Gimp.message(problem)
     return _status(procedure, [problem])
 
 
@@ -255,23 +262,21 @@ def run_smart_beauty(procedure, run_mode, image, drawables, config, run_data):
     level = config.get_property("beauty-level")
     multi_face = config.get_property("multi-face")
     host = GimpHost(image)
-    failures = []
     for drawable in list(drawables) or [None]:
-        outcome = layerjob.retouch_layer(host, drawable, level, multi_face, backend=_backend(config))
-        if not outcome.ok:
-            failures.append(str(outcome.error))
+        layerjob.retouch_layer(host, drawable, level, multi_face, backend=_backend(config))
     Gimp.displays_flush()
-    return _status(procedure, failures)
+    return _status(procedure, host.failures)
 
 
 def run_batch(procedure, config, run_data):
     if config.get_property("run-mode") == Gimp.RunMode.INTERACTIVE:
         if not _dialog(procedure, config, "Smart Beauty Batch"):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-    report = layerjob.run_batch(GimpHost(), config.get_property("input"), config.get_property("output-folder"),
-                                config.get_property("beauty-level"), config.get_property("multi-face"),
-                                backend=_backend(config))
-    return _status(procedure, [] if report.ok else [report.summary()])
+    host = GimpHost()
+    layerjob.run_batch(host, config.get_property("input"), config.get_property("output-folder"),
+                       config.get_property("beauty-level"), config.get_property("multi-face"),
+                       backend=_backend(config))
+    return _status(procedure, host.failures)
 
 
 def _ask_key(current_masked):
@@ -332,7 +337,6 @@ def run_settings(procedure, config, run_data):
         with layerjob.client_from_settings() as client:
             client.credits()
     except errors.SmartBeautyError as e:
-        Gimp.message(str(e))
         return _status(procedure, [str(e)])
     Gimp.message("Smart Beauty: your AILab API key works.")
     return _status(procedure, [])
@@ -349,7 +353,11 @@ def run_check(procedure, config, run_data):
     finally:
         Gimp.progress_end()
     Gimp.message("Smart Beauty - Check Setup\n" + report.text())
-    return _status(procedure, [] if report.ready else [report.summary()])
+    # From the menu the report above is the answer; an error status would add a second dialog.
+    # Scripts get SUCCESS only when a retouch would work.
+    if config.get_property("run-mode") == Gimp.RunMode.INTERACTIVE or report.ready:
+        return _status(procedure, [])
+    return _status(procedure, [report.summary()])
 
 
 class SmartBeauty(Gimp.PlugIn):

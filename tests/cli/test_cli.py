@@ -1,4 +1,5 @@
 """The ``smart-beauty`` CLI against the local AILab server over real HTTP (Python 3)."""
+import json
 import os
 import stat
 import subprocess
@@ -173,3 +174,21 @@ def test_encode_to_fit_prefers_png_then_jpeg_without_subsampling():
     assert enc.startswith("jpeg") and "4:4:4" in enc and len(data) <= len(png) // 2
     layers = Image.open(__import__("io").BytesIO(data)).layer
     assert all(layer[1:3] == (1, 1) for layer in layers)  # every channel sampled 1x1: no subsampling
+
+
+def test_batch_stops_at_a_refused_key_and_says_so(env, ailab, monkeypatch, capsys):
+    monkeypatch.setenv("AILAB_API_KEY", "refused-key-9999")
+    for i in range(5):
+        Image.fromarray(photo(24, 16, seed=i)).save(env / ("p%d.png" % i))
+    report = env / "report.json"
+    code = cli.main(["retouch"] + [str(env / ("p%d.png" % i)) for i in range(5)]
+                    + ["--jobs", "1", "-o", str(env / "out"), "--report", str(report)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("API key was not accepted") == 1, err
+    assert "1 of 5 image(s) failed" in err and "4 not retouched (not sent: the batch stopped at p0.png)" in err
+    rows = json.loads(report.read_text())
+    assert [r["status"] for r in rows] == ["failed"] + ["cancelled"] * 4
+    assert all("stopped at p0.png" in r["error"] for r in rows[1:])
+    assert ailab.stats()["counts"]["submit"] == 1
+    assert "refused-key-9999" not in err

@@ -127,6 +127,39 @@ def test_failures_leave_no_partial_output_and_the_batch_goes_on(ailab, tmpdir):
     assert not batch.ok
 
 
+def test_a_refused_key_or_no_credits_stops_the_batch(ailab, tmpdir):
+    """Every further image would fail the same way: the first such failure stops submitting."""
+    pairs, out = inputs(tmpdir, 8)
+    batch = make_batch(ailab, pairs, jobs=2, key="refused-key-1234")
+    batch.run_all()
+    failed = [i for i in batch.items if i.status == FAILED]
+    not_sent = [i for i in batch.items if i.status == CANCELLED]
+    assert 1 <= len(failed) <= 2 and len(failed) + len(not_sent) == 8     # at most the jobs in flight
+    assert all(isinstance(i.error, errors.AuthError) for i in failed)
+    assert batch.stopped[0] in failed and isinstance(batch.stopped[1], errors.AuthError)
+    assert all("stopped at p0" in i.message and i.task_id is None for i in not_sent)
+    assert ailab.stats()["counts"]["submit"] == len(failed)
+    assert "not sent: the batch stopped at p0" in batch.summary()
+    assert os.listdir(out) == [] and not batch.ok
+
+    ailab.reset()
+    pairs, out = inputs(tmpdir.mkdir("credits"), 5)
+    ailab.inject("no_credits", endpoint="submit", times=1)
+    batch = make_batch(ailab, pairs, jobs=1)
+    batch.run_all()
+    assert [i.status for i in batch.items] == [FAILED] + [CANCELLED] * 4
+    assert isinstance(batch.items[0].error, errors.NoCreditsError)
+    assert ailab.stats()["counts"]["submit"] == 1
+
+
+def test_other_failures_do_not_stop_the_batch(ailab, tmpdir):
+    pairs, out = inputs(tmpdir, 4)
+    ailab.inject("error", endpoint="submit", status=500, times=1)
+    batch = make_batch(ailab, pairs, jobs=1)
+    batch.run_all()
+    assert [i.status for i in batch.items] == [FAILED, DONE, DONE, DONE] and batch.stopped is None
+
+
 def test_cancel_stops_submitting_and_lets_jobs_in_flight_finish(ailab, tmpdir):
     ailab.set_durations(job_seconds=0.4)
     pairs, out = inputs(tmpdir, 6)

@@ -26,6 +26,7 @@ def load_plugin(path, name):
     """Import the plug-in file like GIMP runs it (its module code calls register() and main())."""
     import gimpfu
     gimpfu._registered_plugins_.clear()
+    del gimpfu.ERROR_DIALOGS[:]
     sys.modules.pop(name, None)
     if sys.version_info[0] < 3:
         import imp
@@ -69,6 +70,15 @@ class G2(object):
         """A new run of the plug-in process (GIMP starts it for every call)."""
         self.plugin = load_plugin(PLUGIN, "smart_beauty_gimp2_plugin")
         return self.plugin
+
+    def fails(self, procedure, *args, **kwargs):
+        """Call a procedure that must fail without a dialog (batch, Script-Fu, another plug-in): gimpfu
+        lets our exception through, so the caller gets EXECUTION_ERROR (pygimp: "execution error"),
+        and no gimpfu error dialog is involved. Returns the exception."""
+        with pytest.raises(RuntimeError, match="execution error") as info:
+            getattr(self.pdb, procedure)(*args, **kwargs)
+        assert self.gimpfu.ERROR_DIALOGS == []
+        return info.value
 
     def leftovers(self):
         """Files left in the temp folders (the library's and GIMP's)."""

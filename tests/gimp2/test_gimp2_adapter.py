@@ -178,7 +178,7 @@ def test_big_layer_is_scaled_down_for_the_service_and_back_up(g2):
 
 def _assert_refused(g2, img, drawable, words, level=LEVEL):
     before = core.snapshot(img._m) if img is not None else None
-    g2.pdb.python_fu_smart_beauty(img, drawable, level, 0)
+    g2.fails("python_fu_smart_beauty", img, drawable, level, 0)
     assert len(g2.session.messages) == 1, g2.session.messages
     msg = g2.session.messages[0]
     assert any(w in msg for w in words), msg
@@ -237,7 +237,7 @@ def test_every_fault_leaves_the_image_unchanged_with_one_message(g2, fault, para
     img, group, face = portrait_scene(g2)
     g2.ailab.inject(fault, **params)
     before = core.snapshot(img._m)
-    g2.pdb.python_fu_smart_beauty(img, face, LEVEL, 0)
+    g2.fails("python_fu_smart_beauty", img, face, LEVEL, 0)
     assert len(g2.session.messages) == 1, g2.session.messages
     msg = g2.session.messages[0]
     assert g2.ailab.valid_key not in msg and "Traceback" not in msg
@@ -246,6 +246,28 @@ def test_every_fault_leaves_the_image_unchanged_with_one_message(g2, fault, para
     assert undo_balanced(img._m)
     assert g2.leftovers() == []
     assert g2.session.progress[-1] == ("end",)
+
+
+def test_a_failure_from_the_menu_is_our_message_only(g2):
+    """From the menu (gimpfu's dialog, then OK) a failure returns after its message: raising there would
+    add gimpfu's traceback dialog. Filters > Repeat (RUN_WITH_LAST_VALS, no dialog) raises like batch
+    mode; GIMP shows nothing more for it, pygimp sends no error text."""
+    img, group, face = portrait_scene(g2)
+    before = core.snapshot(img._m)
+    g2.ailab.inject("task_failed")
+    g2.gimpfu.run_from_menu("python-fu-smart-beauty", img, face)
+    assert g2.gimpfu.ERROR_DIALOGS == []
+    assert len(g2.session.messages) == 1 and "No face" in g2.session.messages[0]
+    assert core.snapshot(img._m) == before
+    del g2.session.messages[:]
+    g2.reload()
+    g2.ailab.inject("task_failed")
+    with pytest.raises(RuntimeError, match="execution error"):
+        g2.gimpfu.repeat_from_menu("python-fu-smart-beauty", img, face)
+    assert g2.gimpfu.ERROR_DIALOGS == []
+    assert len(g2.session.messages) == 1 and "No face" in g2.session.messages[0]
+    assert core.snapshot(img._m) == before
+    assert g2.leftovers() == []
 
 
 def test_cancel_leaves_the_image_unchanged(g2):
@@ -258,7 +280,7 @@ def test_cancel_leaves_the_image_unchanged(g2):
         return len(calls) > 3
     g2.monkeypatch.setattr(g2.plugin, "_user_cancelled", cancelled)
     before = core.snapshot(img._m)
-    g2.pdb.python_fu_smart_beauty(img, face, LEVEL, 0)
+    g2.fails("python_fu_smart_beauty", img, face, LEVEL, 0)
     assert len(g2.session.messages) == 1 and "ancel" in g2.session.messages[0]
     assert core.snapshot(img._m) == before
     assert g2.leftovers() == []
@@ -269,7 +291,7 @@ def test_missing_key_is_one_clear_message(g2_offline):
     img = new_image(g2, 20, 20)
     layer = add_layer(g2, img, "x", 20, 20, core.RGB_IMAGE, portrait(20, 20, 1))
     before = core.snapshot(img._m)
-    g2.pdb.python_fu_smart_beauty(img, layer, LEVEL, 0)
+    g2.fails("python_fu_smart_beauty", img, layer, LEVEL, 0)
     assert len(g2.session.messages) == 1 and "Settings" in g2.session.messages[0]
     assert core.snapshot(img._m) == before
     assert g2.leftovers() == []
@@ -290,7 +312,7 @@ def test_batch_noninteractive_continues_past_failures(g2):
     _write_png(os.path.join(src, "flat.png"), np.full((16, 16, 3), 128, np.uint8))   # no face
     with open(os.path.join(src, "notes.txt"), "w") as f:
         f.write("not an image")
-    g2.pdb.python_fu_smart_beauty_batch(src, out, LEVEL, 0, run_mode=g2.gimpfu.RUN_NONINTERACTIVE)
+    g2.fails("python_fu_smart_beauty_batch", src, out, LEVEL, 0, run_mode=g2.gimpfu.RUN_NONINTERACTIVE)
     assert sorted(os.listdir(out)) == ["a.beauty.png", "b.beauty.png"]
     from PIL import Image as PILImage
     got = np.asarray(PILImage.open(os.path.join(out, "a.beauty.png")).convert("RGB"))
@@ -352,9 +374,26 @@ def test_settings_procedure_stores_the_key_from_the_password_dialog(g2, monkeypa
         assert g2.ailab.valid_key.encode("ascii") not in blob, key
 
 
+def test_batch_stops_at_a_refused_key(g2, monkeypatch):
+    src = os.path.join(g2.root, "in")
+    out = os.path.join(g2.root, "out")
+    os.makedirs(src)
+    for i in range(5):
+        _write_png(os.path.join(src, "p%d.png" % i), portrait(16, 16, 20 + i))
+    monkeypatch.setenv("AILAB_API_KEY", "refused-key-5678")
+    monkeypatch.setenv("SMART_BEAUTY_JOBS", "1")
+    g2.fails("python_fu_smart_beauty_batch", src, out, LEVEL, 0)
+    assert len(g2.session.messages) == 1
+    summary = g2.session.messages[0]
+    assert summary.count("API key was not accepted") == 1, summary      # said once, not once per file
+    assert "4 not sent: the batch stopped there" in summary
+    assert g2.ailab.stats()["counts"]["submit"] == 1 and os.listdir(out) == []
+    assert g2.session.live_images() == [] and g2.leftovers() == []
+
+
 def test_settings_procedure_reports_a_bad_key(g2, monkeypatch):
     monkeypatch.setenv("AILAB_API_KEY", "not-a-valid-key-123456")
-    g2.pdb.python_fu_smart_beauty_settings()
+    g2.fails("python_fu_smart_beauty_settings")
     assert len(g2.session.messages) == 1
     assert "not-a-valid-key-123456" not in g2.session.messages[0]
     assert "key" in g2.session.messages[0].lower()

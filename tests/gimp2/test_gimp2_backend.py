@@ -60,7 +60,7 @@ def test_backend_from_the_settings_file_when_the_environment_is_silent(g2_offlin
     from smart_beauty import settings as sb_settings
     sb_settings.Settings.load().remember(backend="local")
     img, layer = scene(g2)
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
+    g2.fails("python_fu_smart_beauty", img, layer, 0.6, 0)
     assert len(g2.session.messages) == 1 and "offline engine is not installed" in g2.session.messages[0]
 
 
@@ -85,7 +85,7 @@ def test_missing_engine_is_one_clear_message(g2_offline, monkeypatch):
     use_backend(monkeypatch, LOCAL)
     img, layer = scene(g2)
     before = core.snapshot(img._m)
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
+    g2.fails("python_fu_smart_beauty", img, layer, 0.6, 0)
     assert len(g2.session.messages) == 1
     assert "offline engine is not installed" in g2.session.messages[0]
     assert "./install.sh --with-engine" in g2.session.messages[0]
@@ -96,7 +96,7 @@ def test_first_run_without_key_or_engine(g2_offline, monkeypatch):
     g2 = g2_offline
     use_backend(monkeypatch, AUTO)
     img, layer = scene(g2)
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
+    g2.fails("python_fu_smart_beauty", img, layer, 0.6, 0)
     assert len(g2.session.messages) == 1
     assert "Settings" in g2.session.messages[0] and "./install.sh --with-engine" in g2.session.messages[0]
 
@@ -105,7 +105,7 @@ def test_a_wrong_key_is_reported_before_any_job(g2, monkeypatch):
     monkeypatch.setenv("AILAB_API_KEY", "wrong-key-000000000000")
     img, layer = scene(g2)
     since = len(g2.ailab.requests())
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
+    g2.fails("python_fu_smart_beauty", img, layer, 0.6, 0)
     assert len(g2.session.messages) == 1 and "not accepted" in g2.session.messages[0]
     assert "wrong-key-000000000000" not in g2.session.messages[0]
     assert [r["endpoint"] for r in g2.ailab.requests(since)] == ["credits"]
@@ -115,7 +115,7 @@ def test_unknown_backend_is_one_message(g2, monkeypatch):
     use_backend(monkeypatch, "gpu")
     img, layer = scene(g2)
     before = core.snapshot(img._m)
-    g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
+    g2.fails("python_fu_smart_beauty", img, layer, 0.6, 0)
     assert len(g2.session.messages) == 1 and "Unknown backend" in g2.session.messages[0]
     assert "SMART_BEAUTY_BACKEND" in g2.session.messages[0] and core.snapshot(img._m) == before
 

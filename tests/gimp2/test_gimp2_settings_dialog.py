@@ -131,4 +131,4 @@ def test_cancel_changes_nothing_and_the_environment_wins_over_the_setting(g2, mo
     from smart_beauty import settings as sb_settings
     sb_settings.Settings.load().remember(backend="local")
     monkeypatch.setenv("SMART_BEAUTY_BACKEND", env_backend)
-    assert g2.plugin._backend() == (env_backend or "local")
+    assert g2.plugin._backend(True) == (env_backend or "local")

@@ -61,7 +61,7 @@ def test_success_new_layer_above_source_in_its_group(g3):
     src = face._m.pixels.copy()
     result = g3.run("python-fu-smart-beauty", image=img, drawables=[face], beauty_level=LEVEL)
     assert status(result) == SUCCESS, result.index(1)
-    assert g3.session.messages == []
+    assert g3.session.seen == []
     children = group.get_children()
     assert [c.get_name() for c in children] == [NAME, "face", "under"]
     new = children[0]
@@ -168,12 +168,12 @@ def test_refusals_return_an_error_status_and_one_message(g3):
     dot = add_layer(g3, img, "dot", 1, 1, Gimp.ImageType.RGB_IMAGE)
     for drawables, words in (([group], "layer group"), ([text], "text layer"), ([dot], "1x1"),
                              ([], "Open an image")):
-        del g3.session.messages[:]
+        del g3.session.messages[:], g3.session.shown_errors[:]
         before = core.snapshot(img._m)
         result = g3.run("python-fu-smart-beauty", image=img, drawables=drawables, beauty_level=LEVEL)
         assert status(result) == int(Gimp.PDBStatusType.EXECUTION_ERROR)
-        assert len(g3.session.messages) == 1 and words in g3.session.messages[0]
-        assert result.index(1).message == g3.session.messages[0]
+        assert len(g3.session.seen) == 1 and words in g3.session.seen[0]
+        assert result.index(1).message == g3.session.seen[0]
         assert core.snapshot(img._m) == before
 
 
@@ -206,8 +206,8 @@ def test_faults_leave_the_image_unchanged(g3, fault, params):
     before = core.snapshot(img._m)
     result = g3.run("python-fu-smart-beauty", image=img, drawables=[face], beauty_level=LEVEL)
     assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
-    assert len(g3.session.messages) == 1
-    assert g3.ailab.valid_key not in g3.session.messages[0]
+    assert len(g3.session.seen) == 1
+    assert g3.ailab.valid_key not in g3.session.seen[0]
     assert core.snapshot(img._m) == before and undo_balanced(img._m)
     assert g3.leftovers() == []
 
@@ -220,7 +220,7 @@ def test_cancel(g3):
     before = core.snapshot(img._m)
     result = g3.run("python-fu-smart-beauty", image=img, drawables=[face], beauty_level=LEVEL)
     assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
-    assert len(g3.session.messages) == 1 and "ancel" in g3.session.messages[0]
+    assert len(g3.session.seen) == 1 and "ancel" in g3.session.seen[0]
     assert core.snapshot(img._m) == before
     assert g3.leftovers() == []
 
@@ -249,7 +249,7 @@ def test_missing_key(g3_offline):
     img, group, face = portrait_scene(g3)
     result = g3.run("python-fu-smart-beauty", image=img, drawables=[face])
     assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
-    assert "Settings" in g3.session.messages[0]
+    assert "Settings" in g3.session.seen[0]
 
 
 def _write_png(path, rgb):
@@ -281,7 +281,7 @@ def test_batch_noninteractive(g3):
 
 def test_settings_noninteractive_and_interactive(g3, monkeypatch):
     result = g3.run("python-fu-smart-beauty-settings")
-    assert status(result) == SUCCESS and g3.session.messages == ["Smart Beauty: your AILab API key works."]
+    assert status(result) == SUCCESS and g3.session.seen == ["Smart Beauty: your AILab API key works."]
     monkeypatch.delenv("AILAB_API_KEY")
     monkeypatch.setattr(g3.plugin, "_ask_key", lambda masked: g3.ailab.valid_key)
     result = g3.run("python-fu-smart-beauty-settings", run_mode=g3.Gimp.RunMode.INTERACTIVE)
@@ -292,7 +292,7 @@ def test_settings_noninteractive_and_interactive(g3, monkeypatch):
     result = g3.run("python-fu-smart-beauty-settings", run_mode=g3.Gimp.RunMode.INTERACTIVE)
     assert status(result) == int(g3.Gimp.PDBStatusType.CANCEL)
     monkeypatch.setenv("AILAB_API_KEY", "wrong-key-0000000000")
-    del g3.session.messages[:]
+    del g3.session.messages[:], g3.session.shown_errors[:]
     result = g3.run("python-fu-smart-beauty-settings")
     assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
-    assert "wrong-key-0000000000" not in g3.session.messages[0]
+    assert "wrong-key-0000000000" not in g3.session.seen[0]

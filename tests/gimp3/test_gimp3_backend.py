@@ -78,7 +78,7 @@ def test_cloud_backend_never_starts_the_engine(g3_offline, local):
     before = core.snapshot(img._m)
     result = g3.run("python-fu-smart-beauty", image=img, drawables=[layer], backend="cloud")
     assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
-    assert "No AILab API key" in g3.session.messages[0]
+    assert "No AILab API key" in g3.session.seen[0]
     assert localserver._read_state() is None
     assert core.snapshot(img._m) == before
 
@@ -89,9 +89,9 @@ def test_missing_engine_is_one_clear_message(g3_offline):
     before = core.snapshot(img._m)
     result = g3.run("python-fu-smart-beauty", image=img, drawables=[layer], backend="local")
     assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
-    assert len(g3.session.messages) == 1
-    assert "offline engine is not installed" in g3.session.messages[0]
-    assert "./install.sh --with-engine" in g3.session.messages[0]
+    assert len(g3.session.seen) == 1
+    assert "offline engine is not installed" in g3.session.seen[0]
+    assert "./install.sh --with-engine" in g3.session.seen[0]
     assert core.snapshot(img._m) == before and g3.leftovers() == []
 
 
@@ -101,7 +101,7 @@ def test_first_run_says_what_to_do_before_the_dialog(g3_offline):
     result = g3.run("python-fu-smart-beauty", run_mode=g3.Gimp.RunMode.INTERACTIVE, image=img, drawables=[layer])
     assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
     assert g3.GimpUi.dialogs == []          # no dialog, nothing exported or sent
-    assert "API key" in g3.session.messages[0] and "./install.sh --with-engine" in g3.session.messages[0]
+    assert "API key" in g3.session.seen[0] and "./install.sh --with-engine" in g3.session.seen[0]
 
 
 def test_a_wrong_key_is_reported_before_any_job(g3, monkeypatch):
@@ -110,7 +110,7 @@ def test_a_wrong_key_is_reported_before_any_job(g3, monkeypatch):
     since = len(g3.ailab.requests())
     result = g3.run("python-fu-smart-beauty", run_mode=g3.Gimp.RunMode.INTERACTIVE, image=img, drawables=[layer])
     assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
-    assert "not accepted" in g3.session.messages[0] and "wrong-key-000000000000" not in g3.session.messages[0]
+    assert "not accepted" in g3.session.seen[0] and "wrong-key-000000000000" not in g3.session.seen[0]
     assert [r["endpoint"] for r in g3.ailab.requests(since)] == ["credits"]
 
 
@@ -127,7 +127,7 @@ def test_check_setup_procedure(g3):
     assert proc.menu_paths == ["<Image>/Filters/Enhance/Smart Beauty"] and proc.menu_label == "_Check Setup..."
     result = g3.run("python-fu-smart-beauty-check")
     assert status(result) == SUCCESS, result.index(1)
-    text = g3.session.messages[-1]
+    text = g3.session.seen[-1]
     assert "GIMP: 3.0" in text and "plug-in: " in text and "smart-beauty.py" in text and "READY" in text
     assert g3.ailab.valid_key not in text
 
@@ -135,8 +135,16 @@ def test_check_setup_procedure(g3):
 def test_check_setup_not_ready(g3_offline):
     g3 = g3_offline
     result = g3.run("python-fu-smart-beauty-check")
-    assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
-    assert "NOT READY" in g3.session.messages[-1] and "Fix:" in g3.session.messages[-1]
+    assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)   # scripts can tell
+    assert len(g3.session.messages) == 1
+    assert "NOT READY" in g3.session.messages[0] and "Fix:" in g3.session.messages[0]
+    assert g3.session.shown_errors == [result.index(1).message]
+    assert result.index(1).message.startswith("Smart Beauty is not ready")
+    # From the menu the report is the answer: no error dialog on top of it.
+    del g3.session.messages[:], g3.session.shown_errors[:]
+    result = g3.run("python-fu-smart-beauty-check", run_mode=g3.Gimp.RunMode.INTERACTIVE)
+    assert status(result) == SUCCESS
+    assert len(g3.session.seen) == 1 and "NOT READY" in g3.session.seen[0]
 
 
 class TimedList(list):

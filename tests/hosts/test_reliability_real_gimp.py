@@ -1,10 +1,13 @@
-"""The fault matrix on real GIMP 3.0.4 (headless, Debian 13 chroot): the faults marked ``real_gimp``
-in tests/reliability/matrix.py, each run through ``python-fu-smart-beauty`` installed by install.sh
-into a throw-away profile. One GIMP session per job deadline runs its faults in turn: the batch
-program resets the local AILab server and injects the cell's faults through its control API, writes
-the service address and key to the Smart Beauty config folder (0600), runs the procedure on a fresh
-image and records status, layers, the source pixels and the temp folder. Every cell must equal the
-outcome recorded in tests/reliability/outcomes.json (``SB_RELIABILITY_RECORD=1`` records instead).
+"""The fault matrix on the real GIMPs: GIMP 3.0.4 (Debian 13 chroot) and GIMP 2.10.22 with real
+Python-Fu (Debian 11 chroot), headless. The faults marked ``real_gimp`` in tests/reliability/matrix.py,
+each run through ``python-fu-smart-beauty`` installed by install.sh into a throw-away profile. One GIMP
+session per job deadline runs its faults in turn: the batch program resets the local AILab server and
+injects the cell's faults through its control API, writes the service address and key to the Smart
+Beauty config folder (0600), runs the procedure on a fresh image and records status, layers, the source
+pixels and the temp folder. GIMP 2.10's messages are the ``Smart Beauty-Warning:`` lines GIMP prints
+between the program's markers. Every cell must equal the outcome recorded in
+tests/reliability/outcomes.json (``SB_RELIABILITY_RECORD=1`` records instead); a real GIMP 2.10 cell
+must also equal the gimpfu stand-ins' cell for the same fault.
 """
 import json
 import os
@@ -24,7 +27,8 @@ import netfaults  # noqa: E402
 WHEEL_CACHE = REPO / "tests" / "hosts" / "cache" / "wheels"
 BAD_KEY = "wrong-key-0123456789abcdef"
 
-PROGRAM = r'''
+PROGRAM = {}
+PROGRAM["3.0"] = r'''
 import json, os, urllib.request
 NI = Gimp.RunMode.NONINTERACTIVE
 OUT = {}
@@ -79,6 +83,81 @@ for cell in CELLS:
     json.dump(OUT, open("/sb/work/result.json", "w"))
 '''
 
+PROGRAM["2.10"] = r'''
+import json, os, sys, urllib2
+
+def control(method, action, payload=None):
+    req = urllib2.Request(SERVER + "/_control/" + action, data=None if payload is None else json.dumps(payload),
+                          headers={"X-Control-Token": TOKEN, "Content-Type": "application/json"})
+    req.get_method = lambda: method
+    return json.loads(urllib2.urlopen(req, timeout=15).read())
+
+def export_layer(l, path):
+    tmp = pdb.gimp_image_new(l.width, l.height, RGB)
+    cp = pdb.gimp_layer_new_from_drawable(l, tmp)
+    pdb.gimp_image_insert_layer(tmp, cp, None, 0)
+    pdb.gimp_layer_set_offsets(cp, 0, 0)
+    pdb.file_png_save_defaults(tmp, cp, path, path)
+    pdb.gimp_image_delete(tmp)
+
+def layers(img):
+    return [[l.name, list(l.offsets), l.width, l.height] for l in img.layers]
+
+OUT = {}
+for cell in CELLS:
+    control("POST", "reset")
+    for name, params in cell["inject"]:
+        control("POST", "inject", {"name": name, "params": params})
+    with open("/sb/work/config/settings.json", "w") as f:
+        json.dump({"api_base": cell["base"]}, f)
+    fd = os.open("/sb/work/config/api-key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, cell["key"] + "\n")
+    os.close(fd)
+    img = pdb.gimp_file_load("/sb/work/bg.png", "/sb/work/bg.png")
+    src = pdb.gimp_file_load_layer(img, "/sb/work/face.png")
+    pdb.gimp_item_set_name(src, "Face")
+    pdb.gimp_image_insert_layer(img, src, None, 0)
+    pdb.gimp_layer_set_offsets(src, 7, 5)
+    export_layer(src, "/sb/work/%s-before.png" % cell["id"])
+    before = layers(img)
+    sys.stderr.write("@@CELL %s\n" % cell["id"])
+    sys.stderr.flush()
+    try:
+        pdb.python_fu_smart_beauty(img, src, 0.8, 0)
+        R = {"status": "success", "error": None}
+    except RuntimeError as e:           # pygimp: the procedure returned EXECUTION_ERROR
+        R = {"status": "execution-error", "error": None, "raised": str(e)}
+    sys.stderr.write("@@END %s\n" % cell["id"])
+    sys.stderr.flush()
+    R["before"] = before
+    R["after"] = layers(img)
+    export_layer(src, "/sb/work/%s-after.png" % cell["id"])
+    R["stats"] = control("GET", "stats")
+    R["tmp_left"] = sorted(os.path.join(d, f) for d, _, fs in os.walk("/sb/work/tmp") for f in fs)
+    OUT[cell["id"]] = R
+    pdb.gimp_image_delete(img)
+    json.dump(OUT, open("/sb/work/result.json", "w"))
+'''
+
+
+# Where GIMP 2.10's Python 2.7 with its pinned requests 2.27.1 / urllib3 1.26 words a transport failure
+# differently from the stand-in cells (Python 3, current requests); the same error class and the same
+# advice, so everything else in the cell must still match:
+PY27_TRANSPORT_WORDING = {
+    # urllib3 1.26 sees the short body as a completed read of fewer bytes than Content-Length:
+    # "The result download was incomplete (N of M bytes); run Smart Beauty again." instead of
+    # "The result download broke off; run Smart Beauty again."
+    "result_truncated",
+}
+
+
+def _warnings(output, cell_id):
+    """GIMP 2.10's message lines for one cell: what the user reads."""
+    start = output.find("@@CELL %s\n" % cell_id)
+    end = output.find("@@END %s\n" % cell_id, start)
+    assert start >= 0 and end > start, "markers of %s not found" % cell_id
+    return [line.split("-Warning: ", 1)[1] for line in output[start:end].splitlines() if "-Warning: " in line]
+
 
 def _pixels(path):
     from PIL import Image
@@ -93,12 +172,15 @@ def _retried(stats, succeeded):
             or max(counts["submit"], counts["other"], counts["download"]) > 1)
 
 
-@pytest.fixture
-def gimp3_installed(gimp3_host, host_work):
-    if not (REPO / "plug-ins" / "smart-beauty" / "smart-beauty.py").exists():
-        not_available("reliability-gimp3", "the GIMP 3 adapter is not in this checkout")
-    prof = gimp3_host.new_profile(host_work / "profile")
-    p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version", "3.0",
+@pytest.fixture(params=["3.0", "2.10"], ids=["gimp3", "gimp210"])
+def real_gimp(request, host_work):
+    version = request.param
+    adapter = REPO / "plug-ins" / ("smart-beauty/smart-beauty.py" if version == "3.0" else "gimp2/smart_beauty.py")
+    if not adapter.exists():
+        not_available("reliability-" + version, "the GIMP %s adapter is not in this checkout" % version)
+    host = request.getfixturevalue("gimp3_host" if version == "3.0" else "gimp210_host")
+    prof = host.new_profile(host_work / "profile")
+    p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version", version,
                         "--no-cli", "--vendor", "always"],
                        env=dict(os.environ, SB_PYTHON=sys.executable, SB_WHEEL_CACHE=str(WHEEL_CACHE)),
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
@@ -111,10 +193,12 @@ def gimp3_installed(gimp3_host, host_work):
     for d in ("tmp", "config"):
         (host_work / d).mkdir()
         os.chmod(str(host_work / d), 0o700)
-    return gimp3_host
+    return host
 
 
-def test_fault_matrix_on_real_gimp3(gimp3_installed, host_work, ailab, tmp_path):
+def test_fault_matrix_on_real_gimp(real_gimp, host_work, ailab, tmp_path):
+    version = real_gimp.version
+    entry = "gimp3_real" if version == "3.0" else "gimp210_real"
     tls = netfaults.TlsServer(str(tmp_path))
     recorded = matrix.load()
     observed = {}
@@ -133,10 +217,11 @@ def test_fault_matrix_on_real_gimp3(gimp3_installed, host_work, ailab, tmp_path)
                               "key": BAD_KEY if f["key"] == "bad" else ailab.valid_key})
             head = "SERVER = %r\nTOKEN = %r\nCELLS = %r\n" % (ailab.url, ailab.control_token, cells)
             t0 = time.monotonic()
-            res = gimp3_installed.batch(host_work, head + PROGRAM, env={
+            res = real_gimp.batch(host_work, head + PROGRAM[version], env={
                 "TMPDIR": "/sb/work/tmp", "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config",
                 "SMART_BEAUTY_DEADLINE": str(deadline)}, timeout=300)
-            record_time("GIMP 3.0: %d fault cells (deadline %g s)" % (len(cells), deadline), time.monotonic() - t0)
+            record_time("GIMP %s: %d fault cells (deadline %g s)" % (version, len(cells), deadline),
+                        time.monotonic() - t0)
             rj = host_work / "result.json"
             assert rj.exists(), res.output[-5000:]
             out = json.loads(rj.read_text())
@@ -151,11 +236,17 @@ def test_fault_matrix_on_real_gimp3(gimp3_installed, host_work, ailab, tmp_path)
                     image = "new layer added" if len(r["after"]) == len(r["before"]) + 1 else "WRONG RESULT"
                 else:
                     image = "unchanged" if same and r["after"] == r["before"] else "CHANGED"
-                messages = ["[error status] " + matrix.normalize(r["error"])] if r["error"] else []
+                if version == "3.0":
+                    messages = ["[error status] " + matrix.normalize(r["error"])] if r["error"] else []
+                else:
+                    messages = [matrix.normalize(m) for m in _warnings(res.output, f["id"])]
+                    assert r.get("raised") in (None, "execution error"), r
                 retried = (tls.connections > 1) if f["base"] == "tls" else _retried(r["stats"], succeeded)
                 outcome = {"result": "succeeded" if succeeded else "failed", "status": r["status"].upper()
                            .replace("-", "_"), "messages": messages, "image": image,
                            "temp_left": [os.path.basename(p) for p in r["tmp_left"]], "retried": retried}
+                if version == "2.10" and succeeded:
+                    outcome["status"] = "returned"       # as the stand-in cells say it
                 observed[f["id"]] = outcome
                 text = " ".join(messages) + res.output
                 assert ailab.valid_key not in text and BAD_KEY not in text
@@ -165,17 +256,25 @@ def test_fault_matrix_on_real_gimp3(gimp3_installed, host_work, ailab, tmp_path)
                     assert succeeded, (f["id"], outcome, res.output[-3000:])
                 else:
                     assert not succeeded and image == "unchanged", (f["id"], outcome)
+                    assert len(messages) == 1, (f["id"], outcome, res.output[-3000:])   # said once
                 if f["base"] == "tls":
                     assert tls.heads == [], "a request went through an untrusted TLS connection"
+                if version == "2.10":   # the gimpfu stand-ins must have said the same
+                    stand_in = dict(recorded.get(f["id"], {}).get("gimp2") or {})
+                    if f["id"] in PY27_TRANSPORT_WORDING:
+                        stand_in["messages"] = outcome["messages"]
+                    assert outcome == stand_in, (
+                        "real GIMP 2.10 and the gimpfu stand-ins differ on %s:\nreal %r\nstand-in %r"
+                        % (f["id"], outcome, recorded.get(f["id"], {}).get("gimp2")))
     finally:
         tls.close()
     if matrix.RECORD:
         cells = matrix.load()
         for fid, o in observed.items():
-            cells.setdefault(fid, {})["gimp3_real"] = o
+            cells.setdefault(fid, {})[entry] = o
         matrix.save(cells)
         return
     for fid, o in observed.items():
-        assert recorded.get(fid, {}).get("gimp3_real") == o, (
-            "%s on real GIMP 3 changed (SB_RELIABILITY_RECORD=1 to accept):\nobserved %r\nrecorded %r"
-            % (fid, o, recorded.get(fid, {}).get("gimp3_real")))
+        assert recorded.get(fid, {}).get(entry) == o, (
+            "%s on real GIMP %s changed (SB_RELIABILITY_RECORD=1 to accept):\nobserved %r\nrecorded %r"
+            % (fid, version, o, recorded.get(fid, {}).get(entry)))

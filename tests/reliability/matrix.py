@@ -127,7 +127,9 @@ ENTRIES = [
     ("gimp2", "GIMP 2.10 adapter (gimpfu stand-ins)"),
     ("gimp3", "GIMP 3 adapter (stand-ins)"),
     ("gimp3_real", "GIMP 3.0.4, real (chroot)"),
+    ("gimp210_real", "GIMP 2.10.22 + Python-Fu, real (chroot)"),
 ]
+REAL_ENTRIES = ("gimp3_real", "gimp210_real")
 ENTRY_IDS = [e[0] for e in ENTRIES]
 
 _REQUEST_ID = re.compile(r"\(request id [^)]*\)")

@@ -196,6 +196,11 @@ def blend(lower, upper, mode):
 class Session(object):
     """One running GIMP: images, items, messages, progress, temp files, data store."""
 
+    @property
+    def seen(self):
+        """Everything the user is shown: messages, then the errors GIMP displayed."""
+        return self.messages + self.shown_errors
+
     def __init__(self, directory, tempdir):
         self.directory = directory
         self.tempdir = tempdir
@@ -203,6 +208,9 @@ class Session(object):
         self.images = {}
         self.next_id = 1
         self.messages = []
+        # Error texts a procedure handed back with EXECUTION_ERROR / CALLING_ERROR: GIMP shows those
+        # itself (an error dialog after a menu run; the calling plug-in's error handler in a PDB call).
+        self.shown_errors = []
         self.progress = []          # ("init", text) ("update", f) ("text", t) ("pulse",) ("end",)
         self.data = {}              # gimp-procedural-db-set/get-data
         self.temp_counter = 0

@@ -101,6 +101,10 @@ def _default_dialog(proc_name, params, defaults):
 
 DIALOG = _default_dialog
 
+# What gimpfu's error_dialog would have shown: an exception escaping the function after its dialog
+# (gimpfu.py _interact: "An error occurred running <proc>" + the traceback, then re-raised).
+ERROR_DIALOGS = []
+
 _ok_name = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
@@ -210,15 +214,25 @@ def _run(proc_name, params, n_results=0):
                 if not isinstance(params[i], _obj_mapping[p[0]]):
                     nparams = i
                     break
+            interactive = False
             if nparams < len(plugin_params):
                 defaults = list(_get_defaults(proc_name))
                 if run_mode == RUN_INTERACTIVE:
+                    interactive = True
+                    on_run = info[14]
+                    if on_run:     # gimpfu's _interact calls it before building the dialog
+                        on_run()
                     shown = DIALOG(proc_name, plugin_params[nparams:], defaults[nparams:])
                     params = list(params[:nparams]) + list(shown)
                 elif run_mode == RUN_WITH_LAST_VALS:
                     params = list(params[:nparams]) + defaults[nparams:]
             _set_defaults(proc_name, tuple(params))
-            res = func(*params)
+            try:
+                res = func(*params)
+            except Exception as e:
+                if interactive:
+                    ERROR_DIALOGS.append("An error occurred running %s: %s" % (proc_name, e))
+                raise
             gimp.displays_flush()
     except CancelError:
         return None
@@ -235,6 +249,12 @@ def run_from_menu(proc_name, image, drawable):
     and drawable (app/actions/procedure-commands.c truncates the rest)."""
     name = [k for k in _registered_plugins_ if canonical(k) == canonical(proc_name)][0]
     return _run(name, (RUN_INTERACTIVE, image, drawable))
+
+
+def repeat_from_menu(proc_name, image, drawable):
+    """Filters > Repeat: RUN_WITH_LAST_VALS with only run-mode, image and drawable; no dialog."""
+    name = [k for k in _registered_plugins_ if canonical(k) == canonical(proc_name)][0]
+    return _run(name, (RUN_WITH_LAST_VALS, image, drawable))
 
 
 def main():

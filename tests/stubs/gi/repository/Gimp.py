@@ -912,6 +912,12 @@ class Procedure(object):
         if not isinstance(result, ValueArray):
             return ValueArray([PDBStatusType.EXECUTION_ERROR,
                                GLib.Error("Procedure '%s' returned no return values" % self._name)])
+        status = result.index(0)
+        error = result.index(1) if result.length() > 1 else None
+        if status in (PDBStatusType.EXECUTION_ERROR, PDBStatusType.CALLING_ERROR) and getattr(error, "message", None):
+            # app/plug-in: gimp_plug_in_procedure_handle_return_values (menu run) and
+            # gimp_plug_in_handle_proc_error (PDB call) both show the returned error text.
+            _s().shown_errors.append(error.message)
         return result
 
 
