@@ -27,17 +27,36 @@ import netfaults  # noqa: E402
 WHEEL_CACHE = REPO / "tests" / "hosts" / "cache" / "wheels"
 BAD_KEY = "wrong-key-0123456789abcdef"
 
-PROGRAM = {}
-PROGRAM["3.0"] = r'''
-import json, os, urllib.request
-NI = Gimp.RunMode.NONINTERACTIVE
+# Both GIMPs' programs start with this (Python 2.7 and 3): the local server's control API and a cell's set-up.
+COMMON = r'''
+import json, os, sys
+try:
+    from urllib.request import Request, urlopen
+except ImportError:
+    from urllib2 import Request, urlopen
 OUT = {}
 
 def control(method, action, payload=None):
-    req = urllib.request.Request(SERVER + "/_control/" + action, method=method,
-                                 data=None if payload is None else json.dumps(payload).encode(),
-                                 headers={"X-Control-Token": TOKEN, "Content-Type": "application/json"})
-    return json.loads(urllib.request.urlopen(req, timeout=15).read().decode())
+    req = Request(SERVER + "/_control/" + action, data=None if payload is None else json.dumps(payload).encode(),
+                  headers={"X-Control-Token": TOKEN, "Content-Type": "application/json"})
+    req.get_method = lambda: method
+    return json.loads(urlopen(req, timeout=15).read().decode())
+
+def set_up(cell):
+    """Fresh server state with the cell's faults; the cell's service address and key in the config folder."""
+    control("POST", "reset")
+    for name, params in cell["inject"]:
+        control("POST", "inject", {"name": name, "params": params})
+    with open("/sb/work/config/settings.json", "w") as f:
+        json.dump({"api_base": cell["base"]}, f)
+    fd = os.open("/sb/work/config/api-key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, (cell["key"] + "\n").encode())
+    os.close(fd)
+'''
+
+PROGRAM = {}
+PROGRAM["3.0"] = COMMON + r'''
+NI = Gimp.RunMode.NONINTERACTIVE
 
 def export_layer(l, path):
     tmp = Gimp.Image.new(l.get_width(), l.get_height(), Gimp.ImageBaseType.RGB)
@@ -51,14 +70,7 @@ def layers(img):
     return [[l.get_name(), list(l.get_offsets()[1:]), l.get_width(), l.get_height()] for l in img.get_layers()]
 
 for cell in CELLS:
-    control("POST", "reset")
-    for name, params in cell["inject"]:
-        control("POST", "inject", {"name": name, "params": params})
-    with open("/sb/work/config/settings.json", "w") as f:
-        json.dump({"api_base": cell["base"]}, f)
-    fd = os.open("/sb/work/config/api-key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.write(fd, (cell["key"] + "\n").encode())
-    os.close(fd)
+    set_up(cell)
     img = Gimp.file_load(NI, Gio.File.new_for_path("/sb/work/bg.png"))
     src = Gimp.file_load_layer(NI, img, Gio.File.new_for_path("/sb/work/face.png"))
     src.set_name("Face")
@@ -83,14 +95,7 @@ for cell in CELLS:
     json.dump(OUT, open("/sb/work/result.json", "w"))
 '''
 
-PROGRAM["2.10"] = r'''
-import json, os, sys, urllib2
-
-def control(method, action, payload=None):
-    req = urllib2.Request(SERVER + "/_control/" + action, data=None if payload is None else json.dumps(payload),
-                          headers={"X-Control-Token": TOKEN, "Content-Type": "application/json"})
-    req.get_method = lambda: method
-    return json.loads(urllib2.urlopen(req, timeout=15).read())
+PROGRAM["2.10"] = COMMON + r'''
 
 def export_layer(l, path):
     tmp = pdb.gimp_image_new(l.width, l.height, RGB)
@@ -103,16 +108,8 @@ def export_layer(l, path):
 def layers(img):
     return [[l.name, list(l.offsets), l.width, l.height] for l in img.layers]
 
-OUT = {}
 for cell in CELLS:
-    control("POST", "reset")
-    for name, params in cell["inject"]:
-        control("POST", "inject", {"name": name, "params": params})
-    with open("/sb/work/config/settings.json", "w") as f:
-        json.dump({"api_base": cell["base"]}, f)
-    fd = os.open("/sb/work/config/api-key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.write(fd, cell["key"] + "\n")
-    os.close(fd)
+    set_up(cell)
     img = pdb.gimp_file_load("/sb/work/bg.png", "/sb/work/bg.png")
     src = pdb.gimp_file_load_layer(img, "/sb/work/face.png")
     pdb.gimp_item_set_name(src, "Face")
