@@ -109,13 +109,16 @@ def _chunked_upload(url, total, chunk=64 * 1024):
 def test_chunked_upload_without_content_length_is_cut_at_the_limit(server):
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.monotonic()
-    reply, sent = _chunked_upload(server.url, 64 * 1024 * 1024)
+    reply, sent = _chunked_upload(server.url, 256 * 1024 * 1024)
     if reply:  # the 413 may be lost to the connection reset that ends the upload
         assert reply.startswith(b"HTTP/1.1 413"), reply[:300]
         body = json.loads(reply.split(b"\r\n\r\n", 1)[1].split(b"\r\n0\r\n")[0].strip() or b"{}")
         assert body["error_code"] == 413 and body["error_detail"]["code"] == "ERROR_REQUEST_BODY_TOO_LARGE"
-    # 64 MiB offered, 1 MiB limit: the server stopped reading long before (socket buffers aside)
-    assert sent < 16 * 1024 * 1024, sent
+    # 256 MiB offered, 1 MiB limit: a server that drained the body would take all of it. What the client
+    # gets to send before the server closes depends on socket buffers and on how soon that thread runs
+    # (usually a few MiB; 23 MiB was seen on a loaded machine), so the bound is half the offer, not the limit.
+    # What the server itself holds is bounded by the memory check below.
+    assert sent < 128 * 1024 * 1024, sent
     assert time.monotonic() - t0 < 10
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0 < 64 * 1024  # KiB: < 64 MiB grown
     # and the server still serves
