@@ -20,6 +20,7 @@ The adapters implement :class:`Host` with their GIMP's API; nothing here imports
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import errno
 import glob
 import math
 import os
@@ -265,12 +266,33 @@ WORKDIR_PREFIX = "smart-beauty-gimp-"
 STALE_WORKDIR_SECONDS = 3600.0
 
 
+def new_workdir():
+    """A private temp folder for one plug-in run, named after this process (``smart-beauty-gimp-PID-*``)
+    so that a later run can tell when its owner is gone. Stale folders are swept first."""
+    sweep_stale_workdirs()
+    return tempfile.mkdtemp(prefix="%s%d-" % (WORKDIR_PREFIX, os.getpid()))
+
+
+def _owner_gone(name):
+    """True when the folder's name carries a process id and (POSIX) no such process exists. On
+    Windows os.kill would end the process, so only the age rule applies there."""
+    pid = name[len(WORKDIR_PREFIX):].split("-", 1)[0]
+    if os.name != "posix" or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except OSError as e:
+        return e.errno == errno.ESRCH
+    return False
+
+
 def sweep_stale_workdirs(directory=None, max_age=STALE_WORKDIR_SECONDS, now=None):
-    """Remove this user's layer work folders older than ``max_age`` seconds.
+    """Remove this user's work folders whose process has ended, or older than ``max_age`` seconds.
 
     When the user cancels GIMP's progress bar, GIMP ends the plug-in process at once: no ``finally``
-    runs, so that run's temp folder stays behind. The next run removes it. A live run's folder is
-    never that old (one job is limited to a few minutes). Returns the folders removed.
+    runs, so that run's temp folder stays behind. The next run removes it: at once when the folder's
+    process id is no longer running (POSIX), else once it is older than any live run's could be (one
+    job is limited to a few minutes; a reused process id only delays it). Returns the folders removed.
     """
     import time
 
@@ -291,7 +313,7 @@ def sweep_stale_workdirs(directory=None, max_age=STALE_WORKDIR_SECONDS, now=None
             continue
         if hasattr(os, "getuid") and st.st_uid != os.getuid():
             continue
-        if now - st.st_mtime > max_age:
+        if _owner_gone(name) or now - st.st_mtime > max_age:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
@@ -312,8 +334,7 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
         check_layer(info)
         if client is None:
             client = localserver.open_client(backend, settings, on_wait=_starting(host))
-        sweep_stale_workdirs()
-        workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX)
+        workdir = new_workdir()
         host.progress(0.01, "Smart Beauty: exporting the layer")
         path, outcome.scale = export_within_limits(host, layer, info, workdir)
         if host.cancelled():
@@ -509,9 +530,11 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
         report.failed.append((text_type(spec), msg))
         return report
     steps = _BatchSteps(host, level)
+    workdir = new_workdir()   # swept by a later run if GIMP kills this one (cancel)
     run = batch.Batch(client, [(p, output_path(output_dir, p)) for p in inputs], steps.prepare, steps.finish,
                       level=level, multi_face=multi_face, jobs=jobs or jobs_from_env(), force=force,
-                      deadline=deadline or deadline_from_env(default=DEADLINE), release=steps.release)
+                      deadline=deadline or deadline_from_env(default=DEADLINE), release=steps.release,
+                      workdir=workdir)
     host.progress_start("Smart Beauty batch")
     try:
         for event in run.run(tick=tick):
@@ -522,6 +545,7 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
                 run.cancel()
     finally:
         host.progress_end()
+        shutil.rmtree(workdir, ignore_errors=True)
         if own_client and client is not None:
             client.close()
     for item in run.items:

@@ -127,3 +127,34 @@ def test_stale_work_folders_of_killed_runs_are_swept(tmpdir):
     os.utime(other, (past, past))
     assert layerjob.sweep_stale_workdirs(root) == [old]
     assert not os.path.exists(old) and os.path.exists(fresh) and os.path.exists(other)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process ids are only checked on POSIX")
+def test_work_folders_of_ended_processes_are_swept_at_once(tmpdir):
+    """A folder named after a process that is gone goes on the next run, however fresh; one of a running
+    process (this one, another) stays until it is old."""
+    import subprocess
+    import sys
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        root = str(tmpdir)
+        dead = os.path.join(root, "%s%d-abc" % (layerjob.WORKDIR_PREFIX, ended.pid))
+        live = os.path.join(root, "%s%d-abc" % (layerjob.WORKDIR_PREFIX, alive.pid))
+        mine = os.path.join(root, "%s%d-abc" % (layerjob.WORKDIR_PREFIX, os.getpid()))
+        for d in (dead, live, mine):
+            os.makedirs(d)
+        assert layerjob.sweep_stale_workdirs(root) == [dead]
+        assert os.path.exists(live) and os.path.exists(mine)
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_new_workdir_carries_the_process_id(tmpdir, monkeypatch):
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+    path = layerjob.new_workdir()
+    assert os.path.basename(path).startswith("%s%d-" % (layerjob.WORKDIR_PREFIX, os.getpid()))
+    assert os.path.dirname(path) == str(tmpdir)
