@@ -417,3 +417,39 @@ def test_batch_procedure_over_folder(installed, host_work, ailab):
             assert im.size == (32 + 8 * i, 24)
     assert "zz_flat" in res.output or not any(o.startswith("zz_flat") for o in outs)
     assert r["tmp_left"] == []
+
+
+def test_a_killed_run_leaves_the_image_and_its_temp_folder_goes_next_run(installed, host_work, ailab):
+    """Cancelling GIMP's progress bar ends the plug-in process (GIMP kills it): simulated here by killing
+    it mid-job with SIGKILL, found through the process id in its work folder's name. The image stays as
+    it was; the folder it could not remove is gone after the next run (which succeeds)."""
+    import signal
+    import threading
+
+    ailab.inject("stuck")
+    done = {}
+    runner = threading.Thread(target=lambda: done.update(zip(("r", "res"), run_single(
+        installed, host_work, ailab, env={"SMART_BEAUTY_DEADLINE": "120"}))))
+    runner.start()
+    tmp = host_work / "tmp"
+    deadline = time.monotonic() + 60
+    folder = None
+    while folder is None and time.monotonic() < deadline and runner.is_alive():
+        found = sorted(tmp.glob("smart-beauty-gimp-*")) if tmp.is_dir() else []
+        if found and ailab.stats()["counts"]["poll"] >= 1:      # the job is with the service
+            folder = found[0]
+        time.sleep(0.2)
+    assert folder is not None, "the plug-in's work folder never appeared"
+    pid = int(folder.name[len("smart-beauty-gimp-"):].split("-")[0])
+    os.kill(pid, signal.SIGKILL)
+    runner.join(120)
+    assert not runner.is_alive()
+    r = done["r"]
+    assert r["status"] != "success", r
+    assert_unchanged(dict(r, tmp_left=[]), host_work)
+    assert folder.is_dir() and any(folder.iterdir()), "the killed run should have left its folder"
+
+    ailab.reset()
+    r2, res2 = run_single(installed, host_work, ailab)
+    assert r2["status"] == "success", (r2, res2.output[-3000:])
+    assert not folder.exists() and r2["tmp_left"] == [], r2["tmp_left"]
