@@ -113,6 +113,22 @@ find_python() {
     return 1
 }
 
+# The offline engine needs mediapipe 0.10.21 (the last release with face models), whose wheels exist
+# for CPython 3.9-3.12 only. With --with-engine the CLI venv is made with such a Python.
+ENGINE_PY_RANGE="3.9 to 3.12"
+engine_python_ok() {
+    "$1" -c 'import sys; sys.exit(0 if (3, 9) <= sys.version_info[:2] <= (3, 12) else 1)' >/dev/null 2>&1
+}
+find_engine_python() {
+    local c
+    for c in ${SB_PYTHON:-} python3 python3.12 python3.11 python3.10 python3.9; do
+        [ -n "$c" ] || continue
+        command -v "$c" >/dev/null 2>&1 || continue
+        if engine_python_ok "$c"; then printf '%s\n' "$c"; return 0; fi
+    done
+    return 1
+}
+
 to_posix() {   # Windows paths from $APPDATA under Git Bash/MSYS
     if command -v cygpath >/dev/null 2>&1; then cygpath -u "$1"; else printf '%s\n' "$1"; fi
 }
@@ -393,13 +409,20 @@ setup_cli() {
         return 0
     fi
     need_python
+    local vpython=$PY
+    if [ "$ENGINE" = 1 ]; then
+        vpython=$(find_engine_python) || die "the offline engine needs Python $ENGINE_PY_RANGE (mediapipe 0.10.21, the last release with face models, has no wheels for newer Pythons) and none was found ($("$PY" -c 'import sys; print("python3 is %d.%d" % sys.version_info[:2])')). Install one (e.g. python3.12 from your distribution, pyenv or 'uv python install 3.12') and run again, or set SB_PYTHON to it; without --with-engine everything else works, with an AILab API key."
+    fi
     if [ -x "$venv/bin/python" ]; then vpy=$venv/bin/python; vbin=$venv/bin
     elif [ -x "$venv/Scripts/python.exe" ]; then vpy=$venv/Scripts/python.exe; vbin=$venv/Scripts
     else
-        "$PY" -m venv "$venv" || die "python3 -m venv failed (Debian/Ubuntu: apt install python3-venv)"
+        "$vpython" -m venv "$venv" || die "$vpython -m venv failed (Debian/Ubuntu: apt install python3-venv)"
         if [ -x "$venv/bin/python" ]; then vpy=$venv/bin/python; vbin=$venv/bin
         else vpy=$venv/Scripts/python.exe; vbin=$venv/Scripts; fi
-        did "created $venv"
+        did "created $venv ($("$vpy" -c 'import sys; print("Python %d.%d" % sys.version_info[:2])'))"
+    fi
+    if [ "$ENGINE" = 1 ] && ! engine_python_ok "$vpy"; then
+        die "$venv uses $("$vpy" -c 'import sys; print("Python %d.%d" % sys.version_info[:2])'), which the offline engine cannot use (it needs $ENGINE_PY_RANGE); remove $venv and run ./install.sh --with-engine again"
     fi
     "$vpy" -m pip install -q --disable-pip-version-check -e "$REPO" || die "pip install -e $REPO failed"
     did "pip install -e $REPO into $venv"

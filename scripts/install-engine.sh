@@ -11,6 +11,12 @@ if [ ! -x "$py" ]; then
     echo "install-engine: no Python at $py (create the venv first: python3 -m venv $venv)" >&2
     exit 2
 fi
+if ! "$py" -c 'import sys; sys.exit(0 if (3, 9) <= sys.version_info[:2] <= (3, 12) else 1)'; then
+    echo "install-engine: $venv uses $("$py" -c 'import sys; print("Python %d.%d" % sys.version_info[:2])');" \
+         "the offline engine needs Python 3.9 to 3.12 (mediapipe 0.10.21, the last release with face models," \
+         "has no wheels for newer ones). Make the venv with such a Python (./install.sh --with-engine picks one)." >&2
+    exit 3
+fi
 "$py" -m pip install --no-deps "mediapipe==0.10.21"
 "$py" -m pip install -r "$here/requirements/engine.txt"
 "$py" - "$here/lib" <<'PY'
