@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fakecore as core
-from scenes import expected_rgb, portrait, simple_engine, undo_balanced
+from scenes import ADAPTER_FAULT_IDS, ADAPTER_FAULTS, expected_rgb, portrait, simple_engine, undo_balanced
 
 LEVEL = 0.8
 NAME = "Smart Beauty (level 0.80)"
@@ -210,28 +210,9 @@ def test_level_out_of_range_is_refused(g2):
     _assert_refused(g2, img, face, ["between 0 and 1"], level=1.5)
 
 
-FAULTS = [
-    ("error", dict(status=401, code="ERROR_API_KEY_INVALID")),
-    ("no_credits", {}),
-    ("rate_limit", dict(retry_after=1)),
-    ("flow_restriction", {}),
-    ("error", dict(status=500, endpoint="poll")),
-    ("no_body", dict(status=502)),
-    ("html", {}),
-    ("malformed_json", {}),
-    ("empty_body", {}),
-    ("drop", {}),
-    ("drop", dict(endpoint="submit")),
-    ("task_failed", {}),
-    ("stuck", {}),
-    ("expired", {}),
-    ("truncated", {}),
-    ("not_image", {}),
-    ("oversized", {}),
-]
 
 
-@pytest.mark.parametrize("fault,params", FAULTS, ids=["%s-%s" % (f, "-".join(sorted(p))) for f, p in FAULTS])
+@pytest.mark.parametrize("fault,params", ADAPTER_FAULTS, ids=ADAPTER_FAULT_IDS)
 def test_every_fault_leaves_the_image_unchanged_with_one_message(g2, fault, params):
     g2.monkeypatch.setattr(g2.layerjob, "DEADLINE", 2.0)
     img, group, face = portrait_scene(g2)

@@ -5,7 +5,7 @@ import stat
 import fakecore as core
 import numpy as np
 import pytest
-from scenes import expected_rgb, portrait, simple_engine, undo_balanced
+from scenes import ADAPTER_FAULT_IDS, ADAPTER_FAULTS, expected_rgb, portrait, simple_engine, undo_balanced
 
 LEVEL = 0.8
 NAME = "Smart Beauty (level 0.80)"
@@ -183,22 +183,9 @@ def test_out_of_range_level_is_kept_out_by_the_config(g3):
     assert g3.Gimp.warnings and group.get_children()[0].get_name() == NAME   # default 0.8 used
 
 
-FAULTS = [
-    ("error", dict(status=401, code="ERROR_API_KEY_INVALID")),
-    ("no_credits", {}),
-    ("rate_limit", dict(retry_after=1)),
-    ("error", dict(status=500, endpoint="poll")),
-    ("malformed_json", {}),
-    ("drop", dict(endpoint="submit")),
-    ("task_failed", {}),
-    ("stuck", {}),
-    ("expired", {}),
-    ("truncated", {}),
-    ("not_image", {}),
-]
 
 
-@pytest.mark.parametrize("fault,params", FAULTS, ids=["%s-%s" % (f, "-".join(sorted(p))) for f, p in FAULTS])
+@pytest.mark.parametrize("fault,params", ADAPTER_FAULTS, ids=ADAPTER_FAULT_IDS)
 def test_faults_leave_the_image_unchanged(g3, fault, params):
     g3.monkeypatch.setattr(g3.layerjob, "DEADLINE", 2.0)
     img, group, face = portrait_scene(g3)

@@ -7,6 +7,29 @@ import numpy as np
 import fakecore as core
 
 
+# The local server's faults every adapter test runs (name, parameters); ids for pytest below.
+ADAPTER_FAULTS = [
+    ("error", dict(status=401, code="ERROR_API_KEY_INVALID")),
+    ("no_credits", {}),
+    ("rate_limit", dict(retry_after=1)),
+    ("flow_restriction", {}),
+    ("error", dict(status=500, endpoint="poll")),
+    ("no_body", dict(status=502)),
+    ("html", {}),
+    ("malformed_json", {}),
+    ("empty_body", {}),
+    ("drop", {}),
+    ("drop", dict(endpoint="submit")),
+    ("task_failed", {}),
+    ("stuck", {}),
+    ("expired", {}),
+    ("truncated", {}),
+    ("not_image", {}),
+    ("oversized", {}),
+]
+ADAPTER_FAULT_IDS = ["%s-%s" % (f, "-".join(sorted(p))) for f, p in ADAPTER_FAULTS]
+
+
 def portrait(h, w, seed=1, channels=3):
     """A textured picture (the local server's SimpleEngine refuses flat images as 'no face')."""
     rs = np.random.RandomState(seed)
