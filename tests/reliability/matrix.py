@@ -11,9 +11,11 @@ The tests in this folder run every fault through every entry point, compare what
 observed cells instead. ``scripts/reliability_doc.py`` renders ``docs/reliability.md`` from it.
 """
 
+import importlib.util
 import json
 import os
 import re
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUTCOMES = os.path.join(HERE, "outcomes.json")
@@ -165,3 +167,14 @@ def save(cells):
     with open(OUTCOMES, "w") as f:
         json.dump(ordered, f, indent=1, sort_keys=False)
         f.write("\n")
+
+
+def load_module(path, name):
+    """Import a file (another folder's conftest, say) once under ``name``."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod

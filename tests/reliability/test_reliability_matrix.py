@@ -7,7 +7,6 @@ cell must equal the one recorded in ``outcomes.json`` (which ``docs/reliability.
 from); ``SB_RELIABILITY_RECORD=1`` records instead. Real GIMP 3 cells: tests/hosts/test_reliability_real_gimp.py.
 """
 import hashlib
-import importlib.util
 import os
 import signal
 import subprocess
@@ -33,14 +32,7 @@ BAD_KEY = "wrong-key-0123456789abcdef"
 LEVEL = 0.8
 
 
-def _load(path, name):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+_load = matrix.load_module
 
 
 # ------------------------------------------------------------------ one cell's set-up

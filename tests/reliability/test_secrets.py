@@ -8,7 +8,6 @@ output, log record (DEBUG, all loggers), exception text, report file, temp folde
 (except the key file itself), GIMP stand-in profile and procedure data store, and the server's
 request log is searched for it: zero hits. Real GIMP 3 profiles and an XCF: tests/hosts/test_secrets_real_gimp.py.
 """
-import importlib.util
 import io
 import logging
 import os
@@ -18,6 +17,7 @@ import tempfile
 import time
 import warnings
 
+import matrix
 import netfaults
 import numpy as np
 import pytest
@@ -30,14 +30,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CANARY = "sbcanary-7f3e9a1c5d2b4e60a8f1"
 
 
-def _load(path, name):
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+_load = matrix.load_module
 
 
 class _Handle:
