@@ -265,7 +265,8 @@ def test_slow_job_keeps_progress_flowing_on_the_calling_thread(ailab, portrait, 
         path = job.result_path
         job.cleanup()
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-    assert path and max(gaps) < 0.5, max(gaps)
+    # ticks are 0.1 s over a 2 s job: many events, none far apart (room left for a loaded CI machine)
+    assert path and len(stamps) >= 12 and max(gaps) < 1.0, (len(stamps), max(gaps))
     assert [e.state for e in events][-1] == "done"
     fractions = [e.fraction for e in events]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0

@@ -149,4 +149,6 @@ def test_a_slow_job_keeps_progress_flowing(g2):
     assert img.layers[0].name == "Smart Beauty (level 0.60)", g2.session.messages
     updates = [t for t, p in zip(g2.session.progress.times, g2.session.progress) if p[0] == "update"]
     gaps = np.diff(updates)
-    assert len(updates) >= 20 and gaps.max() < 0.5, (len(updates), gaps.max())
+    # a frozen main thread would show one gap as long as the job (3 s); ticks are 0.1 s. The bound on the
+    # longest gap leaves room for a loaded CI machine; the count says the bar moved all along.
+    assert len(updates) >= 20 and gaps.max() < 1.0, (len(updates), gaps.max())

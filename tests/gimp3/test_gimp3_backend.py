@@ -173,7 +173,9 @@ def test_a_slow_job_keeps_progress_flowing(g3):
     times = g3.session.progress.times
     updates = [t for t, p in zip(times, g3.session.progress) if p[0] == "update"]
     gaps = np.diff(updates)
-    assert len(updates) >= 20 and gaps.max() < 0.5, (len(updates), gaps.max())
+    # a frozen main thread would show one gap as long as the job (3 s); ticks are 0.1 s. The bound on the
+    # longest gap leaves room for a loaded CI machine; the count says the bar moved all along.
+    assert len(updates) >= 20 and gaps.max() < 1.0, (len(updates), gaps.max())
     texts = [p[1] for p in g3.session.progress if p[0] == "text"]
     assert any("queue" in t.lower() for t in texts) and any("retouch" in t.lower() for t in texts), texts
     fractions = [p[1] for p in g3.session.progress if p[0] == "update"]
