@@ -34,12 +34,32 @@ BUILDERS = {
     "gimp210": ["sh", str(HERE / "bullseye-root.sh"), "gimp210"],
     "py27": ["sh", str(HERE / "bullseye-root.sh"), "py27"],
 }
+WHEEL_CACHE = REPO / "tests" / "hosts" / "cache" / "wheels"   # pip downloads of install.sh, kept between runs
 TIMES: list = []  # (what, seconds), printed in the pytest summary by conftest.py
 BUILD_TIMEOUT = 1800  # seconds; a cold gimp210 build takes ~2-3 min, gimp3 ~1 min
 
 
 SKIPPED: list = []  # (tier, reason), printed LOUDLY in the pytest summary
 REQUIRED = bool(os.environ.get("CI")) or os.environ.get("SB_REQUIRE_HOSTS") == "1"
+
+
+# For GIMP 3 batch programs (python-fu-eval): save one layer alone, at its own size, as a PNG.
+GIMP3_EXPORT_LAYER = r'''
+def export_layer(l, path):
+    tmp = Gimp.Image.new(l.get_width(), l.get_height(), Gimp.ImageBaseType.RGB)
+    cp = Gimp.Layer.new_from_drawable(l, tmp)
+    tmp.insert_layer(cp, None, 0)
+    cp.set_offsets(0, 0)
+    ok = Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, tmp, Gio.File.new_for_path(path), None)
+    tmp.delete()
+    return ok
+'''
+
+# The same for GIMP 2.10 (Python-Fu): PNG export saves the given drawable alone.
+GIMP2_EXPORT_LAYER = r'''
+def export_layer(l, path):
+    pdb.file_png_save2(l.image, l, path, path, 0, 9, 0, 0, 0, 0, 0, 0, 0)
+'''
 
 
 def record_time(what: str, seconds: float) -> None:
@@ -240,6 +260,20 @@ class GimpHost(Host):
         else:
             dest.mkdir(parents=True)
         return dest
+
+    def install_plugin(self, work: Path, vendor: str = "always") -> Path:
+        """A throw-away profile at `work`/profile with our plug-in installed by install.sh, as a user would
+        (`--gimp-dir`, this GIMP's version, no CLI; `vendor`: install.sh's --vendor). Returns the profile."""
+        prof = self.new_profile(work / "profile")
+        t0 = time.monotonic()
+        p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version",
+                            self.version, "--no-cli", "--vendor", vendor],
+                           env=dict(os.environ, SB_PYTHON=sys.executable, SB_WHEEL_CACHE=str(WHEEL_CACHE)),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+        if p.returncode != 0:
+            raise AssertionError("install.sh into %s failed (rc=%d):\n%s" % (prof, p.returncode, p.stdout))
+        record_time("install.sh into a GIMP %s profile" % self.version, time.monotonic() - t0)
+        return prof
 
     def batch(self, work: Path, code: str, *, profile: str = "/sb/work/profile", env=None,
               binds=(), timeout=240.0, name="batch.py") -> Result:

@@ -15,7 +15,6 @@ base URL come from AILAB_API_KEY / AILAB_API_BASE.
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 import time
@@ -23,11 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hosts import not_available, record_time
+from hosts import GIMP2_EXPORT_LAYER, GIMP3_EXPORT_LAYER, not_available, record_time
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
-WHEEL_CACHE = REPO / "tests" / "hosts" / "cache" / "wheels"
 ADAPTER = {"3.0": REPO / "plug-ins" / "smart-beauty" / "smart-beauty.py",
            "2.10": REPO / "plug-ins" / "gimp2" / "smart_beauty.py"}
 LEVEL = 0.8
@@ -68,7 +66,7 @@ def write_inputs(work):
 
 
 # ------------------------------------------------------------------ batch programs
-GIMP3_COMMON = r'''
+GIMP3_COMMON = GIMP3_EXPORT_LAYER + r'''
 import json, os
 NI = Gimp.RunMode.NONINTERACTIVE
 R = {}
@@ -80,15 +78,6 @@ def info(l):
 
 def stack(img, grp):
     return [info(l) for l in (grp.get_children() if grp else img.get_layers())]
-
-def export_layer(l, path):
-    tmp = Gimp.Image.new(l.get_width(), l.get_height(), Gimp.ImageBaseType.RGB)
-    cp = Gimp.Layer.new_from_drawable(l, tmp)
-    tmp.insert_layer(cp, None, 0)
-    cp.set_offsets(0, 0)
-    ok = Gimp.file_save(NI, tmp, Gio.File.new_for_path(path), None)
-    tmp.delete()
-    return ok
 
 def run_sb(img, drawables, level=LEVEL, multi=False):
     proc = Gimp.get_pdb().lookup_procedure("python-fu-smart-beauty")
@@ -166,7 +155,7 @@ R["tmp_left"] = sorted(os.path.join(d, f) for d, _, fs in os.walk("/sb/work/tmp"
 json.dump(R, open("/sb/work/result.json", "w"))
 '''
 
-GIMP2_COMMON = r'''
+GIMP2_COMMON = GIMP2_EXPORT_LAYER + r'''
 import json, os
 R = {}
 
@@ -177,9 +166,6 @@ def info(l):
 
 def stack(img, grp):
     return [info(l) for l in (grp.children if grp else img.layers)]
-
-def export_layer(l, path):
-    pdb.file_png_save2(l.image, l, path, path, 0, 9, 0, 0, 0, 0, 0, 0, 0)
 '''
 
 GIMP2_SINGLE = GIMP2_COMMON + r'''
@@ -266,14 +252,7 @@ def gimp(request):
 @pytest.fixture
 def installed(gimp, host_work):
     """A throw-away profile with the plug-in installed by install.sh (as a user would)."""
-    prof = gimp.new_profile(host_work / "profile")
-    t0 = time.monotonic()
-    p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version", gimp.version,
-                        "--no-cli", "--vendor", "always"],
-                       env=dict(os.environ, SB_PYTHON=sys.executable, SB_WHEEL_CACHE=str(WHEEL_CACHE)),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout
-    record_time("install.sh into a GIMP %s profile" % gimp.version, time.monotonic() - t0)
+    gimp.install_plugin(host_work)
     write_inputs(host_work)
     return gimp
 

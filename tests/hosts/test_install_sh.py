@@ -14,9 +14,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hosts import WHEEL_CACHE
 
 REPO = Path(__file__).resolve().parents[2]
-WHEEL_CACHE = REPO / "tests" / "hosts" / "cache" / "wheels"
 PY27_SET = {"requests": "2.27.1", "urllib3": "1.26.20", "idna": "2.10", "chardet": "4.0.0", "certifi": "2021.10.8"}
 
 if os.name != "posix" or not shutil.which("bash"):

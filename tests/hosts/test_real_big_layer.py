@@ -20,16 +20,15 @@ value pairs.
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hosts import record_time
+from hosts import GIMP3_EXPORT_LAYER, record_time
 from PIL import Image
-from test_e2e_real_gimp import ADAPTER, WHEEL_CACHE, program
+from test_e2e_real_gimp import ADAPTER, program
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "stubs"))
@@ -68,7 +67,7 @@ def write_inputs(work):
     Image.fromarray(np.dstack([textured(W, H, 4), alpha]), "RGBA").save(work / "alpha.png")
 
 
-GIMP3_BIG = r'''
+GIMP3_BIG = GIMP3_EXPORT_LAYER + r'''
 import json
 NI = Gimp.RunMode.NONINTERACTIVE
 R = {}
@@ -77,14 +76,6 @@ def info(l):
     img = l.get_image()
     return {"name": l.get_name(), "offsets": list(l.get_offsets()[1:]), "size": [l.get_width(), l.get_height()],
             "alpha": bool(l.has_alpha()), "position": img.get_item_position(l)}
-
-def export_layer(l, path):
-    tmp = Gimp.Image.new(l.get_width(), l.get_height(), Gimp.ImageBaseType.RGB)
-    cp = Gimp.Layer.new_from_drawable(l, tmp)
-    tmp.insert_layer(cp, None, 0)
-    cp.set_offsets(0, 0)
-    Gimp.file_save(NI, tmp, Gio.File.new_for_path(path), None)
-    tmp.delete()
 
 img = Gimp.file_load(NI, Gio.File.new_for_path("/sb/work/canvas.png"))
 proc = Gimp.get_pdb().lookup_procedure("python-fu-smart-beauty")
@@ -166,12 +157,8 @@ def big_run(request, tmp_path_factory, ailab_session):
     ailab.reset()
     host_work = tmp_path_factory.mktemp("big-" + ver.replace(".", ""))
     os.chmod(str(host_work), 0o755)
-    prof = installed.new_profile(host_work / "profile")
-    p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version", ver,
-                        "--no-cli", "--vendor", "always"],
-                       env=dict(os.environ, SB_PYTHON=sys.executable, SB_WHEEL_CACHE=str(WHEEL_CACHE)),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
-    assert p.returncode == 0 and ADAPTER[ver].exists(), p.stdout
+    installed.install_plugin(host_work)
+    assert ADAPTER[ver].exists()
     for d in ("tmp", "config"):
         (host_work / d).mkdir()
         os.chmod(str(host_work / d), 0o777)

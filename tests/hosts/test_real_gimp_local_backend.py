@@ -7,33 +7,24 @@ Python 3.13, and the point here is the wiring (spawn, announce, reuse, messages)
 
 import json
 import os
-import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
-from hosts import Bind, record_time
+from hosts import GIMP3_EXPORT_LAYER, Bind, record_time
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "lib"))
 from smart_beauty_py3.engine.simple import SimpleEngine  # noqa: E402
 
-PROGRAM = r'''
+PROGRAM = GIMP3_EXPORT_LAYER + r'''
 import json, os, signal
 NI = Gimp.RunMode.NONINTERACTIVE
 R = {"runs": []}
 pdb = Gimp.get_pdb()
-
-def export_layer(l, path):
-    tmp = Gimp.Image.new(l.get_width(), l.get_height(), Gimp.ImageBaseType.RGB)
-    cp = Gimp.Layer.new_from_drawable(l, tmp)
-    tmp.insert_layer(cp, None, 0)
-    cp.set_offsets(0, 0)
-    Gimp.file_save(NI, tmp, Gio.File.new_for_path(path), None)
-    tmp.delete()
 
 def state():
     try:
@@ -85,11 +76,7 @@ PYTHONPATH=/sb/src/lib exec python3 -m smart_beauty_py3.cli "$@"
 
 def test_real_gimp3_starts_the_offline_engine_itself(gimp3x_host, host_work):
     gimp = gimp3x_host
-    prof = gimp.new_profile(host_work / "profile")
-    p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version", "3.0",
-                        "--no-cli", "--vendor", "never"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=300)
-    assert p.returncode == 0, p.stdout
+    gimp.install_plugin(host_work, vendor="never")
     rng = np.random.RandomState(3)
     src = rng.randint(0, 256, size=(36, 48, 3)).astype(np.uint8)
     Image.fromarray(src, "RGB").save(host_work / "in.png")
@@ -128,13 +115,7 @@ def test_real_gimp210_check_setup_and_missing_engine(gimp210_host, host_work, ai
     working key; backend local (SMART_BEAUTY_BACKEND: the 2.10 procedure keeps its 4 contract
     arguments) without an engine says how to install it, the image unchanged."""
     gimp = gimp210_host
-    prof = gimp.new_profile(host_work / "profile")
-    p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version", "2.10",
-                        "--no-cli", "--vendor", "always"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=300,
-                       env=dict(os.environ, SB_PYTHON=sys.executable,
-                                SB_WHEEL_CACHE=str(REPO / "tests" / "hosts" / "cache" / "wheels")))
-    assert p.returncode == 0, p.stdout
+    gimp.install_plugin(host_work)
     Image.fromarray(np.full((20, 20, 3), 90, np.uint8), "RGB").save(host_work / "in.png")
     for d in ("config", "tmp"):
         (host_work / d).mkdir()

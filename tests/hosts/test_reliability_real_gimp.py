@@ -11,20 +11,18 @@ must also equal the gimpfu stand-ins' cell for the same fault.
 """
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from hosts import not_available, record_time
+from hosts import GIMP2_EXPORT_LAYER, GIMP3_EXPORT_LAYER, not_available, record_time
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "reliability"))
 import matrix  # noqa: E402
 import netfaults  # noqa: E402
 
-WHEEL_CACHE = REPO / "tests" / "hosts" / "cache" / "wheels"
 BAD_KEY = "wrong-key-0123456789abcdef"
 
 # Both GIMPs' programs start with this (Python 2.7 and 3): the local server's control API and a cell's set-up.
@@ -55,16 +53,8 @@ def set_up(cell):
 '''
 
 PROGRAM = {}
-PROGRAM["3.0"] = COMMON + r'''
+PROGRAM["3.0"] = COMMON + GIMP3_EXPORT_LAYER + r'''
 NI = Gimp.RunMode.NONINTERACTIVE
-
-def export_layer(l, path):
-    tmp = Gimp.Image.new(l.get_width(), l.get_height(), Gimp.ImageBaseType.RGB)
-    cp = Gimp.Layer.new_from_drawable(l, tmp)
-    tmp.insert_layer(cp, None, 0)
-    cp.set_offsets(0, 0)
-    Gimp.file_save(NI, tmp, Gio.File.new_for_path(path), None)
-    tmp.delete()
 
 def layers(img):
     return [[l.get_name(), list(l.get_offsets()[1:]), l.get_width(), l.get_height()] for l in img.get_layers()]
@@ -95,15 +85,7 @@ for cell in CELLS:
     json.dump(OUT, open("/sb/work/result.json", "w"))
 '''
 
-PROGRAM["2.10"] = COMMON + r'''
-
-def export_layer(l, path):
-    tmp = pdb.gimp_image_new(l.width, l.height, RGB)
-    cp = pdb.gimp_layer_new_from_drawable(l, tmp)
-    pdb.gimp_image_insert_layer(tmp, cp, None, 0)
-    pdb.gimp_layer_set_offsets(cp, 0, 0)
-    pdb.file_png_save_defaults(tmp, cp, path, path)
-    pdb.gimp_image_delete(tmp)
+PROGRAM["2.10"] = COMMON + GIMP2_EXPORT_LAYER + r'''
 
 def layers(img):
     return [[l.name, list(l.offsets), l.width, l.height] for l in img.layers]
@@ -176,12 +158,7 @@ def real_gimp(request, host_work):
     if not adapter.exists():
         not_available("reliability-" + version, "the GIMP %s adapter is not in this checkout" % version)
     host = request.getfixturevalue("gimp3_host" if version == "3.0" else "gimp210_host")
-    prof = host.new_profile(host_work / "profile")
-    p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version", version,
-                        "--no-cli", "--vendor", "always"],
-                       env=dict(os.environ, SB_PYTHON=sys.executable, SB_WHEEL_CACHE=str(WHEEL_CACHE)),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout
+    host.install_plugin(host_work)
     from PIL import Image
     import numpy as np
     rs = np.random.RandomState(3)

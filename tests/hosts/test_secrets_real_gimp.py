@@ -8,7 +8,6 @@
   CURL_CA_BUNDLE switches certificate checks off in plain requests there, and not in our client.
 """
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,6 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "reliability"))
 import netfaults  # noqa: E402
 
-WHEEL_CACHE = REPO / "tests" / "hosts" / "cache" / "wheels"
 CANARY = "sbcanary-real-gimp-4b1d8e2a9c07"
 
 PROGRAM = r'''
@@ -80,12 +78,7 @@ def test_canary_key_leaves_no_trace_in_real_gimp3(gimp3_host, host_work):
     from PIL import Image
     from smart_beauty_py3.server import LocalAilab
 
-    prof = gimp3_host.new_profile(host_work / "profile")
-    p = subprocess.run(["bash", str(REPO / "install.sh"), "--gimp-dir", str(prof), "--gimp-version", "3.0",
-                        "--no-cli", "--vendor", "always"],
-                       env=dict(os.environ, SB_PYTHON=sys.executable, SB_WHEEL_CACHE=str(WHEEL_CACHE)),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout
+    prof = gimp3_host.install_plugin(host_work)
     Image.fromarray(np.random.RandomState(9).randint(0, 256, size=(48, 64, 3)).astype(np.uint8)).save(
         host_work / "bg.png")
     for d in ("tmp", "config", "out"):
