@@ -366,10 +366,10 @@ class Client(object):
                         tail = (tail + chunk)[-64:]
                         out.write(chunk)
                 except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
-                    raise errors.BadResultError("The result download broke off; run Smart Beauty again.")
+                    raise _broke_off(total, expected)
             if expected is not None and total != expected:
-                raise errors.BadResultError("The result download was incomplete (%d of %d bytes); run Smart "
-                                            "Beauty again." % (total, expected))
+                # urllib3 1.x (GIMP 2.10's vendored set) ends a short body quietly; 2.x raises (above)
+                raise _broke_off(total, expected)
             fmt = imagefile.sniff(head)
             if fmt not in ("jpeg", "png", "bmp", "webp"):
                 raise errors.BadResultError("The service sent something that is not an image as the result; "
@@ -440,6 +440,13 @@ def _retry_after(retry, header):
 
 def _host(url):
     return urlsplit(url).hostname or "the service"
+
+
+def _broke_off(received, expected):
+    """The download ended before its end: one sentence whichever layer noticed; the sizes go to ``detail``."""
+    return errors.BadResultError("The result download broke off; run Smart Beauty again.",
+                                 detail="%d of %s bytes received" % (received, expected if expected is not None
+                                                                     else "an unknown number of"))
 
 
 def _int_or_none(value):

@@ -119,17 +119,6 @@ for cell in CELLS:
 '''
 
 
-# Where GIMP 2.10's Python 2.7 with its pinned requests 2.27.1 / urllib3 1.26 words a transport failure
-# differently from the stand-in cells (Python 3, current requests); the same error class and the same
-# advice, so everything else in the cell must still match:
-PY27_TRANSPORT_WORDING = {
-    # urllib3 1.26 sees the short body as a completed read of fewer bytes than Content-Length:
-    # "The result download was incomplete (N of M bytes); run Smart Beauty again." instead of
-    # "The result download broke off; run Smart Beauty again."
-    "result_truncated",
-}
-
-
 def _warnings(output, cell_id):
     """GIMP 2.10's message lines for one cell: what the user reads."""
     start = output.find("@@CELL %s\n" % cell_id)
@@ -234,9 +223,7 @@ def test_fault_matrix_on_real_gimp(real_gimp, host_work, ailab, tmp_path):
                 if f["base"] == "tls":
                     assert tls.heads == [], "a request went through an untrusted TLS connection"
                 if version == "2.10":   # the gimpfu stand-ins must have said the same
-                    stand_in = dict(recorded.get(f["id"], {}).get("gimp2") or {})
-                    if f["id"] in PY27_TRANSPORT_WORDING:
-                        stand_in["messages"] = outcome["messages"]
+                    stand_in = recorded.get(f["id"], {}).get("gimp2")
                     assert outcome == stand_in, (
                         "real GIMP 2.10 and the gimpfu stand-ins differ on %s:\nreal %r\nstand-in %r"
                         % (f["id"], outcome, recorded.get(f["id"], {}).get("gimp2")))
