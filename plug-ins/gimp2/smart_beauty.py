@@ -401,6 +401,11 @@ def smart_beauty_settings():
 
 
 _last = _remembered()
+# Both retouch procedures' knobs, defaults from the last run (settings.json outlives gimpfu's shelf).
+_KNOBS = [
+    (PF_SLIDER, "beauty_level", "Beauty _level", float(_last.get("beauty_level", 0.8)), (0.0, 1.0, 0.05)),
+    (PF_TOGGLE, "multi_face", "Retouch _all faces", bool(_last.get("multi_face", False))),
+]
 
 register(
     "python_fu_smart_beauty",
@@ -414,9 +419,7 @@ register(
     [
         (PF_IMAGE, "image", "Input image", None),
         (PF_DRAWABLE, "drawable", "Input drawable", None),
-        (PF_SLIDER, "beauty_level", "Beauty _level", float(_last.get("beauty_level", 0.8)), (0.0, 1.0, 0.05)),
-        (PF_TOGGLE, "multi_face", "Retouch _all faces", bool(_last.get("multi_face", False))),
-    ],
+    ] + _KNOBS,
     [],
     smart_beauty,
     menu="<Image>/Filters/Enhance", on_run=_dialog_shown)
@@ -433,9 +436,7 @@ register(
     [
         (PF_STRING, "input", "Input folder or pattern", ""),
         (PF_DIRNAME, "output_folder", "Output folder", ""),
-        (PF_SLIDER, "beauty_level", "Beauty _level", float(_last.get("beauty_level", 0.8)), (0.0, 1.0, 0.05)),
-        (PF_TOGGLE, "multi_face", "Retouch _all faces", bool(_last.get("multi_face", False))),
-    ],
+    ] + _KNOBS,
     [],
     smart_beauty_batch,
     menu="<Image>/Filters/Enhance", on_run=_dialog_shown)
