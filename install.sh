@@ -113,15 +113,15 @@ find_python() {
     return 1
 }
 
-# The offline engine needs mediapipe 0.10.21 (the last release with face models), whose wheels exist
-# for CPython 3.9-3.12 only. With --with-engine the CLI venv is made with such a Python.
-ENGINE_PY_RANGE="3.9 to 3.12"
+# The offline engine (OpenCV's one abi3 wheel + numpy) needs CPython 3.9 or newer.
+# With --with-engine the CLI venv is made with such a Python.
+ENGINE_PY_RANGE="3.9 or newer"
 engine_python_ok() {
-    "$1" -c 'import sys; sys.exit(0 if (3, 9) <= sys.version_info[:2] <= (3, 12) else 1)' >/dev/null 2>&1
+    "$1" -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 9) else 1)' >/dev/null 2>&1
 }
 find_engine_python() {
     local c
-    for c in ${SB_PYTHON:-} python3 python3.12 python3.11 python3.10 python3.9; do
+    for c in ${SB_PYTHON:-} python3 python3.14 python3.13 python3.12 python3.11 python3.10 python3.9; do
         [ -n "$c" ] || continue
         command -v "$c" >/dev/null 2>&1 || continue
         if engine_python_ok "$c"; then printf '%s\n' "$c"; return 0; fi
@@ -411,7 +411,7 @@ setup_cli() {
     need_python
     local vpython=$PY
     if [ "$ENGINE" = 1 ]; then
-        vpython=$(find_engine_python) || die "the offline engine needs Python $ENGINE_PY_RANGE (mediapipe 0.10.21, the last release with face models, has no wheels for newer Pythons) and none was found ($("$PY" -c 'import sys; print("python3 is %d.%d" % sys.version_info[:2])')). Install one (e.g. python3.12 from your distribution, pyenv or 'uv python install 3.12') and run again, or set SB_PYTHON to it; without --with-engine everything else works, with an AILab API key."
+        vpython=$(find_engine_python) || die "the offline engine needs Python $ENGINE_PY_RANGE and none was found ($("$PY" -c 'import sys; print("python3 is %d.%d" % sys.version_info[:2])')). Install one from your distribution or python.org and run again, or set SB_PYTHON to it; without --with-engine everything else works, with an AILab API key."
     fi
     if [ -x "$venv/bin/python" ]; then vpy=$venv/bin/python; vbin=$venv/bin
     elif [ -x "$venv/Scripts/python.exe" ]; then vpy=$venv/Scripts/python.exe; vbin=$venv/Scripts

@@ -1,220 +1,356 @@
-"""Face finding for the offline engine: boxes from mediapipe's full-range detector, then landmarks.
+"""Face finding for the offline engine: mediapipe's face models run by OpenCV's DNN module.
 
-Two stages, because each mediapipe model alone misses faces:
+Two models from the mediapipe 0.10.21 wheel ship in ``models/`` (see ``models/README.md``), read with
+``cv2.dnn.readNetFromTFLite`` and checked by sha256 when loaded; nothing else is needed (no mediapipe
+package, no download). The graph around them, which the ``.tflite`` files do not contain, is re-done
+here:
 
-* ``FaceMesh`` on a whole photo uses the short-range detector and finds nothing in group photos;
-* the full-range detector on a whole photo misses small faces, so it also runs on overlapping
-  tiles of a downscaled copy, and the boxes are merged by non-maximum suppression.
+* **detector** (``face_detection_short_range``, 128x128): letterboxed RGB in [-1, 1], 896 SSD anchors,
+  sigmoid scores, weighted non-maximum suppression; each detection has a box and six key points
+  (eyes, nose tip, mouth, ears).
+* **mesh** (``face_landmark``, 192x192): a square crop around the detection, 1.5x its longer side,
+  turned so the eyes are level, RGB in [0, 1]; 468 points mapped back through the crop; a face flag
+  rejects the detector's false positives.
 
-The 478-point mesh (468 + iris) then runs on a square crop around each box and is mapped back to
-image coordinates. Detections where the mesh finds no face are dropped as false positives.
+The short-range detector sees faces that fill a good part of its input, so a photo is searched at
+several scales: the whole photo, then overlapping square tiles whose side is a fraction of the
+photo's short side, small enough that a face of ``MIN_FACE`` (4 % of the short side) fills a tile
+well. The tiles only run when they are needed: for every face (``multi_face``), or when the whole
+photo showed none.
 
-mediapipe is imported lazily (see :func:`load_mediapipe`); its ``solutions`` package imports
-matplotlib only for drawing helpers, so a stub module stands in when matplotlib is absent.
+Each mesh must belong to its own detection: a mesh whose centre falls outside the box of the
+detection it was made for (it slid onto a neighbour in a tight group) is made again from a tighter
+crop, and dropped if it still does not land; two meshes on one face keep the better one.
 """
 
+from __future__ import annotations
+
 import contextlib
-import os
-import sys
+import hashlib
 import threading
-import types
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, ContextManager, Iterator, Sequence
 
 import numpy as np
 
-#: long side of the copy the detector sees; bigger photos are downscaled to this first
-DETECT_SIZE = 1280
-#: tile side and stride for the detector on the downscaled copy
-TILE = 512
-STRIDE = 256
-#: detections overlapping more than this (relative to the smaller box) are one face
-NMS_OVERLAP = 0.45
-#: longest side of the crop handed to the face mesh (it works at 192 px internally)
-MESH_CROP = 384
+MODELS = Path(__file__).resolve().parent / "models"
+#: the model files and their sha256 (models/README.md says where they come from)
+MODEL_SHA256 = {
+    "face_detection_short_range.tflite": "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+    "face_landmark.tflite": "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+}
+
+DETECT_INPUT = 128
+MESH_INPUT = 192
+#: smallest face looked for, as a share of the photo's short side
+MIN_FACE = 0.04
+#: detector score threshold and weighted-NMS overlap (mediapipe's values)
+MIN_SCORE = 0.5
+NMS_IOU = 0.3
+#: the detector finds faces from about 10 % to 65 % of its input's side (measured on the samples); with
+#: half-overlapping tiles every face up to half a tile lies wholly inside one
+SEES_FROM = 0.11
+SEES_WHOLE = 0.5
+#: the mesh's crop: 1.5x the detection's longer side (mediapipe), tighter on a retry
+ROI_SCALE = 1.5
+ROI_SCALE_TIGHT = 1.2
+#: face flag (logit) threshold: sigmoid > 0.5
+FACE_FLAG = 0.0
+
+Box = tuple[float, float, float, float, float]  # x0, y0, x1, y1, score (image pixels)
+
+
+class ModelError(RuntimeError):
+    """A model file is missing, changed or cannot be read."""
+
+
+@dataclass
+class Detection:
+    """One detector hit in image pixels: box, score and six key points (x, y)."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    keypoints: np.ndarray  # float32 (6, 2): right eye, left eye, nose tip, mouth, right ear, left ear
 
 
 @dataclass
 class Face:
-    """One face: detector box and 478 landmarks, both in image pixel coordinates (x, y)."""
+    """One face: detector box and 468 mesh points, both in image pixel coordinates (x, y)."""
 
-    box: tuple  # (x0, y0, x1, y1) floats, from the detector
+    box: tuple[float, float, float, float]
     score: float
-    landmarks: np.ndarray  # float32 (478, 2)
+    landmarks: np.ndarray  # float32 (468, 2)
 
     @property
-    def width(self):
+    def width(self) -> float:
         """Width of the landmark bounding box in pixels."""
         return float(self.landmarks[:, 0].max() - self.landmarks[:, 0].min())
 
     @property
-    def area(self):
+    def area(self) -> float:
         """Area of the landmark bounding box, used to pick the largest face."""
         lo = self.landmarks.min(axis=0)
         hi = self.landmarks.max(axis=0)
         return float((hi[0] - lo[0]) * (hi[1] - lo[1]))
 
 
-def load_mediapipe():
-    """Import and return mediapipe's legacy ``solutions`` face modules (detection, mesh).
-
-    Raises ImportError if mediapipe (0.10.21, the last release shipping face models) is missing.
-    """
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def model_path(name: str) -> Path:
+    """Path of a shipped model, after checking its sha256 (raises :class:`ModelError`)."""
+    path = MODELS / name
     try:
-        import matplotlib  # noqa: F401  (real one if installed)
-    except ImportError:
-        for name in ("matplotlib", "matplotlib.pyplot"):
-            sys.modules.setdefault(name, types.ModuleType(name))
-    from mediapipe.python.solutions import face_detection, face_mesh
+        data = path.read_bytes()
+    except OSError as e:
+        raise ModelError("the engine's model file %s is missing (%s); reinstall Smart Beauty" % (name, e)) from e
+    if hashlib.sha256(data).hexdigest() != MODEL_SHA256[name]:
+        raise ModelError("the engine's model file %s is damaged (sha256 differs); reinstall Smart Beauty" % name)
+    return path
 
-    return face_detection, face_mesh
+
+def _load_net(name: str):
+    import cv2
+
+    net = cv2.dnn.readNetFromTFLite(str(model_path(name)))
+    net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+    return net, net.getUnconnectedOutLayersNames()
 
 
-def _nms(boxes, overlap=NMS_OVERLAP):
-    """Keep the best-scoring of every group of boxes overlapping more than ``overlap``.
+def _anchors() -> np.ndarray:
+    """Centres (896, 2) of the short-range detector's SSD anchors, in [0, 1] (fixed size: only centres matter).
 
-    ``boxes`` is a list of (x0, y0, x1, y1, score); overlap is intersection / smaller area, so a
-    face cut by a tile edge (small box inside the full one) merges with its complete detection.
+    Strides 8, 16, 16, 16 on a 128 input: 2 anchors per cell of the 16x16 grid, 6 per cell of the 8x8 grid.
     """
-    kept = []
-    for b in sorted(boxes, key=lambda b: -b[4]):
-        area_b = (b[2] - b[0]) * (b[3] - b[1])
-        duplicate = False
-        for k in kept:
-            iw = min(b[2], k[2]) - max(b[0], k[0])
-            ih = min(b[3], k[3]) - max(b[1], k[1])
-            if iw <= 0 or ih <= 0:
-                continue
-            area_k = (k[2] - k[0]) * (k[3] - k[1])
-            if iw * ih / max(1e-6, min(area_b, area_k)) > overlap:
-                duplicate = True
-                break
-        if not duplicate:
-            kept.append(b)
+    out = []
+    for grid, per_cell in ((16, 2), (8, 6)):
+        ys, xs = np.mgrid[0:grid, 0:grid]
+        centres = np.stack([(xs + 0.5) / grid, (ys + 0.5) / grid], axis=-1).reshape(-1, 1, 2)
+        out.append(np.repeat(centres, per_cell, axis=1).reshape(-1, 2))
+    return np.concatenate(out).astype(np.float32)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of box ``a`` (4,) with boxes ``b`` (n, 4), all x0, y0, x1, y1."""
+    iw = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0, None)
+    ih = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0, None)
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    return inter / np.maximum(union, 1e-9)
+
+
+def weighted_nms(boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray,
+                 iou: float = NMS_IOU) -> list[Detection]:
+    """mediapipe's weighted NMS: each cluster (IoU > ``iou`` with its best box) becomes the score-weighted mean."""
+    order = list(np.argsort(-scores))
+    kept: list[Detection] = []
+    while order:
+        best = order[0]
+        overlaps = _iou(boxes[best], boxes[order])
+        members = [order[i] for i in np.nonzero(overlaps > iou)[0]]
+        w = scores[members][:, None]
+        box = (boxes[members] * w).sum(axis=0) / w.sum()
+        kps = (keypoints[members] * w[:, :, None]).sum(axis=0) / w.sum()
+        kept.append(Detection(box=tuple(float(v) for v in box), score=float(scores[best]),
+                              keypoints=kps.astype(np.float32)))
+        order = [i for i in order if i not in set(members)]
     return kept
 
 
-def _tile_origins(length, tile=TILE, stride=STRIDE):
-    """Start offsets of tiles covering ``length`` with the given stride; last tile flush with the end."""
-    if length <= tile:
-        return [0]
-    starts = list(range(0, length - tile, stride))
-    starts.append(length - tile)
-    return starts
+def _drop_parts(dets: list[Detection]) -> list[Detection]:
+    """Drop detections centred inside a detection over twice as wide: a tile that saw part of a big face."""
+    def inside(d: Detection, big: Detection) -> bool:
+        cx, cy = (d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2
+        return (big.box[2] - big.box[0] > 2 * (d.box[2] - d.box[0])
+                and big.box[0] <= cx <= big.box[2] and big.box[1] <= cy <= big.box[3])
+
+    return [d for d in dets if not any(inside(d, big) for big in dets if big is not d)]
+
+
+def tile_sides(w: int, h: int) -> list[int]:
+    """Tile sides after the whole-photo pass, largest first, until a face of :data:`MIN_FACE` is seen.
+
+    Each level sees faces from ``SEES_FROM`` of its side up to ``SEES_WHOLE`` of it (wholly inside a
+    tile), so the next level is at least ``SEES_FROM / SEES_WHOLE`` of the previous one: no size is missed.
+    """
+    long_side, short_side = max(w, h), min(w, h)
+    goal = MIN_FACE * short_side / SEES_FROM  # a tile this size sees the smallest face looked for
+    sides: list[int] = []
+    side = float(long_side)
+    while SEES_FROM * side > MIN_FACE * short_side and side > 32:
+        side = max(side * SEES_FROM / SEES_WHOLE, goal)
+        sides.append(int(round(side)))
+    return sides
+
+
+def _tiles(w: int, h: int, side: int) -> Iterator[tuple[int, int]]:
+    """Origins of square tiles of ``side`` covering w x h with half overlap, the last ones flush with the edges."""
+    def starts(length: int) -> list[int]:
+        if length <= side:
+            return [0]
+        step = max(1, side // 2)
+        s = list(range(0, length - side, step))
+        s.append(length - side)
+        return s
+
+    for y in starts(h):
+        for x in starts(w):
+            yield x, y
 
 
 class FaceFinder:
-    """Finds faces and their landmarks. Holds the mediapipe graphs; calls are serialised by a lock."""
+    """Finds faces and their 468 mesh points. Holds the two networks; calls are serialised by a lock."""
 
-    def __init__(self, min_confidence=0.5):
-        import cv2
-
-        face_detection, face_mesh = load_mediapipe()
-        self._cv2 = cv2
-        self._detector = face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=min_confidence
-        )
-        self._mesh = face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
-        )
+    def __init__(self) -> None:
+        self._detector, self._det_out = _load_net("face_detection_short_range.tflite")
+        self._mesh, self._mesh_out = _load_net("face_landmark.tflite")
+        self._anchors = _anchors()
         self._lock = threading.Lock()
 
-    def close(self):
-        """Release the mediapipe graphs."""
-        self._detector.close()
-        self._mesh.close()
+    def close(self) -> None:
+        """Drop the networks (a new FaceFinder loads them again)."""
+        self._detector = self._mesh = None
 
     # -- detection ---------------------------------------------------------------------------------
-    def _detect_in(self, rgb, ox, oy, scale, out):
-        """Run the detector on ``rgb`` and append boxes mapped to full-image coordinates to ``out``."""
-        h, w = rgb.shape[:2]
-        result = self._detector.process(rgb)
-        for det in result.detections or ():
-            bb = det.location_data.relative_bounding_box
-            x0 = (ox + bb.xmin * w) / scale
-            y0 = (oy + bb.ymin * h) / scale
-            x1 = x0 + bb.width * w / scale
-            y1 = y0 + bb.height * h / scale
-            out.append((x0, y0, x1, y1, float(det.score[0])))
+    def _detect_square(self, rgb: np.ndarray, x0: int, y0: int, side: int) -> list[tuple]:
+        """Raw detections ``(box, score, keypoints)`` in the square ``side`` at (x0, y0) of ``rgb``."""
+        import cv2
 
-    def detect(self, rgb):
-        """Face boxes ``(x0, y0, x1, y1, score)`` in image pixels, whole image plus tiles, merged."""
-        cv2 = self._cv2
-        h, w = rgb.shape[:2]
-        scale = min(1.0, DETECT_SIZE / float(max(h, w)))
+        # the square (side at x0, y0; it may reach past the photo) onto the 128 input, corner to corner
+        # as mediapipe maps it; what lies outside the photo is mid grey (0 in [-1, 1])
+        scale = DETECT_INPUT / float(side)
+        m = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale]])
         small = rgb
-        if scale < 1.0:
-            small = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        sh, sw = small.shape[:2]
-        boxes = []
+        if scale < 0.5:  # shrink most of the way with INTER_AREA first: bilinear sampling alone aliases
+            x_lo, y_lo = max(0, x0), max(0, y0)
+            part = rgb[y_lo:y0 + side, x_lo:x0 + side]
+            size = (max(1, round(part.shape[1] * 2 * scale)), max(1, round(part.shape[0] * 2 * scale)))
+            small = cv2.resize(part, size, interpolation=cv2.INTER_AREA)
+            sx, sy = part.shape[1] / small.shape[1] * scale, part.shape[0] / small.shape[0] * scale
+            m = np.array([[sx, 0.0, (x_lo - x0) * scale], [0.0, sy, (y_lo - y0) * scale]])
+        blob = cv2.warpAffine(small, m, (DETECT_INPUT, DETECT_INPUT), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(127.5, 127.5, 127.5))
+        blob = blob.astype(np.float32) * np.float32(1 / 127.5) - np.float32(1.0)
         with self._lock:
-            self._detect_in(np.ascontiguousarray(small), 0, 0, scale, boxes)
-            if max(sh, sw) > TILE:
-                for ty in _tile_origins(sh):
-                    for tx in _tile_origins(sw):
-                        tile = np.ascontiguousarray(small[ty:ty + TILE, tx:tx + TILE])
-                        self._detect_in(tile, tx, ty, scale, boxes)
-        return _nms(boxes)
+            self._detector.setInput(blob.transpose(2, 0, 1)[None])
+            outs = self._detector.forward(self._det_out)
+        scores = next(o for o in outs if o.shape[-1] == 1)
+        raw = next(o for o in outs if o.shape[-1] == 16)
+        scores = 1.0 / (1.0 + np.exp(-np.clip(scores.reshape(-1).astype(np.float64), -100, 100)))
+        hit = np.nonzero(scores >= MIN_SCORE)[0]
+        out = []
+        for i in hit:
+            r = raw[0, i] / DETECT_INPUT
+            ax, ay = self._anchors[i]
+            cx, cy, bw, bh = ax + r[0], ay + r[1], r[2], r[3]
+            kps = np.stack([ax + r[4::2], ay + r[5::2]], axis=1)
+            # back to image pixels
+            f = float(side)
+            box = (x0 + (cx - bw / 2) * f, y0 + (cy - bh / 2) * f, x0 + (cx + bw / 2) * f, y0 + (cy + bh / 2) * f)
+            out.append((box, float(scores[i]), kps * f + np.array([x0, y0], np.float32)))
+        return out
+
+    def detect(self, rgb: np.ndarray, every_face: bool = True) -> list[Detection]:
+        """Detections in image pixels, merged across scales, best first.
+
+        The whole photo first (a portrait ends there when only the largest face is wanted), then the
+        tiles, which find faces down to :data:`MIN_FACE` of the short side.
+        """
+        h, w = rgb.shape[:2]
+        long_side, short_side = max(h, w), min(h, w)
+        raw = self._detect_square(rgb, (w - long_side) // 2, (h - long_side) // 2, long_side)
+        if every_face or not raw:
+            for side in tile_sides(w, h):
+                for tx, ty in _tiles(w, h, side):
+                    raw.extend(self._detect_square(rgb, tx, ty, side))
+        if not raw:
+            return []
+        boxes = np.array([r[0] for r in raw], np.float32)
+        scores = np.array([r[1] for r in raw], np.float32)
+        kps = np.stack([r[2] for r in raw]).astype(np.float32)
+        dets = weighted_nms(boxes, scores, kps)
+        # far below the smallest face looked for: tile noise (the mesh's face flag checks the rest)
+        dets = [d for d in dets if d.box[2] - d.box[0] >= 0.5 * MIN_FACE * short_side]
+        return _drop_parts(dets)
 
     # -- landmarks ---------------------------------------------------------------------------------
-    def landmarks(self, rgb, box):
-        """478 landmarks (float32, image pixels) for the face in ``box``, or None if the mesh finds none."""
-        cv2 = self._cv2
-        h, w = rgb.shape[:2]
-        x0, y0, x1, y1 = box[:4]
+    def landmarks(self, rgb: np.ndarray, det: Detection, roi_scale: float = ROI_SCALE) -> np.ndarray | None:
+        """468 points (float32, image pixels) for the face of ``det``, or None if the mesh sees no face there."""
+        import cv2
+
+        x0, y0, x1, y1 = det.box
         cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
-        side = 1.8 * max(x1 - x0, y1 - y0)
-        cx0 = int(max(0, np.floor(cx - side / 2)))
-        cy0 = int(max(0, np.floor(cy - side / 2)))
-        cx1 = int(min(w, np.ceil(cx + side / 2)))
-        cy1 = int(min(h, np.ceil(cy + side / 2)))
-        if cx1 - cx0 < 8 or cy1 - cy0 < 8:
+        side = roi_scale * max(x1 - x0, y1 - y0)
+        if side < 8:
             return None
-        crop = rgb[cy0:cy1, cx0:cx1]
-        ch, cw = crop.shape[:2]
-        s = min(1.0, MESH_CROP / float(max(ch, cw)))
-        if s < 1.0:
-            size = (max(1, round(cw * s)), max(1, round(ch * s)))
-            crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-        crop = np.ascontiguousarray(crop)
+        eye_r, eye_l = det.keypoints[0], det.keypoints[1]
+        theta = float(np.arctan2(eye_l[1] - eye_r[1], eye_l[0] - eye_r[0]))  # eyes level after turning
+        src, scale = rgb, 1.0
+        if side > 2.5 * MESH_INPUT:  # shrink the neighbourhood first: bilinear sampling would alias
+            scale = 2.0 * MESH_INPUT / side
+            r = int(side * 0.75) + 2
+            bx0, by0 = max(0, int(cx) - r), max(0, int(cy) - r)
+            part = rgb[by0:int(cy) + r, bx0:int(cx) + r]
+            src = cv2.resize(part, (max(1, round(part.shape[1] * scale)), max(1, round(part.shape[0] * scale))),
+                             interpolation=cv2.INTER_AREA)
+            cx, cy, side = (cx - bx0) * scale, (cy - by0) * scale, side * scale
+        else:
+            bx0 = by0 = 0
+        # affine map from mesh-input pixels (u, v) to source pixels: centre + R(theta) * (u/192 - 0.5) * side
+        c, s = np.cos(theta), np.sin(theta)
+        k = side / MESH_INPUT
+        m = np.array([[c * k, -s * k, cx - (c - s) * side / 2.0],
+                      [s * k, c * k, cy - (s + c) * side / 2.0]], np.float64)
+        crop = cv2.warpAffine(src, m, (MESH_INPUT, MESH_INPUT), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REPLICATE)
+        blob = (crop.astype(np.float32) * np.float32(1 / 255.0)).transpose(2, 0, 1)[None]
         with self._lock:
-            result = self._mesh.process(crop)
-        if not result.multi_face_landmarks:
+            self._mesh.setInput(blob)
+            outs = self._mesh.forward(self._mesh_out)
+        flag = next(o for o in outs if o.size == 1)
+        pts = next(o for o in outs if o.size == 1404).reshape(468, 3)[:, :2].astype(np.float64)
+        if float(flag.reshape(-1)[0]) <= FACE_FLAG:
             return None
-        pts = np.array([(p.x, p.y) for p in result.multi_face_landmarks[0].landmark], dtype=np.float32)
-        pts[:, 0] = cx0 + pts[:, 0] * cw  # normalised to the crop, which maps to (cw, ch) pixels
-        pts[:, 1] = cy0 + pts[:, 1] * ch
-        # the mesh must land on the detected face, not on a neighbour inside the crop
-        mx, my = pts[:, 0].mean(), pts[:, 1].mean()
-        if not (x0 - 0.25 * (x1 - x0) <= mx <= x1 + 0.25 * (x1 - x0)
-                and y0 - 0.25 * (y1 - y0) <= my <= y1 + 0.25 * (y1 - y0)):
-            return None
-        return pts
+        mapped = pts @ m[:, :2].T + m[:, 2]
+        mapped = mapped / scale + np.array([bx0, by0])
+        return mapped.astype(np.float32)
 
-    def find(self, rgb, timed=None):
-        """All faces in ``rgb`` (uint8 HxWx3) with landmarks, largest first.
+    def _own_mesh(self, rgb: np.ndarray, det: Detection) -> np.ndarray | None:
+        """The mesh of ``det``'s own face: retried from a tighter crop if the first one slid off the box."""
+        x0, y0, x1, y1 = det.box
+        for roi_scale in (ROI_SCALE, ROI_SCALE_TIGHT):
+            pts = self.landmarks(rgb, det, roi_scale)
+            if pts is None:
+                continue
+            mx, my = pts.mean(axis=0)
+            if x0 <= mx <= x1 and y0 <= my <= y1:
+                return pts
+        return None
 
-        ``timed(stage)``, if given, returns a context manager timing the "detect" / "landmarks" stages.
+    def find(self, rgb: np.ndarray, every_face: bool = True,
+             timed: Callable[[str], ContextManager] | None = None) -> list[Face]:
+        """Faces in ``rgb`` (uint8 HxWx3) with their mesh, largest first.
+
+        ``every_face=False`` may skip the tile search when the whole photo shows a face (only the
+        largest is wanted). ``timed(stage)``, if given, times the "detect" / "landmarks" stages.
         """
         timed = timed or (lambda stage: contextlib.nullcontext())
         rgb = np.ascontiguousarray(rgb)
         with timed("detect"):
-            boxes = self.detect(rgb)
+            dets = self.detect(rgb, every_face)
         with timed("landmarks"):
             faces = []
-            for box in boxes:
-                pts = self.landmarks(rgb, box)
+            for det in dets:
+                pts = self._own_mesh(rgb, det)
                 if pts is not None:
-                    faces.append(Face(box=tuple(box[:4]), score=box[4], landmarks=pts))
-            faces = _dedupe_meshes(faces)
+                    faces.append(Face(box=det.box, score=det.score, landmarks=pts))
+            faces = dedupe(faces)
             faces.sort(key=lambda f: -f.area)
         return faces
 
 
-def _dedupe_meshes(faces):
-    """Drop meshes that landed on the same face from two detections (centres closer than 30 % width)."""
-    kept = []
+def dedupe(faces: Sequence[Face]) -> list[Face]:
+    """Keep one mesh per face: meshes whose centres are closer than 30 % of the face width are one face."""
+    kept: list[Face] = []
     for f in sorted(faces, key=lambda f: -f.score):
         c = f.landmarks.mean(axis=0)
         if all(np.hypot(*(c - k.landmarks.mean(axis=0))) > 0.3 * max(k.width, f.width) for k in kept):

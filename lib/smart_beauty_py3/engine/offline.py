@@ -1,4 +1,6 @@
-"""The offline Smart Beauty engine: mediapipe landmarks + OpenCV retouching, no network.
+"""The offline Smart Beauty engine: mediapipe's face models run by OpenCV's DNN module + OpenCV retouching.
+
+Needs OpenCV (contrib, headless) and numpy only; the two model files ship in ``models/``; no network.
 
 Usage::
 
@@ -15,14 +17,16 @@ from contextlib import contextmanager
 
 import numpy as np
 
-INSTALL_HINT = "run scripts/install-engine.sh (mediapipe==0.10.21 --no-deps + pinned requirements/engine.txt)"
+INSTALL_HINT = "run ./install.sh --with-engine"
+#: the oldest OpenCV whose DNN module reads the TFLite models
+MIN_OPENCV = (4, 8)
 _available = None
 
 
 def available():
     """``(True, description)`` if the local engine can run here, else ``(False, reason sentence)``.
 
-    Imports cv2 and mediapipe (about half a second the first time); the answer is cached.
+    Imports cv2 and checks the model files' sha256 (a few tenths of a second); the answer is cached.
     """
     global _available
     if _available is None:
@@ -38,18 +42,18 @@ def _probe():
     if not hasattr(cv2, "ximgproc"):
         return False, ("The local engine is not installed: OpenCV lacks the contrib modules "
                        "(need opencv-contrib-python-headless); %s." % INSTALL_HINT)
+    version = tuple(int(p) for p in cv2.__version__.split(".")[:2] if p.isdigit())
+    if version < MIN_OPENCV or not hasattr(cv2.dnn, "readNetFromTFLite"):
+        return False, ("The local engine is not installed: OpenCV %s is too old (need %d.%d or newer); %s."
+                       % (cv2.__version__, MIN_OPENCV[0], MIN_OPENCV[1], INSTALL_HINT))
     try:
-        from .faces import load_mediapipe
+        from .faces import MODEL_SHA256, ModelError, model_path
 
-        load_mediapipe()
-        import mediapipe
-    except ImportError as e:
-        return False, "The local engine is not installed: mediapipe is missing (%s); %s." % (e, INSTALL_HINT)
-    except Exception as e:  # a broken install (protobuf 5, numpy ABI...) must not crash the caller
-        return False, "The local engine is installed but does not load (%s: %s); %s." % (
-            type(e).__name__, e, INSTALL_HINT)
-    return True, "The local engine is installed (mediapipe %s, OpenCV %s)." % (
-        getattr(mediapipe, "__version__", "?"), cv2.__version__)
+        for name in MODEL_SHA256:
+            model_path(name)
+    except ModelError as e:
+        return False, "The local engine cannot start: %s." % e
+    return True, "The local engine is installed (OpenCV %s)." % cv2.__version__
 
 
 def _no_face_error():
@@ -66,7 +70,7 @@ class OfflineEngine:
     * Only pixels inside each face's ROI (see :meth:`face_regions`) can change.
 
     Pass a dict as ``timings`` to get seconds per stage added to it (used by the benchmark).
-    Instances are reusable and thread-safe (mediapipe calls are serialised).
+    Instances are reusable and thread-safe (network calls are serialised).
     """
 
     def __init__(self):
@@ -81,20 +85,23 @@ class OfflineEngine:
         return self._finder
 
     def close(self):
-        """Release mediapipe's graphs (the engine reloads them if called again)."""
+        """Release the face networks (the engine reloads them if called again)."""
         if self._finder is not None:
             self._finder.close()
             self._finder = None
 
-    def find_faces(self, rgb, timings=None):
-        """Faces in ``rgb``, largest first (:class:`~.faces.Face` with landmarks)."""
-        return self._faces().find(rgb, lambda stage: _timed(timings, stage))
+    def find_faces(self, rgb, timings=None, every_face=True):
+        """Faces in ``rgb``, largest first (:class:`~.faces.Face` with landmarks).
+
+        ``every_face=False`` allows skipping the small-face search when the largest face is all that is wanted.
+        """
+        return self._faces().find(rgb, every_face, lambda stage: _timed(timings, stage))
 
     def face_regions(self, rgb, multi_face=True):
         """ROIs ``(x0, y0, x1, y1)`` the engine would touch: all faces, or only the largest one."""
         from .masks import face_roi
 
-        faces = self.find_faces(rgb)
+        faces = self.find_faces(rgb, every_face=multi_face)
         if not multi_face:
             faces = faces[:1]
         return [face_roi(f, rgb.shape) for f in faces]
@@ -104,7 +111,7 @@ class OfflineEngine:
         level = float(level)
         if not 0.0 <= level <= 1.0:  # also rejects NaN
             raise ValueError("level must be within [0, 1], got %r" % level)
-        faces = self.find_faces(rgb, timings)
+        faces = self.find_faces(rgb, timings, every_face=multi_face)
         if not faces:
             raise _no_face_error()
         if level == 0.0:
