@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 import io
 import json
 import os
+import re
+import socket
 import stat
 import sys
 import tempfile
@@ -23,7 +25,9 @@ ENV_CONFIG_DIR = "SMART_BEAUTY_CONFIG_DIR"
 ENV_DEADLINE = "SMART_BEAUTY_DEADLINE"
 KEY_FILE = "api-key"
 SETTINGS_FILE = "settings.json"
-LOOPBACK_HOSTS = ("localhost", "::1")
+LOOPBACK_NAMES = ("localhost",)
+_IPV4 = re.compile(r"^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\Z")
+_IPV6_LOOPBACK = b"\0" * 15 + b"\1"
 
 
 def config_dir(env=None):
@@ -41,8 +45,24 @@ def config_dir(env=None):
 
 
 def is_loopback_host(host):
-    host = (host or "").strip("[]").lower()
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    """Whether ``host`` is, literally, a loopback address: an IPv4 address in 127.0.0.0/8 written as
+    four decimal numbers, the IPv6 address ::1 (any spelling), or the name ``localhost``. Any other
+    name -- ``127.attacker.example`` included -- is not: what it resolves to is not ours to trust."""
+    host = (host or "").strip().lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if host in LOOPBACK_NAMES:
+        return True
+    match = _IPV4.match(host)
+    if match:
+        parts = [int(p) for p in match.groups()]
+        return parts[0] == 127 and all(p <= 255 for p in parts)
+    if ":" in host and "%" not in host:
+        try:
+            return socket.inet_pton(socket.AF_INET6, host) == _IPV6_LOOPBACK
+        except (AttributeError, OSError, ValueError, socket.error):
+            return host == "::1"  # no inet_pton (Python 2.7 on Windows): the usual spelling only
+    return False
 
 
 def check_base_url(url):

@@ -59,9 +59,23 @@ def test_unsafe_base_urls_are_refused(url):
 
 
 @pytest.mark.parametrize("url", ["https://www.ailabapi.com/", "http://127.0.0.1:8787", "http://localhost:1",
-                                 "http://[::1]:9"])
+                                 "http://[::1]:9", "http://127.255.0.9:80", "http://[0:0:0:0:0:0:0:1]:9",
+                                 "http://LOCALHOST:5"])
 def test_https_and_loopback_http_are_accepted(url):
     assert settings.check_base_url(url) == url.rstrip("/")
+
+
+@pytest.mark.parametrize("host", ["127.attacker.invalid", "127.0.0.1.nip.io", "127.0.0.256", "127.1",
+                                  "localhost.", "evil.localhost", "[::ffff:127.0.0.1]", "128.0.0.1",
+                                  "[::2]"])
+def test_plain_http_only_to_a_literal_loopback_address(host):
+    """Loopback = a literal 127.0.0.0/8 or ::1 address, or "localhost"; a name merely starting
+    with "127." resolves wherever its owner wants, so the key must not go there in clear."""
+    assert not settings.is_loopback_host(host)
+    with pytest.raises(errors.ConfigError) as info:
+        settings.check_base_url("http://%s:8080" % host)
+    assert "plain http" in str(info.value)
+    assert settings.check_base_url("https://%s:8080" % host)
 
 
 def test_base_url_from_env_then_file(env):

@@ -224,7 +224,8 @@ def test_a_missing_ca_bundle_is_a_clear_error(tls, monkeypatch):
     assert time.monotonic() - t0 < 2.0, "a configuration error is not worth retrying"
 
 
-@pytest.mark.parametrize("url", ["http://192.168.1.10:8787", "http://example.com", "http://10.0.0.1"])
+@pytest.mark.parametrize("url", ["http://192.168.1.10:8787", "http://example.com", "http://10.0.0.1",
+                                 "http://127.attacker.invalid:8080", "http://127.0.0.1.nip.io:8787"])
 def test_plain_http_to_a_non_loopback_host_is_refused(url):
     with pytest.raises(errors.ConfigError):
         Client(CANARY, url)
