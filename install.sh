@@ -351,7 +351,7 @@ install_into() {   # install_into <version> <profile dir> <origin>
     # stage next to the target, then swap: never a half-installed plug-in
     mkdir -p "$prof/plug-ins"
     stage=$(mktemp -d "$prof/plug-ins/.$name.new.XXXXXX")
-    trap 'rm -rf "$stage"' EXIT
+    trap "rm -rf '$stage'" EXIT   # expanded now: a die() further down runs the trap after this function's locals are gone
     cp "$src" "$stage/$name.py"
     chmod 755 "$stage/$name.py"
     copy_lib "$stage/lib"
