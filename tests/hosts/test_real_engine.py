@@ -181,3 +181,32 @@ def test_real_gimp3_retouches_with_the_real_engine(d13_host, readme_install):
         a = np.asarray(Image.open(photos / ("%s.jpg" % name)).convert("RGB"))
         b = np.asarray(Image.open(out).convert("RGB"))
         assert a.shape == b.shape and changed(a, b).mean() > 0.01, name
+
+
+def readme_test_command() -> str:
+    """The second line of README's 'Set up and try it' block (the whole test suite)."""
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## Set up and try it"):]
+    return re.search(r"```sh\n(.*?)```", section, re.S).group(1).strip().splitlines()[1]
+
+
+def test_readme_test_command_in_the_fresh_debian_13(d13_host, readme_install):
+    """README's second command in the same root, on Python 3.13: every tier but the real hosts (a chroot
+    cannot build chroots; declared with SB_HOSTS_DISABLE, so they are skipped loudly, not silently), the
+    offline engine's tests included (test.sh requires them to run)."""
+    work, res = readme_install
+    res.check()
+    cmd = readme_test_command()
+    assert cmd == "./test.sh", cmd
+    t0 = time.monotonic()
+    run = d13_host.run(["sh", "-c", cmd + " -q -p no:cacheprovider"], cwd="/sb/work/src", timeout=1800,
+                       binds=binds(work), env=run_env(SB_HOSTS_DISABLE="nested inside the d13 root"))
+    record_time("README's ./test.sh in the fresh Debian 13 root (Python 3.13)", time.monotonic() - t0)
+    out = run.output
+    assert run.returncode == 0, out[-6000:]
+    summary = [line for line in out.splitlines() if re.search(r"\d+ passed", line)]
+    assert summary, out[-3000:]
+    assert " failed" not in summary[-1] and " error" not in summary[-1], summary[-1]
+    # the engine tier ran on 3.13 (test.sh's -ra lists every skip with its file)
+    assert not [line for line in out.splitlines() if line.startswith("SKIPPED") and "tests/engine" in line], out
+    assert "OFFLINE ENGINE NOT INSTALLED" not in out, out[-3000:]

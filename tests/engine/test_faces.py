@@ -1,0 +1,138 @@
+"""The engine's face finder (mediapipe's models run by OpenCV's DNN module) on real photos.
+
+* It agrees with mediapipe 0.10.21 itself (recorded by scripts/mediapipe-reference.py into
+  data/mediapipe-0.10.21-reference.json): same face, box and key points within a few pixels, the
+  468-point mesh within a pixel (median) — the remaining difference is the anti-aliased shrink we do
+  before sampling where mediapipe samples bilinearly.
+* Group photos: every face at least 4 % of the photo's short side wide is found, each mesh on its
+  own face, also when faces touch.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def scaled(rgb, scale):
+    from PIL import Image
+
+    if scale == 1.0:
+        return rgb
+    h, w = rgb.shape[:2]
+    return np.asarray(Image.fromarray(rgb).resize((round(w * scale), round(h * scale)), Image.BILINEAR))
+
+
+def reference_cases():
+    with open(os.path.join(HERE, "data", "mediapipe-0.10.21-reference.json")) as f:
+        return json.load(f)["cases"]
+
+
+@pytest.mark.parametrize("case", reference_cases(), ids=lambda c: "%s-%gx%s" % (
+    c["file"], c["scale"], "-mirrored" if c["mirrored"] else ""))
+def test_agrees_with_mediapipe(engine, request, case):
+    img = request.getfixturevalue(case["file"].split(".")[0])
+    if case["mirrored"]:
+        img = img[:, ::-1]
+    img = np.ascontiguousarray(scaled(np.ascontiguousarray(img), case["scale"]))
+    finder = engine._faces()
+    dets = finder.detect(img, every_face=False)
+    assert len(dets) == 1
+    box_err = np.abs(np.array(dets[0].box) - np.array(case["box"])).max()
+    kp_err = np.hypot(*(dets[0].keypoints - np.array(case["keypoints"])).T).max()
+    faces = engine.find_faces(img, every_face=False)
+    assert len(faces) == 1
+    err = np.hypot(*(faces[0].landmarks - np.array(case["landmarks"], np.float32)).T)
+    eye_distance = np.hypot(*(np.array(case["landmarks"][33]) - np.array(case["landmarks"][263])))
+    # one pixel = ~1 % of the eye distance on these faces; mediapipe's own refine=False vs refine=True
+    # meshes differ by about that much
+    assert box_err < 0.04 * eye_distance + 1.0, box_err
+    assert kp_err < 0.08 * eye_distance + 1.0, kp_err
+    assert np.median(err) < 0.015 * eye_distance + 0.3, (np.median(err), eye_distance)
+    assert np.percentile(err, 95) < 0.04 * eye_distance + 0.5, (np.percentile(err, 95), eye_distance)
+
+
+def face_crop(rgb, face, margin):
+    """A square crop around ``face`` (``margin`` x its width) and the face's box inside it."""
+    lo, hi = face.landmarks.min(axis=0), face.landmarks.max(axis=0)
+    c = (lo + hi) / 2
+    half = margin * (hi - lo).max() / 2
+    x0, y0 = int(max(0, c[0] - half)), int(max(0, c[1] - half))
+    x1, y1 = int(min(rgb.shape[1], c[0] + half)), int(min(rgb.shape[0], c[1] + half))
+    return np.ascontiguousarray(rgb[y0:y1, x0:x1])
+
+
+def paste(canvas, crop, x, y, width):
+    from PIL import Image
+
+    h = round(crop.shape[0] * width / crop.shape[1])
+    part = np.asarray(Image.fromarray(crop).resize((width, h), Image.LANCZOS))
+    canvas[y:y + h, x:x + width] = part
+    return x, y, x + width, y + h
+
+
+@pytest.fixture(scope="module")
+def crops(engine, portrait, hopper):
+    out = []
+    for img in (portrait, hopper):
+        face = engine.find_faces(img, every_face=False)[0]
+        out.append(face_crop(img, face, 1.6))
+    return out
+
+
+def test_every_face_down_to_4_percent_of_the_short_side(engine, crops):
+    """A 3000x2000 scene with eight real faces from 4.5 % to 25 % of the short side (2000 px): all found,
+    each once, each mesh inside its own face; without multi_face only the largest is retouched."""
+    rng = np.random.RandomState(5)
+    canvas = (rng.normal(120, 18, (2000, 3000, 3)).clip(0, 255)).astype(np.uint8)
+    import cv2
+
+    canvas = cv2.GaussianBlur(canvas, (0, 0), 6)        # a soft, textured background
+    places = []
+    # face width ~ crop width / 1.6; crop widths chosen so faces are 90-500 px (4.5-25 % of 2000)
+    spec = [(0, 145, 100, 120), (1, 150, 500, 150), (0, 200, 900, 200), (1, 260, 1300, 160),
+            (0, 330, 1800, 300), (1, 420, 2300, 250), (0, 560, 200, 1000), (1, 800, 1000, 900)]
+    for i, (which, width, x, y) in enumerate(spec):
+        crop = crops[which] if i % 2 == 0 else np.ascontiguousarray(crops[which][:, ::-1])
+        places.append(paste(canvas, crop, x, y, width))
+    faces = engine.find_faces(canvas, every_face=True)
+    assert len(faces) == len(places), [f.box for f in faces]
+    for (x0, y0, x1, y1) in places:
+        mine = [f for f in faces if x0 <= f.landmarks[:, 0].mean() <= x1 and y0 <= f.landmarks[:, 1].mean() <= y1]
+        assert len(mine) == 1, ((x0, y0, x1, y1), [f.box for f in faces])
+        lo, hi = mine[0].landmarks.min(axis=0), mine[0].landmarks.max(axis=0)
+        # the whole mesh lies on this face's crop
+        assert x0 - 2 <= lo[0] and hi[0] <= x1 + 2 and y0 - 2 <= lo[1] and hi[1] <= y1 + 2
+    assert min(f.width for f in faces) < 0.05 * 2000
+    regions = engine.face_regions(canvas, multi_face=False)
+    assert len(regions) == 1
+    big = places[-1]
+    x0, y0, x1, y1 = regions[0]
+    assert x0 <= (big[0] + big[2]) / 2 <= x1 and y0 <= (big[1] + big[3]) / 2 <= y1
+
+
+@pytest.mark.parametrize("margin", [1.15, 1.3])
+def test_touching_faces_each_get_their_own_mesh(engine, crops, margin):
+    """Two real faces side by side, crops touching (so each face's 1.5x mesh crop holds part of the
+    other): two meshes, one on each face; the retouch changes both faces, not one of them twice."""
+    a, b = (face_crop_again(engine, c, margin) for c in crops)
+    h = 400
+    scene = np.full((h + 100, 2 * h + 40, 3), 110, np.uint8)
+    left = paste(scene, a, 20, 50, h)
+    right = paste(scene, b, 20 + h, 50, h)
+    scene = scene[:max(left[3], right[3]) + 50]
+    faces = engine.find_faces(scene, every_face=True)
+    assert len(faces) == 2, [f.box for f in faces]
+    centres = sorted(f.landmarks.mean(axis=0)[0] for f in faces)
+    assert left[0] < centres[0] < left[2] and right[0] < centres[1] < right[2], centres
+    out = engine(scene, 0.8, multi_face=True)
+    diff = np.abs(out.astype(int) - scene.astype(int)).max(axis=-1) > 2
+    assert diff[:, left[0]:left[2]].sum() > 1000 and diff[:, right[0]:right[2]].sum() > 1000
+
+
+def face_crop_again(engine, crop, margin):
+    face = engine.find_faces(crop, every_face=False)[0]
+    return face_crop(crop, face, margin)
