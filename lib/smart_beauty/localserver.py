@@ -79,7 +79,9 @@ def open_client(backend="auto", settings=None, env=None, on_wait=None):
     if chosen == "cloud":
         return Client(settings.require_key(), base_url=settings.base_url)
     server = ensure(env=env) if on_wait is None else in_background(ensure, 0.1, on_wait, env=env)
-    return Client(server.key, base_url=server.url)
+    client = Client(server.key, base_url=server.url)
+    client.local_engine = True   # jobs poll it at the local engine's pace (jobs.policy_for)
+    return client
 
 
 def in_background(func, tick, on_tick, *args, **kwargs):

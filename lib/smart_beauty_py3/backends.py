@@ -54,6 +54,7 @@ def open_backend(name="auto", api_base=None, env=None, engine=None):
     server = LocalAilab(port=0, engine=engine or local_engine(), job_seconds=0.0).start()
     try:
         client = Client(server.valid_key, server.url)
+        client.local_engine = True   # jobs poll it at the local engine's pace (jobs.policy_for)
     except Exception:
         server.stop()
         raise
