@@ -3,8 +3,8 @@
 Bounds pinned here:
 * outside the engine's face ROIs the output is bit-identical to the input (exact, not approximate);
 * level 0 is bit-identical everywhere;
-* on skin (mask > 0.8), the variance of fine detail drops by >= 35 % at level 0.7 and mean L* rises
-  by >= 2.5;
+* on skin (mask > 0.8), the variance of blemish-scale detail (band 0.8-3 % of the face width) drops
+  by >= 20 % at level 0.7 and mean L* rises by >= 1.5 (texture kept: see test_look.py);
 * the mean change inside the ROI grows strictly with the level and is continuous (small level ->
   small change).
 """
@@ -44,11 +44,11 @@ def lab(rgb):
     return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 
 
-def fine_detail(rgb):
+def blemish_detail(rgb, face_width):
     import cv2
 
     L = lab(rgb)[..., 0]
-    return L - cv2.GaussianBlur(L, (0, 0), 2.0)
+    return cv2.GaussianBlur(L, (0, 0), 0.008 * face_width) - cv2.GaussianBlur(L, (0, 0), 0.03 * face_width)
 
 
 def test_engine_installed_when_required():
@@ -129,12 +129,13 @@ def test_skin_is_smoother_and_brighter(engine, request, name):
     out = engine(img, 0.7, False)
     skin = skin_mask(engine, img) > 0.8
     assert skin.sum() > 1500
-    var_in = fine_detail(img)[skin].var()
-    var_out = fine_detail(out)[skin].var()
-    assert var_out < 0.65 * var_in, (var_in, var_out)
+    fw = engine.find_faces(img)[0].width
+    var_in = blemish_detail(img, fw)[skin].var()
+    var_out = blemish_detail(out, fw)[skin].var()
+    assert var_out < 0.8 * var_in, (var_in, var_out)
     l_in = lab(img)[..., 0][skin].mean()
     l_out = lab(out)[..., 0][skin].mean()
-    assert l_out > l_in + 2.5, (l_in, l_out)
+    assert l_out > l_in + 1.5, (l_in, l_out)
 
 
 def test_change_grows_monotonically_and_smoothly_with_level(engine, portrait):

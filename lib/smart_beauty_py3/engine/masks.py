@@ -1,11 +1,17 @@
-"""Soft masks for one face, built at a reduced working scale from its landmarks and its own colours.
+"""One face's working copy: its ROI reduced so the face is ~WORK_FACE_WIDTH px wide, with soft masks.
+
+Everything low-frequency (masks, smoothing base, whitening) is computed on this small copy; the
+change is then upscaled once and added to the full-resolution ROI (``retouch.apply_change``), so the
+cost at 12 MP is one resize and one add, and the detail finer than the working scale (pores, fine
+hair) is never touched.
 
 * ``skin``: filled face oval minus eyes, brows and lips, feathered, times a skin-colour probability
-  from a model sampled on this face's cheeks/forehead/nose bridge (keeps hair fringe, brows,
-  beard shadow and glasses frames out, and adapts to any skin tone);
-* ``whiten``: the skin mask widened by a soft ellipse reaching the neck (so face and neck brighten
-  together and no edge shows at the jaw), also gated by skin colour;
-* ``lips``: outer minus inner lip polygon, feathered.
+  from a model sampled on this face's cheeks/forehead/nose bridge (keeps hair fringe, brows, beard
+  shadow and glasses frames out, and adapts to any skin tone);
+* ``whiten``: every pixel of this face's skin colour in the ROI -- face, ears and neck alike -- under
+  one broad window that fades only toward the ROI border and down the neck, so the face never looks
+  pasted on; the skin-colour test is on chroma (lightness barely counts: a neck in shadow is the
+  same skin); eyes, brows and mouth kept off;
 
 All masks are float32 in [0, 1] and fall to exactly 0 at the border of the face's region of
 interest, so nothing outside that box ever changes.
@@ -17,30 +23,32 @@ import numpy as np
 
 from . import landmarks as lm
 
-#: face width (pixels) at which masks are built; the masks are upscaled to the ROI afterwards
-MASK_FACE_WIDTH = 192
+#: face width (pixels) of the working copy; smaller faces are worked on at full resolution
+WORK_FACE_WIDTH = 224
 
 
 @dataclass
-class FaceMasks:
-    """Masks of one face at working scale (``scale`` = working pixels per image pixel)."""
+class Work:
+    """The working copy of one face's ROI and its masks (``scale`` = working px per image px)."""
 
+    small: np.ndarray  # float32 RGB [0, 255] at working scale
     skin: np.ndarray
     whiten: np.ndarray
-    lips: np.ndarray
     scale: float
+    face_width: float  # at working scale
+    pts: np.ndarray  # landmarks at working scale, ROI origin
 
 
 def face_roi(face, shape):
-    """Integer ROI ``(x0, y0, x1, y1)`` around a face: landmark box + margins (more below, for the neck)."""
+    """Integer ROI ``(x0, y0, x1, y1)`` around a face: landmark box + margins (most below, for the neck)."""
     h, w = shape[:2]
     lo = face.landmarks.min(axis=0)
     hi = face.landmarks.max(axis=0)
     fw, fh = hi[0] - lo[0], hi[1] - lo[1]
-    x0 = int(max(0, np.floor(lo[0] - 0.35 * fw)))
-    x1 = int(min(w, np.ceil(hi[0] + 0.35 * fw)))
-    y0 = int(max(0, np.floor(lo[1] - 0.25 * fh)))
-    y1 = int(min(h, np.ceil(hi[1] + 0.45 * fh)))
+    x0 = int(max(0, np.floor(lo[0] - 0.3 * fw)))
+    x1 = int(min(w, np.ceil(hi[0] + 0.3 * fw)))
+    y0 = int(max(0, np.floor(lo[1] - 0.22 * fh)))
+    y1 = int(min(h, np.ceil(hi[1] + 0.55 * fh)))
     return x0, y0, x1, y1
 
 
@@ -61,11 +69,8 @@ def _border_window(h, w, ramp):
     return win * win * (3 - 2 * win)  # smoothstep
 
 
-def skin_probability(ycc, pts, face_w):
-    """Per-pixel probability that a pixel has this face's skin colour (YCrCb Mahalanobis distance).
-
-    ``ycc`` is float32 YCrCb at working scale; ``pts`` the landmarks at working scale.
-    """
+def _skin_model(ycc, pts, face_w):
+    """Robust mean and covariance of this face's skin colour (YCrCb), sampled on cheeks/forehead."""
     h, w = ycc.shape[:2]
     r = max(1, int(round(0.03 * face_w)))
     samples = []
@@ -75,16 +80,29 @@ def skin_probability(ycc, pts, face_w):
         if patch.size:
             samples.append(patch.reshape(-1, 3))
     if not samples:
-        return np.ones((h, w), np.float32)
+        return None
     s = np.concatenate(samples).astype(np.float64)
     # robust centre: drop the 20 % of samples farthest from the median (specular spots, stray hair)
     med = np.median(s, axis=0)
     dist = np.abs(s - med).sum(axis=1)
     s = s[dist <= np.percentile(dist, 80)]
-    mean = s.mean(axis=0)
-    cov = np.cov(s.T) + np.diag([30.0, 4.0, 4.0])
-    cov[0, :] *= 1.6  # lighting varies over a face: be a bit lenient on luma
-    cov[:, 0] *= 1.6
+    return s.mean(axis=0), np.cov(s.T)
+
+
+def skin_probability(ycc, pts, face_w, luma_weight=1.6):
+    """Per-pixel probability that a pixel has this face's skin colour (YCrCb Mahalanobis distance).
+
+    ``ycc`` is float32 YCrCb at working scale; ``pts`` the landmarks at working scale.
+    ``luma_weight`` widens the tolerance on lightness (lighting varies; shadowed skin is skin).
+    """
+    h, w = ycc.shape[:2]
+    model = _skin_model(ycc, pts, face_w)
+    if model is None:
+        return np.ones((h, w), np.float32)
+    mean, cov = model
+    cov = cov + np.diag([30.0, 4.0, 4.0])
+    cov[0, :] *= luma_weight
+    cov[:, 0] *= luma_weight
     inv = np.linalg.inv(cov).astype(np.float32)
     d = ycc.reshape(-1, 3) - mean.astype(np.float32)
     d2 = np.einsum("ij,jk,ik->i", d, inv, d).reshape(h, w)
@@ -93,21 +111,65 @@ def skin_probability(ycc, pts, face_w):
     return np.clip((4.5 - dist) / 2.0, 0.0, 1.0).astype(np.float32)
 
 
-def build_masks(roi_rgb, face, roi):
-    """Build :class:`FaceMasks` for ``face`` over ``roi_rgb`` (the uint8 ROI crop, origin ``roi[:2]``)."""
+def chromaticity_probability(rgb, pts, face_w):
+    """Probability that a pixel has this face's skin *hue*, whatever its lightness.
+
+    Mahalanobis distance in normalised (r, g) chromaticity, which shading does not change (YCrCb's
+    chroma shrinks in shadow, so a neck in the jaw's shadow would not count as skin). Pixels darker
+    than a fifth of the face's skin luma fade out (their chromaticity is noise).
+    """
+    h, w = rgb.shape[:2]
+    total = rgb.sum(axis=2) + np.float32(1.0)
+    rg = np.stack([rgb[..., 0] / total, rgb[..., 1] / total], axis=-1)
+    luma = total * np.float32(1 / 3.0)
+    r = max(1, int(round(0.03 * face_w)))
+    samples, lumas = [], []
+    for i in lm.SKIN_SAMPLES:
+        x, y = int(round(pts[i, 0])), int(round(pts[i, 1]))
+        sl = (slice(max(0, y - r), min(h, y + r + 1)), slice(max(0, x - r), min(w, x + r + 1)))
+        if rg[sl].size:
+            samples.append(rg[sl].reshape(-1, 2))
+            lumas.append(luma[sl].ravel())
+    if not samples:
+        return np.ones((h, w), np.float32)
+    s = np.concatenate(samples).astype(np.float64)
+    med = np.median(s, axis=0)
+    dist = np.abs(s - med).sum(axis=1)
+    s = s[dist <= np.percentile(dist, 80)]
+    mean = s.mean(axis=0)
+    cov = np.cov(s.T) + np.diag([0.012 ** 2, 0.012 ** 2])
+    inv = np.linalg.inv(cov).astype(np.float32)
+    d = rg.reshape(-1, 2) - mean.astype(np.float32)
+    dist = np.sqrt(np.einsum("ij,jk,ik->i", d, inv, d)).reshape(h, w)
+    prob = np.clip((4.5 - dist) / 2.0, 0.0, 1.0)
+    floor = 0.2 * float(np.median(np.concatenate(lumas)))
+    dark = np.clip(luma / max(1.0, floor) - 1.0, 0.0, 1.0)
+    return (prob * dark).astype(np.float32)
+
+
+def working_scale(face_width):
+    return min(1.0, WORK_FACE_WIDTH / max(1.0, float(face_width)))
+
+
+def build(roi_rgb, face, origin):
+    """The :class:`Work` copy for ``face`` over ``roi_rgb`` (the uint8 ROI crop at ``origin``)."""
     import cv2
 
     h, w = roi_rgb.shape[:2]
-    scale = min(1.0, MASK_FACE_WIDTH / max(1.0, face.width))
-    sw, sh = max(2, int(round(w * scale))), max(2, int(round(h * scale)))
-    small = roi_rgb if scale == 1.0 else cv2.resize(roi_rgb, (sw, sh), interpolation=cv2.INTER_AREA)
+    scale = working_scale(face.width)
+    if scale == 1.0:
+        small = roi_rgb.astype(np.float32)
+    else:
+        sw, sh = max(2, int(round(w * scale))), max(2, int(round(h * scale)))
+        small = cv2.resize(roi_rgb, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
     sh, sw = small.shape[:2]
-    pts = (face.landmarks - np.array(roi[:2], np.float32)) * np.float32(scale)
+    pts = (face.landmarks - np.array(origin, np.float32)) * np.float32(scale)
     fw = face.width * scale
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    fh = float(hi[1] - lo[1])
 
-    ycc = cv2.cvtColor(small, cv2.COLOR_RGB2YCrCb).astype(np.float32)
-    prob = skin_probability(ycc, pts, fw)
-    prob = cv2.GaussianBlur(prob, (0, 0), max(0.8, 0.01 * fw))
+    ycc = cv2.cvtColor(small, cv2.COLOR_RGB2YCrCb)
+    prob = cv2.GaussianBlur(skin_probability(ycc, pts, fw), (0, 0), max(0.8, 0.01 * fw))
 
     # face region: oval minus eyes, brows, mouth
     region = np.zeros((sh, sw), np.float32)
@@ -124,31 +186,23 @@ def build_masks(roi_rgb, face, roi):
     window = _border_window(sh, sw, 0.06 * fw)
     skin = region * prob * window
 
-    # whitening: the skin mask, widened below the brows by a soft ellipse over cheeks, jaw and neck;
-    # faded out above the brows (hair) and down the neck, and kept off the eyes and the mouth
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    fh = hi[1] - lo[1]
-    centre = (float((lo[0] + hi[0]) / 2), float(lo[1] + 0.6 * fh))
-    axes = (float(0.6 * fw), float(0.75 * fh))
-    ell = np.zeros((sh, sw), np.float32)
-    cv2.ellipse(ell, (centre, (2 * axes[0], 2 * axes[1]), 0.0), 1.0, -1, cv2.LINE_AA)
-    ell = cv2.GaussianBlur(ell, (0, 0), max(1.0, 0.06 * fw))
-    brow_y = float(pts[list(lm.LEFT_BROW + lm.RIGHT_BROW), 1].mean())
+    # whitening: all skin-coloured pixels of the ROI (face, ears, neck) under one broad window
+    chroma_prob = cv2.GaussianBlur(chromaticity_probability(small, pts, fw), (0, 0), max(1.0, 0.03 * fw))
+    broad = _border_window(sh, sw, 0.18 * fw)
     chin_y = float(pts[lm.CHIN, 1])
     ys = np.arange(sh, dtype=np.float32)[:, None]
-    top = np.clip((ys - brow_y) / (0.15 * fh), 0, 1)
-    bottom = np.clip(1.0 - (ys - chin_y) / (0.35 * fh), 0, 1)
-    ell *= top * bottom * bottom
+    t = np.clip((ys - (chin_y + 0.28 * fh)) / max(1.0, 0.27 * fh), 0, 1)
+    down = 1.0 - t * t * (3 - 2 * t)  # fades down the neck, well below the chin
     keep_off = cv2.GaussianBlur(np.clip(holes, 0, 1), (0, 0), max(1.0, 0.02 * fw))
-    whiten = np.maximum(skin, 0.8 * ell * prob * (1.0 - keep_off) * window)
+    whiten = chroma_prob * broad * down * (1.0 - keep_off)
 
-    # lips: ring between the outer and inner contour
-    lips = np.zeros((sh, sw), np.float32)
-    _poly(lips, pts, lm.LIPS_OUTER)
-    _poly(lips, pts, lm.LIPS_INNER, 0.0)
-    lips = cv2.GaussianBlur(lips, (0, 0), max(0.7, 0.012 * fw)) * window
+    return Work(small=small, skin=skin, whiten=whiten.astype(np.float32), scale=scale,
+                face_width=fw, pts=pts)
 
-    return FaceMasks(skin=skin, whiten=whiten, lips=lips, scale=scale)
+
+def build_masks(roi_rgb, face, origin):
+    """The masks only (kept for callers that want them): a :class:`Work`."""
+    return build(roi_rgb, face, origin)
 
 
 def upscale(mask, shape):

@@ -125,28 +125,30 @@ class OfflineEngine:
 
 
 def retouch_face(img, face, level, timings=None):
-    """Retouch one face of ``img`` (uint8 HxWx3) in place, inside the face's ROI only."""
-    from .masks import build_masks, face_roi, upscale
-    from .retouch import smooth_skin, tint_lips, whiten
+    """Retouch one face of ``img`` (uint8 HxWx3) in place, inside the face's ROI only.
+
+    Low-frequency work (masks, smoothing base, whitening) on a working copy where the face is
+    ~224 px wide; its change is upscaled once and added to the full-resolution ROI; then the lips
+    (their own box) and the warp (only where it moves anything).
+    """
+    from . import masks, retouch
     from .warp import warp_face
 
-    x0, y0, x1, y1 = face_roi(face, img.shape)
+    x0, y0, x1, y1 = masks.face_roi(face, img.shape)
     if x1 - x0 < 8 or y1 - y0 < 8:
         return
     crop = img[y0:y1, x0:x1]
     with _timed(timings, "masks"):
-        m = build_masks(crop, face, (x0, y0))
-        shape = crop.shape
-        skin, white, lips = upscale(m.skin, shape), upscale(m.whiten, shape), upscale(m.lips, shape)
-    roi = crop.astype(np.float32)
+        work = masks.build(crop, face, (x0, y0))
     with _timed(timings, "smoothing"):
-        roi = smooth_skin(roi, skin, face.width, level)
+        change = retouch.smoothing_change(work, face.width, level)
     with _timed(timings, "whitening"):
-        roi = whiten(roi, white, level)
+        change += retouch.whitening_change(work, work.small + change, level)
+    with _timed(timings, "apply"):
+        result = retouch.apply_change(crop, change)
     with _timed(timings, "lips"):
-        roi = tint_lips(roi, lips, level)
+        retouch.enhance_lips(result, face, (x0, y0), level)
     with _timed(timings, "warp"):
-        result = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
         result = warp_face(result, face, (x0, y0), level)
     img[y0:y1, x0:x1] = result
 

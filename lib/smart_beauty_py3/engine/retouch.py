@@ -1,105 +1,127 @@
-"""Colour and texture stages on one face's ROI: skin smoothing, whitening, lip tint.
+"""Colour and texture stages of one face: skin smoothing and whitening (low frequency, on the working
+copy), then applied to the full-resolution ROI in one step; lips enhanced on their own box.
 
-Every function takes the ROI as float32 RGB in [0, 255] plus a mask (float32 [0, 1], same size)
-and returns a new float32 ROI. Where the mask is 0 the pixel is returned bit-for-bit unchanged.
+* ``smoothing_change`` / ``whitening_change`` return float32 offsets at working scale (0 exactly
+  where their mask is 0);
+* ``apply_change`` upscales the summed offset once and adds it to the uint8 ROI;
+* ``enhance_lips`` works on the lips' bounding box only, at full resolution.
 """
 
 import numpy as np
 
-#: face width (pixels) at which the smooth base layer is computed
-SMOOTH_FACE_WIDTH = 224
-#: share of the detail finer than the working scale (pores) that is put back on big faces
-FINE_DETAIL_KEPT = 0.55
+from . import landmarks as lm
+
+#: share of the finest detail (under ~1 px of the working copy: pores, freckles, fine hair) kept
+FINE_DETAIL_KEPT = 0.6
+#: whitening strength: L* curve ``beta = 1 + WHITEN * level`` (about +5 L* on mid-tones at level 0.8)
+WHITEN = 0.7
+#: chroma gain of the lips at level 1 (relative to their own chroma) and its cap in C* units
+LIP_GAIN = 0.18
+LIP_CAP = 5.0
 
 
-def smooth_skin(roi, mask, face_width, level):
-    """Frequency-separation smoothing.
+def size_factor(face_width):
+    """How much smoothing a face of ``face_width`` image pixels gets: 1 from 90 px, 0.375 at 40 px.
 
-    The base layer is an edge-preserving (guided) filter of the ROI at a reduced size where the face
-    is ~SMOOTH_FACE_WIDTH px wide, so blemishes, blotches and freckles melt while the facial
-    features' edges stay. On big faces the detail finer than that scale (pore texture) is partly
-    added back, which keeps the skin from looking waxy. Blended with ``0.9 * level * mask``.
+    On small faces freckles and fine hair are a pixel or two wide: melting them reads as soft focus.
+    """
+    return float(np.clip((face_width - 10.0) / 80.0, 0.3, 1.0))
+
+
+def smoothing_change(work, face_width, level):
+    """Frequency-separation smoothing on the working copy, as an offset (float32 HxWx3).
+
+    Base layer = edge-preserving (guided) filter of the working copy (face ~224 px wide): blemishes,
+    blotches and uneven patches melt while the features' edges stay. The finest detail of the
+    working copy is partly put back, and everything finer than the working scale is never touched
+    (the offset is upscaled), so the skin keeps its texture. Weight ``0.9 * level * size * skin``.
+    """
+    import cv2
+
+    small = work.small
+    fw = work.face_width
+    radius = max(2, int(round(0.06 * fw)))
+    eps = (0.14 * 255) ** 2
+    base = cv2.ximgproc.guidedFilter(small, small, radius, eps)
+    base = cv2.ximgproc.guidedFilter(small, base, max(1, radius // 2), eps * 0.5)
+    fine = small - cv2.GaussianBlur(small, (0, 0), 0.8)
+    alpha = (0.9 * level * size_factor(face_width)) * work.skin
+    return alpha[..., None] * ((base - small) + FINE_DETAIL_KEPT * fine)
+
+
+def whitening_change(work, smoothed, level):
+    """Brighten and slightly de-yellow skin in Lab, as an offset to ``smoothed`` (working scale).
+
+    One lift of L* for the whole face, ``dL = curve(Lref) - Lref`` where ``Lref`` is the median L*
+    of its skin and ``curve(L) = 100 * log(1 + (L/100)(beta-1)) / log(beta)``, ``beta = 1 + WHITEN *
+    level`` (about +5 L* at level 0.8): added alike to lit cheeks and to a neck in shadow, so the
+    two stay continuous, and texture is kept. It fades out on dark pixels (below half of ``Lref``:
+    nostrils, stubble, hair) and on highlights (toward L* 100, so nothing clips). b* is scaled by
+    ``1 - 0.1 * level``. Weighted by the whitening mask (face, ears and neck alike).
+    """
+    import cv2
+
+    m = work.whiten
+    lab = cv2.cvtColor(smoothed * np.float32(1 / 255.0), cv2.COLOR_RGB2Lab)
+    L = lab[..., 0]
+    skin = work.skin > 0.5
+    ref = float(np.median(L[skin])) if skin.any() else float(np.median(L[m > 0.5])) if (m > 0.5).any() else 50.0
+    beta = 1.0 + WHITEN * level
+    lift = (100.0 / np.log(beta)) * np.log1p(ref * (beta - 1.0) / 100.0) - ref
+    shadows = np.clip(L / max(1.0, 0.5 * ref), 0.0, 1.0)
+    highlights = np.clip((100.0 - L) / max(1.0, 100.0 - ref), 0.0, 1.0)
+    lab[..., 0] = L + (lift * m) * shadows * highlights
+    lab[..., 2] *= 1.0 - (0.1 * level) * m
+    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * np.float32(255.0)
+    return np.where((m > 0)[..., None], rgb - smoothed, np.float32(0.0))
+
+
+def apply_change(crop, change):
+    """``crop`` (uint8 HxWx3) plus ``change`` (float32, working scale) upscaled to it; uint8 out."""
+    import cv2
+
+    h, w = crop.shape[:2]
+    if change.shape[:2] != (h, w):
+        change = cv2.resize(change, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.add(crop, change, dtype=cv2.CV_8U)
+
+
+def enhance_lips(roi, face, origin, level):
+    """Raise the lips' own chroma (a*, b* scaled, hue and lightness kept), in place on ``roi`` (uint8).
+
+    Gain ``LIP_GAIN * level`` of their chroma, at most ``LIP_CAP * level`` C* units: pale lips get a
+    little more of their own colour, grey lips (a black-and-white photo) stay grey, nobody gets
+    lipstick.
     """
     import cv2
 
     if level <= 0:
         return roi
     h, w = roi.shape[:2]
-    s = min(1.0, SMOOTH_FACE_WIDTH / max(1.0, face_width))
-    fw = face_width * s
-    small = roi if s == 1.0 else cv2.resize(
-        roi, (max(2, round(w * s)), max(2, round(h * s))), interpolation=cv2.INTER_AREA)
-    radius = max(2, int(round(0.04 * fw)))
-    eps = (0.09 * 255) ** 2
-    base = cv2.ximgproc.guidedFilter(small, small, radius, eps)
-    base = cv2.ximgproc.guidedFilter(small, base, max(1, radius // 2), eps * 0.5)
-    if s == 1.0:
-        delta = base - roi
-    else:
-        up_small = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-        up_base = cv2.resize(base, (w, h), interpolation=cv2.INTER_LINEAR)
-        # result = up_base + k * (roi - up_small)  =>  delta = result - roi
-        delta = (up_base - up_small) + (FINE_DETAIL_KEPT - 1.0) * (roi - up_small)
-    alpha = (0.9 * level) * mask
-    return roi + alpha[..., None] * delta
-
-
-def _mask_bbox(mask, threshold=0.0):
-    ys, xs = np.nonzero(mask > threshold)
-    if ys.size == 0:
-        return None
-    return ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-
-
-def whiten(roi, mask, level):
-    """Brighten and slightly de-yellow skin in Lab: log curve on L*, b* pulled toward neutral.
-
-    ``L' = 100 * log(1 + (L/100)(beta-1)) / log(beta)`` with ``beta = 1 + 1.2 * level`` lifts
-    mid-tones most and keeps black and white fixed; b* is scaled by ``1 - 0.1 * level``.
-    """
-    import cv2
-
-    box = _mask_bbox(mask)
-    if level <= 0 or box is None:
+    pts = face.landmarks - np.array(origin, np.float32)
+    sigma = max(0.7, 0.012 * face.width)
+    pad = int(np.ceil(3 * sigma)) + 2
+    outer = pts[list(lm.LIPS_OUTER)]
+    x0, y0 = np.floor(outer.min(axis=0)).astype(int) - pad
+    x1, y1 = np.ceil(outer.max(axis=0)).astype(int) + pad + 1
+    x0, y0, x1, y1 = max(1, x0), max(1, y0), min(w - 1, x1), min(h - 1, y1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
         return roi
-    y0, y1, x0, x1 = box
-    part = roi[y0:y1, x0:x1]
-    m = mask[y0:y1, x0:x1]
+    mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+    off = np.array([x0, y0], np.float32)
+    for idx, value in ((lm.LIPS_OUTER, 1.0), (lm.LIPS_INNER, 0.0)):
+        poly = np.round((pts[list(idx)] - off) * 16).astype(np.int32)
+        cv2.fillPoly(mask, [poly], value, cv2.LINE_AA, 4)
+    mask = cv2.GaussianBlur(mask, (0, 0), sigma)
+    part = roi[y0:y1, x0:x1].astype(np.float32)
     lab = cv2.cvtColor(part * np.float32(1 / 255.0), cv2.COLOR_RGB2Lab)
-    beta = 1.0 + 1.2 * level
-    L = lab[..., 0]
-    lifted = (100.0 / np.log(beta)) * np.log1p(L * ((beta - 1.0) / 100.0))
-    lab[..., 0] = L + m * (lifted - L)
-    lab[..., 2] *= 1.0 - (0.1 * level) * m
+    c = np.hypot(lab[..., 1], lab[..., 2])
+    gain = np.minimum((LIP_GAIN * level) * c, LIP_CAP * level) * mask
+    factor = (c + gain) / np.maximum(c, 1e-3)
+    lab[..., 1] *= factor
+    lab[..., 2] *= factor
     rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * np.float32(255.0)
-    out = roi.copy()
-    out[y0:y1, x0:x1] = np.where((m > 0)[..., None], rgb, part)
-    return out
-
-
-#: rose lip colour (a*, b*) the chroma is pulled toward
-LIP_TARGET = (42.0, 14.0)
-
-
-def tint_lips(roi, mask, level):
-    """Pull the lips' chroma (a*, b*) toward a rose tone with weight ``0.35 * level * mask``.
-
-    Lightness is kept, so lip texture, highlights and teeth showing through stay as they were.
-    """
-    import cv2
-
-    box = _mask_bbox(mask)
-    if level <= 0 or box is None:
-        return roi
-    y0, y1, x0, x1 = box
-    part = roi[y0:y1, x0:x1]
-    m = (0.35 * level) * mask[y0:y1, x0:x1]
-    lab = cv2.cvtColor(part * np.float32(1 / 255.0), cv2.COLOR_RGB2Lab)
-    a, b = lab[..., 1], lab[..., 2]
-    # only ever add colour: a pale lip gains chroma, an already strong one is left alone
-    lab[..., 1] = a + m * np.maximum(0.0, LIP_TARGET[0] - a)
-    lab[..., 2] = b + m * (LIP_TARGET[1] - b)
-    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * np.float32(255.0)
-    out = roi.copy()
-    out[y0:y1, x0:x1] = np.where((m > 0)[..., None], rgb, part)
-    return out
+    new = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    sel = mask > 1e-3
+    roi[y0:y1, x0:x1][sel] = new[sel]
+    return roi

@@ -1,15 +1,16 @@
-"""Geometry: mild face slimming and eye enlarging, all applied in ONE ``cv2.remap`` of the face ROI.
+"""Geometry: mild jaw slimming and eye enlarging, one displacement field, remapped where it is non-zero.
 
-Each effect is a local displacement with the smooth fall-off ``k = (1 - d^2/r^2)^2`` (zero value
-and zero slope at the rim, so nothing tears there):
+* slimming moves the lower face contour (ear level to chin) toward the face's centre line, along
+  the eye axis (so a tilted or down-looking face is slimmed across, never up or down), most at the
+  middle of the jaw, nothing at the ear and at the chin. The move lives in a narrow band around the
+  contour (Gaussian, cut to exactly 0 at ~2.4 sigma = 11 % of the face width), so hair, collars,
+  earrings and background beside the jaw stay where they are, and it is held off the nose and
+  mouth. A side of a turned face gets less, in proportion to how much of it shows.
+* eyes: a local magnification around each eye's centre, fall-off ``(1 - d^2/r^2)^2``.
 
-* slimming: one translation per side, centred on the lower jaw, toward the nose-chin midpoint.
-  (Several overlapping per-point warps shred the cheeks; one move per side does not.)
-* eyes: a local magnification around each eye's centre.
-
-The displacement field is built at a reduced scale (it is smooth) and upsampled; it is exactly
-zero outside the circles, and the circles are kept inside the ROI, so the remap changes nothing
-else (an integer sample position returns the source pixel exactly).
+The field is computed on a grid of at most FIELD_SIZE px (it is smooth), sampled back only inside
+the boxes where it is non-zero, and those boxes alone are remapped (at 12 MP the rest of the ROI
+costs nothing). Where the field is 0 the remap returns the source pixel exactly.
 """
 
 import numpy as np
@@ -18,8 +19,10 @@ from . import landmarks as lm
 
 #: long side of the grid the displacement field is computed on
 FIELD_SIZE = 256
-SLIM = 0.045  # translation per side at level 1, as a fraction of face width
-EYES = 0.10  # centre magnification at level 1 (1 / (1 - EYES))
+SLIM = 0.035  # inward move of the mid-jaw contour at level 1, as a fraction of face width
+EYES = 0.08  # centre magnification at level 1 (1 / (1 - EYES))
+BAND = 0.045  # sigma of the slimming band around the contour, as a fraction of face width
+_CUT = 0.06  # band weight below which the move is exactly 0 (exp(-d^2/2s^2) = 0.06 at d = 2.4 s)
 
 
 def _falloff(d2, r):
@@ -27,61 +30,147 @@ def _falloff(d2, r):
     return x * x
 
 
-def warp_face(roi, face, roi_origin, level):
-    """Return ``roi`` (float32 or uint8, HxWx3) slimmed and with enlarged eyes; same dtype and size."""
+def _side(indices_from_ear_to_chin, pts):
+    """Points of one side of the lower contour and a profile 0 (ear) .. 1 (mid) .. 0 (chin)."""
+    p = pts[list(indices_from_ear_to_chin)]
+    seg = np.hypot(*np.diff(p, axis=0).T)
+    t = np.concatenate([[0.0], np.cumsum(seg)]) / max(1e-6, float(seg.sum()))
+    return p, np.sin(np.pi * t)
+
+
+def _lower_contour():
+    oval = list(lm.FACE_OVAL)
+    i454, i152, i234 = oval.index(454), oval.index(lm.CHIN), oval.index(234)
+    left = oval[i454:i152 + 1]  # subject's left side (image right), ear -> chin
+    right = oval[i152:i234 + 1][::-1]  # subject's right side, ear -> chin
+    return right, left
+
+
+RIGHT_CONTOUR, LEFT_CONTOUR = _lower_contour()
+
+
+def displacement(face, roi_origin, shape, level):
+    """Backward displacement ``(dx, dy, s)`` on the field grid (grid px = ROI px * ``s``).
+
+    A destination pixel at ROI position p samples the source at ``p + d(p)``.
+    """
     import cv2
 
-    if level <= 0:
-        return roi
-    h, w = roi.shape[:2]
-    pts = face.landmarks - np.array(roi_origin, np.float32)
-    fw = face.width
-
+    h, w = shape[:2]
     s = min(1.0, FIELD_SIZE / float(max(h, w)))
     gw, gh = max(2, int(round(w * s))), max(2, int(round(h * s)))
-    # grid positions in ROI pixel coordinates
-    gx = (np.arange(gw, dtype=np.float32) + 0.5) / s - 0.5
-    gy = (np.arange(gh, dtype=np.float32) + 0.5) / s - 0.5
-    X, Y = np.meshgrid(gx, gy)
-    dx = np.zeros_like(X)
-    dy = np.zeros_like(Y)
+    pts = (face.landmarks - np.array(roi_origin, np.float32) + 0.5) * np.float32(s) - 0.5
+    fw = face.width * s
+    dx = np.zeros((gh, gw), np.float32)
+    dy = np.zeros((gh, gw), np.float32)
+    if level <= 0 or fw < 4:
+        return dx, dy, s
+
+    # face frame: u along the eye axis (image right for an upright face)
+    re = pts[list(lm.RIGHT_EYE)].mean(axis=0)
+    le = pts[list(lm.LEFT_EYE)].mean(axis=0)
+    u = le - re
+    u = u / max(1e-6, float(np.hypot(*u)))
+    nose = float(pts[lm.NOSE_TIP] @ u)
+    half_r = nose - float(pts[234] @ u)
+    half_l = float(pts[454] @ u) - nose
+    mean_half = max(1e-6, (half_r + half_l) / 2)
+
+    # slimming: values drawn along the contour, spread in a narrow Gaussian band
+    ind = np.zeros((gh, gw), np.float32)
+    vx = np.zeros((gh, gw), np.float32)
+    vy = np.zeros((gh, gw), np.float32)
+    for idx, sign, half in ((RIGHT_CONTOUR, 1.0, half_r), (LEFT_CONTOUR, -1.0, half_l)):
+        p, prof = _side(idx, pts)
+        amount = SLIM * level * fw * float(np.clip(half / mean_half, 0.0, 1.0))
+        for a, b, pa, pb in zip(p[:-1], p[1:], prof[:-1], prof[1:]):
+            m = sign * amount * 0.5 * (pa + pb)
+            a_i, b_i = tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b)
+            cv2.line(ind, a_i, b_i, 1.0, 1, cv2.LINE_8)
+            # backward map: the content moves by m*u, so a pixel samples from -m*u
+            cv2.line(vx, a_i, b_i, float(-m * u[0]), 1, cv2.LINE_8)
+            cv2.line(vy, a_i, b_i, float(-m * u[1]), 1, cv2.LINE_8)
+    sigma = max(1.0, BAND * fw)
+    g = cv2.GaussianBlur(ind, (0, 0), sigma)
+    gx = cv2.GaussianBlur(vx, (0, 0), sigma)
+    gy = cv2.GaussianBlur(vy, (0, 0), sigma)
+    peak = 1.0 / (np.sqrt(2 * np.pi) * sigma)  # value of a blurred 1-px line on the line
+    r = np.clip(g / peak, 0.0, 1.0)
+    k = np.clip((r - _CUT) / (1.0 - _CUT), 0.0, 1.0)
+    k = k * k * (3 - 2 * k)
+    safe = np.maximum(g, 1e-12)
+    # hold it off the nose and the mouth
+    keep = np.zeros((gh, gw), np.float32)
+    for idx in (lm.LIPS_OUTER, lm.NOSE_WINGS):
+        hull = cv2.convexHull(np.round(pts[list(idx)] * 16).astype(np.int32))
+        cv2.fillConvexPoly(keep, hull, 1.0, cv2.LINE_AA, 4)
+    keep = cv2.GaussianBlur(keep, (0, 0), max(1.0, 0.04 * fw))
+    keep = np.clip(keep * 2.0, 0.0, 1.0)
+    wgt = k * (1.0 - keep) / safe
+    dx += gx * wgt
+    dy += gy * wgt
 
     def room(c):
-        # largest radius keeping the circle (plus a pixel) inside the ROI
-        return float(min(c[0], c[1], w - 1 - c[0], h - 1 - c[1])) - 2.0
+        # largest radius keeping the circle (plus a pixel) inside the ROI grid
+        return float(min(c[0], c[1], gw - 1 - c[0], gh - 1 - c[1])) - 2.0
 
-    # slimming: one smooth translation per side
-    mid = (pts[lm.NOSE_TIP] + pts[lm.CHIN]) / 2.0
-    for idx in (lm.RIGHT_JAW, lm.LEFT_JAW):
-        c = pts[list(idx)].mean(axis=0)
-        r = min(0.4 * fw, room(c))
-        if r < 4:
-            continue
-        v = mid - c
-        v = v / max(1e-6, float(np.hypot(*v))) * (SLIM * level * fw)
-        k = _falloff((X - c[0]) ** 2 + (Y - c[1]) ** 2, r)
-        # backward map: a destination pixel samples from where the content moved from
-        dx -= k * v[0]
-        dy -= k * v[1]
-
-    # eyes: local magnification
+    X, Y = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
     for contour, (c0, c1) in ((lm.RIGHT_EYE, (33, 133)), (lm.LEFT_EYE, (263, 362))):
         c = pts[list(contour)].mean(axis=0)
         eye_w = float(np.hypot(*(pts[c0] - pts[c1])))
-        r = min(1.1 * eye_w, room(c))
-        if r < 4:
+        rad = min(1.1 * eye_w, room(c))
+        if rad < 2:
             continue
-        k = _falloff((X - c[0]) ** 2 + (Y - c[1]) ** 2, r)
-        a = EYES * level * k
+        kk = _falloff((X - c[0]) ** 2 + (Y - c[1]) ** 2, rad)
+        a = EYES * level * kk
         dx -= a * (X - c[0])
         dy -= a * (Y - c[1])
 
-    if s < 1.0:
-        dx = cv2.resize(dx, (w, h), interpolation=cv2.INTER_LINEAR)
-        dy = cv2.resize(dy, (w, h), interpolation=cv2.INTER_LINEAR)
-    # tiny residues of the upsampling far from the circles would still resample: cut them
-    dx[np.abs(dx) < 1e-3] = 0.0
-    dy[np.abs(dy) < 1e-3] = 0.0
-    map_x = np.arange(w, dtype=np.float32)[None, :] + dx
-    map_y = np.arange(h, dtype=np.float32)[:, None] + dy
-    return cv2.remap(roi, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # exactly 0 at the ROI border (and in the outermost grid cells)
+    win = _window(gh, gw, max(2.0, 0.05 * fw))
+    return dx * win / s, dy * win / s, s
+
+
+def _window(h, w, ramp):
+    ys = np.minimum(np.arange(h), np.arange(h)[::-1]).astype(np.float32)
+    xs = np.minimum(np.arange(w), np.arange(w)[::-1]).astype(np.float32)
+    wy = np.clip((ys - 1) / ramp, 0, 1)
+    wx = np.clip((xs - 1) / ramp, 0, 1)
+    win = np.outer(wy, wx)
+    return win * win * (3 - 2 * win)
+
+
+def warp_face(roi, face, roi_origin, level):
+    """Return ``roi`` (uint8 HxWx3) slimmed and with enlarged eyes; same size (a new array)."""
+    import cv2
+
+    out = roi.copy()
+    if level <= 0:
+        return out
+    h, w = roi.shape[:2]
+    dx, dy, s = displacement(face, roi_origin, roi.shape, level)
+    moving = ((np.abs(dx) + np.abs(dy)) > 1e-3).astype(np.uint8)
+    if not moving.any():
+        return out
+    moving = cv2.dilate(moving, np.ones((3, 3), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(moving, connectivity=8)
+    for bx, by, bw, bh, _area in stats[1:n]:
+        # the ROI pixels whose grid position falls in this box (grid pos = (x + 0.5) * s - 0.5)
+        x0 = max(0, int(np.floor((bx - 1 + 0.5) / s - 0.5)))
+        y0 = max(0, int(np.floor((by - 1 + 0.5) / s - 0.5)))
+        x1 = min(w, int(np.ceil((bx + bw + 0.5) / s - 0.5)) + 1)
+        y1 = min(h, int(np.ceil((by + bh + 0.5) / s - 0.5)) + 1)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        xs = (np.arange(x0, x1, dtype=np.float32) + 0.5) * s - 0.5
+        ys = (np.arange(y0, y1, dtype=np.float32) + 0.5) * s - 0.5
+        mx = np.ascontiguousarray(np.broadcast_to(xs[None, :], (y1 - y0, x1 - x0)))
+        my = np.ascontiguousarray(np.broadcast_to(ys[:, None], (y1 - y0, x1 - x0)))
+        fx = cv2.remap(dx, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        fy = cv2.remap(dy, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        fx[np.abs(fx) < 1e-3] = 0.0
+        fy[np.abs(fy) < 1e-3] = 0.0
+        map_x = fx + np.arange(x0, x1, dtype=np.float32)[None, :]
+        map_y = fy + np.arange(y0, y1, dtype=np.float32)[:, None]
+        out[y0:y1, x0:x1] = cv2.remap(roi, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out

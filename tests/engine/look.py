@@ -1,0 +1,204 @@
+"""Look measures for the offline engine (issue 12, section 2), on regions derived from the landmarks.
+
+Used by ``test_look.py``; ``python tests/engine/look.py`` prints every measure for every photo
+(the figures quoted in docs/engine.md).
+
+All colour figures are CIE L*a*b* (OpenCV's float conversion, D65). Regions:
+
+* cheeks: disks of radius 5 % of the face width around mesh points 50, 280, 205, 425;
+* neck: the box 0.04-0.22 face heights below the chin, +-0.22 face widths around it, keeping only
+  pixels whose chroma (a*, b*) is within 12 of the cheeks' median and whose L* is within 35 of it
+  (so collars, ties and suits drop out);
+* mouth: the outer lip polygon minus the inner one, eroded by one pixel;
+* warp box: the detector's box grown by 15 % of its size on each side.
+"""
+
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+SAMPLES = os.path.join(REPO, "samples")
+
+CHEEK_POINTS = (50, 280, 205, 425)
+LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
+NOSE_AND_MOUTH = (1, 2, 4, 5, 19, 94, 98, 327) + LIPS_OUTER
+
+
+def load_rgb(path):
+    from PIL import Image
+
+    return np.ascontiguousarray(np.asarray(Image.open(path).convert("RGB")))
+
+
+def lab(rgb):
+    import cv2
+
+    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+
+
+def face_height(face):
+    return float(face.landmarks[:, 1].max() - face.landmarks[:, 1].min())
+
+
+def cheek_region(shape, face):
+    import cv2
+
+    m = np.zeros(shape[:2], np.uint8)
+    r = max(2, int(round(0.05 * face.width)))
+    for i in CHEEK_POINTS:
+        x, y = face.landmarks[i]
+        cv2.circle(m, (int(round(x)), int(round(y))), r, 1, -1)
+    return m.astype(bool)
+
+
+def neck_region(rgb, face):
+    """Neck skin below the chin (see the module doc); may be empty when no neck shows."""
+    L = lab(rgb)
+    cheeks = cheek_region(rgb.shape, face)
+    ref = np.median(L[cheeks], axis=0)
+    h, w = rgb.shape[:2]
+    cx, cy = face.landmarks[152]
+    fw, fh = face.width, face_height(face)
+    m = np.zeros((h, w), bool)
+    y0, y1 = int(max(0, cy + 0.04 * fh)), int(min(h, cy + 0.22 * fh))
+    x0, x1 = int(max(0, cx - 0.22 * fw)), int(min(w, cx + 0.22 * fw))
+    m[y0:y1, x0:x1] = True
+    chroma_ok = np.hypot(L[..., 1] - ref[1], L[..., 2] - ref[2]) < 12
+    light_ok = np.abs(L[..., 0] - ref[0]) < 35
+    return m & chroma_ok & light_ok
+
+
+def mouth_region(shape, face):
+    import cv2
+
+    m = np.zeros(shape[:2], np.uint8)
+    pts = face.landmarks
+    cv2.fillPoly(m, [np.round(pts[list(LIPS_OUTER)]).astype(np.int32)], 1)
+    cv2.fillPoly(m, [np.round(pts[list(LIPS_INNER)]).astype(np.int32)], 0)
+    m = cv2.erode(m, np.ones((3, 3), np.uint8))
+    return m.astype(bool)
+
+
+def grown_box(face, shape, grow=0.15):
+    x0, y0, x1, y1 = face.box
+    bw, bh = x1 - x0, y1 - y0
+    h, w = shape[:2]
+    return (max(0, int(np.floor(x0 - grow * bw))), max(0, int(np.floor(y0 - grow * bh))),
+            min(w, int(np.ceil(x1 + grow * bw))), min(h, int(np.ceil(y1 + grow * bh))))
+
+
+def whitening_gap(img, out, face):
+    """(dL cheeks, dL neck, neck pixel count): mean change of L* on each region."""
+    neck = neck_region(img, face)
+    cheeks = cheek_region(img.shape, face)
+    d = lab(out)[..., 0] - lab(img)[..., 0]
+    d_neck = float(d[neck].mean()) if neck.sum() else float("nan")
+    return float(d[cheeks].mean()), d_neck, int(neck.sum())
+
+
+def chroma(rgb):
+    L = lab(rgb)
+    return np.hypot(L[..., 1], L[..., 2])
+
+
+def lip_chroma_gain(img, out, face):
+    """(mean C* of the mouth before, mean change of C* there)."""
+    m = mouth_region(img.shape, face)
+    c0, c1 = chroma(img)[m], chroma(out)[m]
+    return float(c0.mean()), float((c1 - c0).mean())
+
+
+def warp_outside_share(img, warped, face, threshold=0):
+    """(changed pixels, share of them outside the face box grown by 15 %)."""
+    changed = np.abs(warped.astype(np.int16) - img).max(axis=2) > threshold
+    x0, y0, x1, y1 = grown_box(face, img.shape)
+    inside = np.zeros(changed.shape, bool)
+    inside[y0:y1, x0:x1] = True
+    n = int(changed.sum())
+    return n, (float((changed & ~inside).sum()) / n if n else 0.0)
+
+
+def warp_only(img, face, level):
+    """The engine's warp stage alone on ``img`` (full image, uint8)."""
+    from smart_beauty_py3.engine.masks import face_roi
+    from smart_beauty_py3.engine.warp import warp_face
+
+    x0, y0, x1, y1 = face_roi(face, img.shape)
+    out = img.copy()
+    out[y0:y1, x0:x1] = warp_face(np.ascontiguousarray(img[y0:y1, x0:x1]), face, (x0, y0), level)
+    return out
+
+
+def fine_detail_var(rgb, region, sigma=1.0):
+    import cv2
+
+    L = lab(rgb)[..., 0]
+    return float((L - cv2.GaussianBlur(L, (0, 0), sigma))[region].var())
+
+
+# -- synthetic variants (said so wherever they are used) ----------------------------------------------
+
+def desaturated(rgb):
+    """Grey copy (Rec. 601 luma in all three channels): a black-and-white photo."""
+    y = (rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
+    return np.repeat(np.clip(y + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def darkened(rgb, gain=0.42, gamma=1.25):
+    """Darker copy: the whole photo darker and a little more contrasted in the shadows."""
+    x = (rgb.astype(np.float32) / 255.0) ** gamma * gain
+    return np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def downscaled_to_face(rgb, face, width):
+    """The photo scaled so that the face is ``width`` px wide (INTER_AREA)."""
+    import cv2
+
+    s = width / face.width
+    h, w = rgb.shape[:2]
+    return cv2.resize(rgb, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
+
+
+def photos():
+    """name -> (rgb, what it is); the real photos first, then the synthetic variants."""
+    p = {n: load_rgb(os.path.join(SAMPLES, n + ".jpg")) for n in ("portrait", "hopper", "obama", "biden")}
+    out = {n: (img, "real") for n, img in p.items()}
+    out["portrait-dark"] = (darkened(p["portrait"]), "synthetic: portrait darkened")
+    out["obama-grey"] = (desaturated(p["obama"]), "synthetic: obama desaturated")
+    out["biden-grey"] = (desaturated(p["biden"]), "synthetic: biden desaturated")
+    return out
+
+
+def report(level=0.8):
+    sys.path.insert(0, os.path.join(REPO, "lib"))
+    from smart_beauty_py3.engine.offline import OfflineEngine
+
+    eng = OfflineEngine()
+    print("level %.2f" % level)
+    print("%-14s %5s %8s %8s %6s %6s %7s %7s %8s %8s %9s" % (
+        "photo", "fw", "dLcheek", "dLneck", "gap", "neckpx", "Cmouth", "dCmouth", "warp px", "outside",
+        "texture"))
+    for name, (img, _) in photos().items():
+        face = eng.find_faces(img)[0]
+        out = eng(img, level, False)
+        dc, dn, nn = whitening_gap(img, out, face)
+        c0, dcm = lip_chroma_gain(img, out, face)
+        n, share = warp_outside_share(img, warp_only(img, face, level), face)
+        skin = cheek_region(img.shape, face)
+        tex = fine_detail_var(out, skin) / max(1e-6, fine_detail_var(img, skin))
+        print("%-14s %5.0f %8.2f %8.2f %6.2f %6d %7.2f %7.2f %8d %7.1f%% %9.2f" % (
+            name, face.width, dc, dn, abs(dc - dn), nn, c0, dcm, n, 100 * share, tex))
+    small = downscaled_to_face(photos()["portrait"][0], eng.find_faces(photos()["portrait"][0])[0], 40)
+    face = eng.find_faces(small)[0]
+    out = eng(small, level, False)
+    skin = cheek_region(small.shape, face)
+    print("portrait at 40 px face (synthetic downscale): face %.0f px, fine-detail variance kept %.2f" % (
+        face.width, fine_detail_var(out, skin) / fine_detail_var(small, skin)))
+
+
+if __name__ == "__main__":
+    report(float(sys.argv[1]) if len(sys.argv) > 1 else 0.8)
