@@ -4,7 +4,7 @@
 #   docs/images/gimp3-dialog.png        the Smart Beauty dialog, as GIMP 3 draws it
 #   docs/images/gimp3-window.jpg        GIMP 3's window after OK: the new "Smart Beauty (level 0.80)" layer
 #   docs/images/gimp3-before-after.jpg  the layer GIMP 3 exported before and after, side by side
-# The retouch itself runs in the offline engine (the checkout's .venv, mediapipe) behind
+# The retouch itself runs in the offline engine (the checkout's .venv, OpenCV) behind
 # `smart-beauty serve` on the host's loopback, which the chroot shares; GIMP reaches it as its
 # "cloud" service (AILAB_API_BASE), so the pixels are the real engine's.
 #

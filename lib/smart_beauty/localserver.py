@@ -33,7 +33,7 @@ CLI_PATH_FILE = "cli-path"              # written by install.sh
 STATE_FILE = "local-server.json"
 LOG_FILE = "local-server.log"
 IDLE_EXIT = 600.0                       # seconds the server lives without requests
-START_TIMEOUT = 90.0                    # first start loads mediapipe; generous for slow disks
+START_TIMEOUT = 90.0                    # first start imports OpenCV and numpy; generous for slow disks
 PROBE_TIMEOUT = 2.0
 _children = []                          # servers started by this process (reaped by stop())
 
