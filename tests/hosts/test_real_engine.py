@@ -190,6 +190,7 @@ def readme_test_command() -> str:
     return re.search(r"```sh\n(.*?)```", section, re.S).group(1).strip().splitlines()[1]
 
 
+@pytest.mark.timeout(2700)
 def test_readme_test_command_in_the_fresh_debian_13(d13_host, readme_install):
     """README's second command in the same root, on Python 3.13: every tier but the real hosts (a chroot
     cannot build chroots; declared with SB_HOSTS_DISABLE, so they are skipped loudly, not silently), the
@@ -199,7 +200,7 @@ def test_readme_test_command_in_the_fresh_debian_13(d13_host, readme_install):
     cmd = readme_test_command()
     assert cmd == "./test.sh", cmd
     t0 = time.monotonic()
-    run = d13_host.run(["sh", "-c", cmd + " -q -p no:cacheprovider"], cwd="/sb/work/src", timeout=1800,
+    run = d13_host.run(["sh", "-c", cmd + " -q -p no:cacheprovider"], cwd="/sb/work/src", timeout=2400,
                        binds=binds(work), env=run_env(SB_HOSTS_DISABLE="nested inside the d13 root"))
     record_time("README's ./test.sh in the fresh Debian 13 root (Python 3.13)", time.monotonic() - t0)
     out = run.output
