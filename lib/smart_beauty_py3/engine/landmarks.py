@@ -1,4 +1,6 @@
-"""Index sets of mediapipe's 478-point face mesh used by the masks and warps (closed loops, in order).
+"""Index sets of the 468-point face mesh (mediapipe's model) used by the masks and warps (closed loops, in order).
+
+All indices are < 468: the mesh model the engine runs has no iris points.
 
 "Left"/"right" are the subject's: the subject's right eye is on the image's left.
 """

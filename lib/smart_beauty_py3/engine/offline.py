@@ -12,6 +12,7 @@ Per face, on a box around it only (cost follows face area, not photo size):
 landmarks -> masks -> smoothing -> whitening -> lip tint -> slimming + eye enlarging (one remap).
 """
 
+import threading
 import time
 from contextlib import contextmanager
 
@@ -73,22 +74,30 @@ class OfflineEngine:
     Instances are reusable and thread-safe (network calls are serialised).
     """
 
-    def __init__(self):
+    def __init__(self, preload=True):
+        """``preload``: load the face networks on a background thread now (about 0.1 s), so a first
+        retouch does not wait for them when the caller has other work first (decoding, uploading)."""
         self._finder = None
+        self._loading = threading.Lock()
+        if preload:
+            threading.Thread(target=self._faces, name="smart-beauty-engine-load", daemon=True).start()
 
     def _faces(self):
-        if self._finder is None:
-            from .faces import FaceFinder
+        with self._loading:
+            if self._finder is None:
+                from .faces import FaceFinder
 
-            self._finder = FaceFinder()
-            _warm_up_opencv()
-        return self._finder
+                finder = FaceFinder()
+                _warm_up_opencv()
+                self._finder = finder
+            return self._finder
 
     def close(self):
         """Release the face networks (the engine reloads them if called again)."""
-        if self._finder is not None:
-            self._finder.close()
-            self._finder = None
+        with self._loading:
+            if self._finder is not None:
+                self._finder.close()
+                self._finder = None
 
     def find_faces(self, rgb, timings=None, every_face=True):
         """Faces in ``rgb``, largest first (:class:`~.faces.Face` with landmarks).
@@ -127,9 +136,9 @@ class OfflineEngine:
 def retouch_face(img, face, level, timings=None):
     """Retouch one face of ``img`` (uint8 HxWx3) in place, inside the face's ROI only.
 
-    Low-frequency work (masks, smoothing base, whitening) on a working copy where the face is
-    ~224 px wide; its change is upscaled once and added to the full-resolution ROI; then the lips
-    (their own box) and the warp (only where it moves anything).
+    Low-frequency work (masks, smoothing base, whitening, lips) on a working copy where the face is
+    ~224 px wide; its change is upscaled once and added to the full-resolution ROI; then the warp
+    (only where it moves anything).
     """
     from . import masks, retouch
     from .warp import warp_face
@@ -144,13 +153,14 @@ def retouch_face(img, face, level, timings=None):
         change = retouch.smoothing_change(work, face.width, level)
     with _timed(timings, "whitening"):
         change += retouch.whitening_change(work, work.small + change, level)
+    with _timed(timings, "lips"):
+        change += retouch.lips_change(work, work.small + change, level)
     with _timed(timings, "apply"):
         result = retouch.apply_change(crop, change)
-    with _timed(timings, "lips"):
-        retouch.enhance_lips(result, face, (x0, y0), level)
     with _timed(timings, "warp"):
-        result = warp_face(result, face, (x0, y0), level)
-    img[y0:y1, x0:x1] = result
+        dest = img[y0:y1, x0:x1]
+        dest[...] = result
+        warp_face(result, face, (x0, y0), level, out=dest)
 
 
 def _warm_up_opencv():

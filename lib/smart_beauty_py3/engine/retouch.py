@@ -1,10 +1,10 @@
-"""Colour and texture stages of one face: skin smoothing and whitening (low frequency, on the working
-copy), then applied to the full-resolution ROI in one step; lips enhanced on their own box.
+"""Colour and texture stages of one face: skin smoothing, whitening and lips, all low-frequency
+offsets computed on the working copy, then applied to the full-resolution ROI in one step.
 
 * ``smoothing_change`` / ``whitening_change`` return float32 offsets at working scale (0 exactly
   where their mask is 0);
-* ``apply_change`` upscales the summed offset once and adds it to the uint8 ROI;
-* ``enhance_lips`` works on the lips' bounding box only, at full resolution.
+* ``lips_change`` likewise, on the lips' box of the working copy;
+* ``apply_change`` upscales the summed offset once and adds it to the uint8 ROI.
 """
 
 import numpy as np
@@ -86,34 +86,35 @@ def apply_change(crop, change):
     return cv2.add(crop, change, dtype=cv2.CV_8U)
 
 
-def enhance_lips(roi, face, origin, level):
-    """Raise the lips' own chroma (a*, b* scaled, hue and lightness kept), in place on ``roi`` (uint8).
+def lips_change(work, current, level):
+    """Raise the lips' own chroma (a*, b* scaled, hue and lightness kept), as an offset to ``current``.
 
     Gain ``LIP_GAIN * level`` of their chroma, at most ``LIP_CAP * level`` C* units: pale lips get a
     little more of their own colour, grey lips (a black-and-white photo) stay grey, nobody gets
-    lipstick.
+    lipstick. Works on the lips' box of the working copy (a chroma gain is low-frequency).
     """
     import cv2
 
+    out = np.zeros_like(current)
     if level <= 0:
-        return roi
-    h, w = roi.shape[:2]
-    pts = face.landmarks - np.array(origin, np.float32)
-    sigma = max(0.7, 0.012 * face.width)
+        return out
+    h, w = current.shape[:2]
+    pts = work.pts
+    sigma = max(0.7, 0.012 * work.face_width)
     pad = int(np.ceil(3 * sigma)) + 2
     outer = pts[list(lm.LIPS_OUTER)]
     x0, y0 = np.floor(outer.min(axis=0)).astype(int) - pad
     x1, y1 = np.ceil(outer.max(axis=0)).astype(int) + pad + 1
     x0, y0, x1, y1 = max(1, x0), max(1, y0), min(w - 1, x1), min(h - 1, y1)
     if x1 - x0 < 2 or y1 - y0 < 2:
-        return roi
+        return out
     mask = np.zeros((y1 - y0, x1 - x0), np.float32)
     off = np.array([x0, y0], np.float32)
     for idx, value in ((lm.LIPS_OUTER, 1.0), (lm.LIPS_INNER, 0.0)):
         poly = np.round((pts[list(idx)] - off) * 16).astype(np.int32)
         cv2.fillPoly(mask, [poly], value, cv2.LINE_AA, 4)
     mask = cv2.GaussianBlur(mask, (0, 0), sigma)
-    part = roi[y0:y1, x0:x1].astype(np.float32)
+    part = current[y0:y1, x0:x1]
     lab = cv2.cvtColor(part * np.float32(1 / 255.0), cv2.COLOR_RGB2Lab)
     c = np.hypot(lab[..., 1], lab[..., 2])
     gain = np.minimum((LIP_GAIN * level) * c, LIP_CAP * level) * mask
@@ -121,7 +122,5 @@ def enhance_lips(roi, face, origin, level):
     lab[..., 1] *= factor
     lab[..., 2] *= factor
     rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * np.float32(255.0)
-    new = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
-    sel = mask > 1e-3
-    roi[y0:y1, x0:x1][sel] = new[sel]
-    return roi
+    out[y0:y1, x0:x1] = np.where((mask > 1e-3)[..., None], rgb - part, np.float32(0.0))
+    return out

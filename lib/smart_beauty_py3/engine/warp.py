@@ -3,14 +3,15 @@
 * slimming moves the lower face contour (ear level to chin) toward the face's centre line, along
   the eye axis (so a tilted or down-looking face is slimmed across, never up or down), most at the
   middle of the jaw, nothing at the ear and at the chin. The move lives in a narrow band around the
-  contour (Gaussian, cut to exactly 0 at ~2.4 sigma = 11 % of the face width), so hair, collars,
+  contour (Gaussian, cut to exactly 0 at ~2.4 sigma = 10 % of the face width), so hair, collars,
   earrings and background beside the jaw stay where they are, and it is held off the nose and
   mouth. A side of a turned face gets less, in proportion to how much of it shows.
 * eyes: a local magnification around each eye's centre, fall-off ``(1 - d^2/r^2)^2``.
 
-The field is computed on a grid of at most FIELD_SIZE px (it is smooth), sampled back only inside
-the boxes where it is non-zero, and those boxes alone are remapped (at 12 MP the rest of the ROI
-costs nothing). Where the field is 0 the remap returns the source pixel exactly.
+The field is computed on a grid of at most FIELD_SIZE px (it is smooth; an integer factor below
+the ROI), sampled back only in the blocks where it is non-zero, and those blocks alone are remapped
+(at 12 MP the rest of the ROI costs nothing). Where the field is 0 the remap returns the source
+pixel exactly.
 """
 
 import numpy as np
@@ -21,7 +22,7 @@ from . import landmarks as lm
 FIELD_SIZE = 256
 SLIM = 0.035  # inward move of the mid-jaw contour at level 1, as a fraction of face width
 EYES = 0.08  # centre magnification at level 1 (1 / (1 - EYES))
-BAND = 0.045  # sigma of the slimming band around the contour, as a fraction of face width
+BAND = 0.04  # sigma of the slimming band around the contour, as a fraction of face width
 _CUT = 0.06  # band weight below which the move is exactly 0 (exp(-d^2/2s^2) = 0.06 at d = 2.4 s)
 
 
@@ -57,8 +58,9 @@ def displacement(face, roi_origin, shape, level):
     import cv2
 
     h, w = shape[:2]
-    s = min(1.0, FIELD_SIZE / float(max(h, w)))
-    gw, gh = max(2, int(round(w * s))), max(2, int(round(h * s)))
+    f = _factor(h, w)
+    s = 1.0 / f
+    gw, gh = max(2, -(-w // f)), max(2, -(-h // f))
     pts = (face.landmarks - np.array(roi_origin, np.float32) + 0.5) * np.float32(s) - 0.5
     fw = face.width * s
     dx = np.zeros((gh, gw), np.float32)
@@ -118,7 +120,7 @@ def displacement(face, roi_origin, shape, level):
     for contour, (c0, c1) in ((lm.RIGHT_EYE, (33, 133)), (lm.LEFT_EYE, (263, 362))):
         c = pts[list(contour)].mean(axis=0)
         eye_w = float(np.hypot(*(pts[c0] - pts[c1])))
-        rad = min(1.1 * eye_w, room(c))
+        rad = min(1.0 * eye_w, room(c))
         if rad < 2:
             continue
         kk = _falloff((X - c[0]) ** 2 + (Y - c[1]) ** 2, rad)
@@ -140,37 +142,72 @@ def _window(h, w, ramp):
     return win * win * (3 - 2 * win)
 
 
-def warp_face(roi, face, roi_origin, level):
-    """Return ``roi`` (uint8 HxWx3) slimmed and with enlarged eyes; same size (a new array)."""
+def _factor(h, w):
+    """Integer downsampling factor of the field grid (grid position of pixel x = (x + 0.5) / f - 0.5)."""
+    return max(1, -(-max(h, w) // FIELD_SIZE))
+
+
+#: the field is sampled back and remapped in blocks of BLOCK x BLOCK grid cells, only where it moves
+BLOCK = 8
+
+
+def warp_face(roi, face, roi_origin, level, out=None):
+    """``roi`` (uint8 HxWx3) slimmed and with enlarged eyes, written to ``out`` (default: a copy).
+
+    ``out`` must hold ``roi``'s pixels and must not share memory with it: only the blocks that move
+    are written.
+    """
     import cv2
 
-    out = roi.copy()
+    if out is None:
+        out = roi.copy()
     if level <= 0:
         return out
     h, w = roi.shape[:2]
     dx, dy, s = displacement(face, roi_origin, roi.shape, level)
-    moving = ((np.abs(dx) + np.abs(dy)) > 1e-3).astype(np.uint8)
+    f = int(round(1.0 / s))
+    gh, gw = dx.shape
+    moving = ((dx != 0) | (dy != 0)).astype(np.uint8)
     if not moving.any():
         return out
     moving = cv2.dilate(moving, np.ones((3, 3), np.uint8))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(moving, connectivity=8)
-    for bx, by, bw, bh, _area in stats[1:n]:
-        # the ROI pixels whose grid position falls in this box (grid pos = (x + 0.5) * s - 0.5)
-        x0 = max(0, int(np.floor((bx - 1 + 0.5) / s - 0.5)))
-        y0 = max(0, int(np.floor((by - 1 + 0.5) / s - 0.5)))
-        x1 = min(w, int(np.ceil((bx + bw + 0.5) / s - 0.5)) + 1)
-        y1 = min(h, int(np.ceil((by + bh + 0.5) / s - 0.5)) + 1)
-        if x1 <= x0 or y1 <= y0:
-            continue
-        xs = (np.arange(x0, x1, dtype=np.float32) + 0.5) * s - 0.5
-        ys = (np.arange(y0, y1, dtype=np.float32) + 0.5) * s - 0.5
-        mx = np.ascontiguousarray(np.broadcast_to(xs[None, :], (y1 - y0, x1 - x0)))
-        my = np.ascontiguousarray(np.broadcast_to(ys[:, None], (y1 - y0, x1 - x0)))
-        fx = cv2.remap(dx, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        fy = cv2.remap(dy, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        fx[np.abs(fx) < 1e-3] = 0.0
-        fy[np.abs(fy) < 1e-3] = 0.0
-        map_x = fx + np.arange(x0, x1, dtype=np.float32)[None, :]
-        map_y = fy + np.arange(y0, y1, dtype=np.float32)[:, None]
-        out[y0:y1, x0:x1] = cv2.remap(roi, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # absolute source coordinates on the grid (linear in the grid position, so a bilinear
+    # upsampling gives exactly x + dx(x)); padded by one node so every block has neighbours
+    gx = (np.arange(gw, dtype=np.float32) + 0.5) * f - 0.5
+    gy = (np.arange(gh, dtype=np.float32) + 0.5) * f - 0.5
+    absolute = np.dstack([gx[None, :] + dx, gy[:, None] + dy])
+    pad_x = np.concatenate([[gx[0] - f], gx, [gx[-1] + f]]).astype(np.float32)
+    pad_y = np.concatenate([[gy[0] - f], gy, [gy[-1] + f]]).astype(np.float32)
+    padded = np.empty((gh + 2, gw + 2, 2), np.float32)
+    padded[..., 0] = pad_x[None, :]
+    padded[..., 1] = pad_y[:, None]
+    padded[1:-1, 1:-1] = absolute
+    nby, nbx = -(-gh // BLOCK), -(-gw // BLOCK)
+    occ = np.zeros((nby * BLOCK, nbx * BLOCK), np.uint8)
+    occ[:gh, :gw] = moving
+    occ = occ.reshape(nby, BLOCK, nbx, BLOCK).max(axis=(1, 3))
+    for by in range(nby):
+        row = occ[by]
+        bx = 0
+        while bx < nbx:
+            if not row[bx]:
+                bx += 1
+                continue
+            start = bx
+            while bx < nbx and row[bx]:
+                bx += 1
+            gx0, gx1 = start * BLOCK, min(gw, bx * BLOCK)
+            gy0, gy1 = by * BLOCK, min(gh, (by + 1) * BLOCK)
+            x0, y0 = gx0 * f, gy0 * f
+            x1, y1 = min(w, gx1 * f), min(h, gy1 * f)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            sub = padded[gy0:gy1 + 2, gx0:gx1 + 2]
+            if f > 1:
+                sub = cv2.resize(sub, ((gx1 - gx0 + 2) * f, (gy1 - gy0 + 2) * f), interpolation=cv2.INTER_LINEAR)
+                sub = sub[f:f + (y1 - y0), f:f + (x1 - x0)]
+            else:
+                sub = sub[1:1 + (y1 - y0), 1:1 + (x1 - x0)]
+            out[y0:y1, x0:x1] = cv2.remap(roi, np.ascontiguousarray(sub), None, cv2.INTER_LINEAR,
+                                          borderMode=cv2.BORDER_REPLICATE)
     return out
