@@ -112,7 +112,8 @@ def skin_probability(ycc, pts, face_w, luma_weight=1.6):
 
 
 def chromaticity_probability(rgb, pts, face_w):
-    """Probability that a pixel has this face's skin *hue*, whatever its lightness.
+    """``(probability, grey)``: probability that a pixel has this face's skin *hue*, whatever its
+    lightness; ``grey`` when the skin has no hue to speak of (a black-and-white photo).
 
     Mahalanobis distance in normalised (r, g) chromaticity, which shading does not change (YCrCb's
     chroma shrinks in shadow, so a neck in the jaw's shadow would not count as skin). Pixels darker
@@ -131,12 +132,14 @@ def chromaticity_probability(rgb, pts, face_w):
             samples.append(rg[sl].reshape(-1, 2))
             lumas.append(luma[sl].ravel())
     if not samples:
-        return np.ones((h, w), np.float32)
+        return np.ones((h, w), np.float32), False
     s = np.concatenate(samples).astype(np.float64)
     med = np.median(s, axis=0)
     dist = np.abs(s - med).sum(axis=1)
     s = s[dist <= np.percentile(dist, 80)]
     mean = s.mean(axis=0)
+    if np.hypot(mean[0] - 1 / 3.0, mean[1] - 1 / 3.0) < 0.012:
+        return np.zeros((h, w), np.float32), True
     cov = np.cov(s.T) + np.diag([0.012 ** 2, 0.012 ** 2])
     inv = np.linalg.inv(cov).astype(np.float32)
     d = rg.reshape(-1, 2) - mean.astype(np.float32)
@@ -144,7 +147,7 @@ def chromaticity_probability(rgb, pts, face_w):
     prob = np.clip((4.5 - dist) / 2.0, 0.0, 1.0)
     floor = 0.2 * float(np.median(np.concatenate(lumas)))
     dark = np.clip(luma / max(1.0, floor) - 1.0, 0.0, 1.0)
-    return (prob * dark).astype(np.float32)
+    return (prob * dark).astype(np.float32), False
 
 
 def working_scale(face_width):
@@ -187,7 +190,16 @@ def build(roi_rgb, face, origin):
     skin = region * prob * window
 
     # whitening: all skin-coloured pixels of the ROI (face, ears, neck) under one broad window
-    chroma_prob = cv2.GaussianBlur(chromaticity_probability(small, pts, fw), (0, 0), max(1.0, 0.03 * fw))
+    chroma_prob, grey = chromaticity_probability(small, pts, fw)
+    if grey:
+        # a black-and-white photo: hue tells nothing, so lightness like the face's, within a soft
+        # ellipse over face and neck (not the whole ROI: the background is as grey as the skin)
+        ell = np.zeros((sh, sw), np.float32)
+        centre = (float((lo[0] + hi[0]) / 2), float(lo[1] + 0.62 * fh))
+        cv2.ellipse(ell, (centre, (1.3 * fw, 1.5 * fh), 0.0), 1.0, -1, cv2.LINE_AA)
+        ell = cv2.GaussianBlur(ell, (0, 0), max(1.0, 0.08 * fw))
+        chroma_prob = skin_probability(ycc, pts, fw, luma_weight=2.5) * ell
+    chroma_prob = cv2.GaussianBlur(chroma_prob, (0, 0), max(1.0, 0.03 * fw))
     broad = _border_window(sh, sw, 0.18 * fw)
     chin_y = float(pts[lm.CHIN, 1])
     ys = np.arange(sh, dtype=np.float32)[:, None]
