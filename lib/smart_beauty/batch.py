@@ -19,7 +19,19 @@ temp_output)`` writes the output to ``temp_output``; the batch renames it to ``i
 when it is complete, so an interrupted run never leaves a half-written output. ``release(item)``
 (optional) is called once per prepared item, whatever happened (close an image...).
 
-Resume: an item whose output already exists is ``skipped`` unless ``force``. Rate limits: every job
+Outputs: before the first upload every output folder is tried (a file created and removed in it);
+an item whose output cannot be written there fails at once, unsent (no credits spent for a result
+that could not be kept). ``temp_output`` is a file the batch has already created exclusively (mode
+0600, ``O_EXCL``) in the output's folder; writers should open it with :func:`open_temp_output`
+(which refuses a link planted in its place); it is renamed into place, with the permissions the
+umask gives an ordinary file, only once complete.
+
+Resume: an item whose output already exists is ``skipped`` unless ``force``. With a ``recipe`` (a
+dict of the options that shape the result), the batch keeps a ledger in each output folder
+(:data:`LEDGER`): what each output was made from (source path, size, mtime, sha256, recipe). Then an
+existing output is skipped only when its ledger entry matches the source and the recipe; it is
+redone when the same source changed or the recipe differs, and refused (failed, unsent) when it was
+made from another file or by something else. Rate limits: every job
 shares the client's pause (:meth:`Client._pause_all`): after a 429/503 with ``Retry-After`` no job of
 this client sends anything before the pause ends; a job refused for rate limiting after the client's
 own retries is put back in the queue (nothing was processed or billed) and the batch keeps one job
@@ -31,15 +43,20 @@ not sent (status ``cancelled``, with a message saying why).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import errno
+import hashlib
+import io
+import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from collections import deque, namedtuple
 
 from . import errors
-from .compat import monotonic, queue, replace_file, text_type
+from .compat import monotonic, queue, replace_file, text_type, to_text
 from .jobs import DEFAULT_DEADLINE, RetouchJob
 
 DEFAULT_JOBS = 3   # the vendor suggests starting at about 3 concurrent requests
@@ -52,6 +69,7 @@ RATE_LIMIT_REQUEUES = 3
 STOPS_THE_BATCH = (errors.AuthError, errors.NoCreditsError, errors.ConfigError)
 
 log = logging.getLogger("smart_beauty")
+LEDGER = ".smart-beauty-outputs.json"
 
 
 class BatchItem(object):
@@ -96,7 +114,7 @@ class Batch(object):
     """See the module documentation."""
 
     def __init__(self, client, pairs, prepare, finish, level=1.0, multi_face=False, jobs=DEFAULT_JOBS,
-                 force=False, deadline=DEFAULT_DEADLINE, policy=None, release=None, workdir=None):
+                 force=False, deadline=DEFAULT_DEADLINE, policy=None, release=None, workdir=None, recipe=None):
         self.client = client
         self.items = [BatchItem(src, dest) for src, dest in pairs]
         self.prepare = prepare
@@ -110,6 +128,9 @@ class Batch(object):
         self.deadline = deadline
         self.policy = policy
         self.workdir = workdir
+        self.recipe = None if recipe is None else dict(recipe)
+        self.file_mode = ordinary_file_mode()
+        self._ledgers = {}           # output folder -> {output name: record}
         self.started = None
         self.elapsed = 0.0
         self._cancel = threading.Event()
@@ -145,13 +166,16 @@ class Batch(object):
         """Images written per second of batch time."""
         return self._counts[DONE] / self.elapsed if self.elapsed > 0 else 0.0
 
-    def summary(self):
-        total = len(self.items)
+    def summary(self, extra_failed=0):
+        """``extra_failed``: inputs the caller refused before the batch (e.g. two with the same output
+        name); they count in the total and as failed."""
+        total = len(self.items) + extra_failed
+        failed = self._counts[FAILED] + extra_failed
         parts = ["%d done" % self._counts[DONE]]
         if self._counts[SKIPPED]:
             parts.append("%d skipped (already done)" % self._counts[SKIPPED])
-        if self._counts[FAILED]:
-            parts.append("%d failed" % self._counts[FAILED])
+        if failed:
+            parts.append("%d failed" % failed)
         if self._counts[CANCELLED]:
             parts.append("%d not retouched (%s)" % (self._counts[CANCELLED], "not sent: the batch stopped at "
                                                     + os.path.basename(self.stopped[0].source)
@@ -168,11 +192,16 @@ class Batch(object):
         workdir = tempfile.mkdtemp(prefix="smart-beauty-batch-") if own_workdir else self.workdir
         pending = deque()
         try:
+            unwritable = output_problems([item.output for item in self.items if item.output])
             for item in self.items:
-                if not self.force and item.output and os.path.exists(item.output):
+                verdict, reason = self._resume_verdict(item)
+                if verdict == "skip":
                     item.status = SKIPPED
                     self._counts[SKIPPED] += 1
                     yield self._event("skipped", item)
+                elif item.output in unwritable or verdict == "refuse":
+                    self._end(item, FAILED, errors.BadInputError(unwritable.get(item.output) or reason))
+                    yield self._event("failed", item)
                 else:
                     pending.append(item)
             while pending or self._running:
@@ -233,6 +262,8 @@ class Batch(object):
                 _remove_stale_temps(item.output)
             path = self.prepare(item, item_dir)
             prepared = True
+            if self.recipe is not None and "fingerprint" not in item.context:
+                item.context["fingerprint"] = fingerprint(item.source)
             job = RetouchJob(self.client, path, level=self.level, multi_face=self.multi_face,
                              deadline=self.deadline, policy=self.policy, result_dir=item_dir)
         except Exception as e:  # noqa: BLE001 - reported per item, the batch goes on
@@ -297,13 +328,15 @@ class Batch(object):
             temp = _temp_output(item.output)
             try:
                 self.finish(item, result, temp)
-                if not os.path.exists(temp):
+                if not os.path.isfile(temp) or os.path.getsize(temp) == 0:
                     raise errors.SmartBeautyError("The result of %s was not written; please report this."
                                                   % os.path.basename(item.source))
+                _set_mode(temp, self.file_mode)
                 replace_file(temp, item.output)
             finally:
-                if os.path.exists(temp):
+                if os.path.lexists(temp):
                     os.remove(temp)
+            self._record(item)
             self._end(item, DONE, None)
             yield self._event("done", item)
         except Exception as e:  # noqa: BLE001
@@ -321,6 +354,47 @@ class Batch(object):
             if item.status != PENDING:
                 self._release(item)
             shutil.rmtree(item_dir, ignore_errors=True)
+
+    # -- resume ledger -------------------------------------------------------------------------
+
+    def _ledger(self, folder):
+        if folder not in self._ledgers:
+            self._ledgers[folder] = read_ledger(folder)
+        return self._ledgers[folder]
+
+    def _resume_verdict(self, item):
+        """("run" | "skip" | "refuse", reason) for an item at the start of the batch."""
+        if self.force or not item.output or not os.path.lexists(item.output):
+            return "run", None
+        if self.recipe is None:
+            return "skip", None
+        folder, name = os.path.split(os.path.abspath(item.output))
+        record = self._ledger(folder).get(name)
+        source = os.path.abspath(item.source)
+        if not isinstance(record, dict):
+            return "refuse", ("%s already exists and smart-beauty has no record of making it from this file; "
+                              "delete it, choose another output folder, or use --force to replace it (nothing "
+                              "was sent)." % item.output)
+        if record.get("source") != source:
+            return "refuse", ("%s was made from %s, not from this file; rename one of them, choose another "
+                              "output folder, or use --force to replace it (nothing was sent)."
+                              % (item.output, record.get("source")))
+        if record.get("recipe") != self.recipe or not same_file(record, item.source):
+            return "run", None   # ours, from this file, but the file or the options changed: redo it
+        return "skip", None
+
+    def _record(self, item):
+        if self.recipe is None:
+            return
+        folder, name = os.path.split(os.path.abspath(item.output))
+        record = dict(item.context.get("fingerprint") or fingerprint(item.source))
+        record.update({"source": os.path.abspath(item.source), "recipe": self.recipe})
+        ledger = self._ledger(folder)
+        ledger[name] = record
+        try:
+            write_ledger(folder, ledger, self.file_mode)
+        except (IOError, OSError) as e:  # the output itself is fine; only resume knows less
+            log.warning("could not update %s in %s: %s", LEDGER, folder, e)
 
     def _not_sent(self):
         if self.stopped is None:
@@ -344,17 +418,145 @@ class Batch(object):
         self._counts[status] += 1
 
 
+def ordinary_file_mode():
+    """The mode an ordinary new file gets here (0666 less the umask)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def output_problems(outputs):
+    """{output: one sentence} for outputs that cannot be written: their folder is missing and cannot
+    be created, is not a folder, or refuses a new file; or the output name is a folder. Tried by
+    creating (exclusively) and removing a file in each folder, so nothing is left behind."""
+    problems, folders = {}, {}
+    for output in outputs:
+        folder = os.path.dirname(os.path.abspath(output))
+        if folder not in folders:
+            folders[folder] = _folder_problem(folder)
+        if folders[folder]:
+            problems[output] = folders[folder]
+        elif os.path.isdir(output):
+            problems[output] = ("%s is a folder, so the result cannot be written there; rename or move that "
+                                "folder (nothing was sent)." % output)
+    return problems
+
+
+def _folder_problem(folder):
+    if not os.path.isdir(folder):
+        if os.path.lexists(folder):
+            return "%s is not a folder, so no result can be written there; choose another output folder " \
+                   "(nothing was sent)." % folder
+        try:
+            os.makedirs(folder)
+        except (IOError, OSError) as e:
+            if not os.path.isdir(folder):
+                return "Cannot create the output folder %s (%s); choose another one (nothing was sent)." % (
+                    folder, _reason(e))
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".smart-beauty-probe-", dir=folder)
+    except (IOError, OSError) as e:
+        return "Cannot write to the folder %s (%s); choose another output folder (nothing was sent)." % (
+            folder, _reason(e))
+    os.close(fd)
+    try:
+        os.remove(probe)
+    except OSError:
+        pass
+    return None
+
+
+def _reason(exc):
+    return to_text(getattr(exc, "strerror", None) or exc).lower() or "error %s" % getattr(exc, "errno", "?")
+
+
+def open_temp_output(path):
+    """Open the batch's temp file ``path`` for writing (binary), refusing anything but the empty
+    regular file the batch created: a link planted in its place is not followed."""
+    flags = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)  # no O_TRUNC before the check
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise errors.SmartBeautyError("The temporary file %s was replaced by a link, so nothing was written "
+                                          "through it; check who else writes to that folder." % path)
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+        os.close(fd)
+        raise errors.SmartBeautyError("The temporary file %s was replaced by another file, so nothing was written "
+                                      "to it; check who else writes to that folder." % path)
+    os.ftruncate(fd, 0)
+    return io.open(fd, "wb")
+
+
+def _set_mode(path, mode):
+    if not hasattr(os, "fchmod"):
+        return
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
+def fingerprint(path):
+    """What identifies a source file's content: size, mtime and sha256."""
+    st = os.stat(path)
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": st.st_size, "mtime": st.st_mtime, "sha256": digest.hexdigest()}
+
+
+def same_file(record, path):
+    """Whether ``path`` still holds what ``record`` (a :func:`fingerprint`) was taken from."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if st.st_size != record.get("size"):
+        return False
+    if st.st_mtime == record.get("mtime"):
+        return True
+    return fingerprint(path)["sha256"] == record.get("sha256")
+
+
+def read_ledger(folder):
+    try:
+        with io.open(os.path.join(folder, LEDGER), "r", encoding="utf-8") as f:
+            data = json.load(f)
+    except (IOError, OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_ledger(folder, ledger, mode):
+    fd, tmp = tempfile.mkstemp(prefix=LEDGER + ".", suffix=".part", dir=folder)
+    try:
+        with io.open(fd, "w", encoding="utf-8") as f:
+            f.write(to_text(json.dumps(ledger, indent=1, sort_keys=True)))
+        _set_mode(tmp, mode)
+        replace_file(tmp, os.path.join(folder, LEDGER))
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def _temp_suffix(output):
     # ends like the output, so writers that choose the format by extension (GIMP) still do
     return ".part" + os.path.splitext(output)[1]
 
 
 def _temp_output(output):
+    """A new, empty, private file beside ``output``, created exclusively (never an existing name or a
+    link); the writer fills it and the batch renames it into place."""
     directory = os.path.dirname(os.path.abspath(output))
     fd, path = tempfile.mkstemp(prefix="." + os.path.basename(output) + ".", suffix=_temp_suffix(output),
                                 dir=directory)
     os.close(fd)
-    os.remove(path)  # the writer creates it; only the unique name is wanted
     return path
 
 

@@ -184,6 +184,13 @@ def run(gimp_version=None, plugin_path=None, backend="auto", env=None, check_net
     report.add(INFO, "library", os.path.dirname(os.path.abspath(__file__)))
     _requests_findings(report, env)
     settings = None
+    settings_problem = None
+    try:  # every retouch reads the settings first, whichever backend: broken settings = nothing works
+        sb_settings.Settings.load(env)
+    except errors.SmartBeautyError as e:
+        settings_problem = e
+        if backend == "local":
+            report.add(FAIL, "settings", text_type(e), text_type(e).split(";")[-1].strip() or None)
     if backend in ("auto", "cloud"):
         settings = _cloud_findings(report, env, check_network)
         if backend == "cloud" and settings is not None and not settings.api_key:
@@ -199,6 +206,8 @@ def run(gimp_version=None, plugin_path=None, backend="auto", env=None, check_net
         report.uses = "cloud"
     elif report.local_ok:
         report.uses = "local"
+    if settings_problem is not None:
+        report.uses = None  # e.g. a key file other users can read: every retouch would stop at it
     if backend == "auto" and settings is not None and not settings.api_key and not report.local_ok:
         report.add(FAIL, "setup", "no API key and no working offline engine, so nothing can retouch yet",
                    "%s, or %s" % (KEY_FIX, localserver.INSTALL_FIX))

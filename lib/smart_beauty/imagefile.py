@@ -4,19 +4,23 @@ Pure standard library (GIMP 2.10 has no Pillow): only the headers are read, neve
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import errno
 import math
 import os
 import struct
 
 from . import errors, protocol
 
-EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "bmp": ".bmp", "webp": ".webp", "gif": ".gif"}
+EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "bmp": ".bmp", "webp": ".webp", "gif": ".gif", "tiff": ".tif"}
 MIME_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "bmp": "image/bmp", "webp": "image/webp",
-              "gif": "image/gif"}
+              "gif": "image/gif", "tiff": "image/tiff"}
+# Larger images are refused from their header, before a pixel is decoded (a 400 MP RGB image is
+# 1.2 GB in memory before any work): far above any camera, below what would exhaust a laptop.
+MAX_PIXELS = 200 * 1000 * 1000
 
 
 def sniff(head):
-    """The format of an image from its first bytes, or None: jpeg, png, bmp, webp, gif."""
+    """The format of an image from its first bytes, or None: jpeg, png, bmp, webp, gif, tiff."""
     head = bytes(head[:16])
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
@@ -28,6 +32,8 @@ def sniff(head):
         return "webp"
     if head.startswith(b"GIF87a") or head.startswith(b"GIF89a"):
         return "gif"
+    if head[:4] in (b"II*\0", b"MM\0*"):
+        return "tiff"
     return None
 
 
@@ -58,14 +64,33 @@ class ImageInfo(object):
 
 def read_info(path):
     """Format, width, height and size of the image file at ``path`` (headers only)."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        head = f.read(64 * 1024)
+    try:
+        if os.path.isdir(path):
+            raise errors.BadInputError("%s is a folder, not an image file; name the image files in it "
+                                       "('smart-beauty retouch' also takes a whole folder)." % path)
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(64 * 1024)
+    except (IOError, OSError) as e:
+        raise errors.BadInputError(unreadable(path, e))
     fmt = sniff(head)
     if fmt is None:
-        raise errors.BadInputError("This file is not a JPEG, PNG or BMP image; export it as PNG and try again.")
+        raise errors.BadInputError("%s is not a JPEG, PNG, TIFF, BMP, WebP or GIF image; export it as PNG or "
+                                   "JPEG and try again." % os.path.basename(path))
     width, height = _dimensions(fmt, head, path)
     return ImageInfo(path, fmt, width, height, size)
+
+
+def unreadable(path, exc):
+    """One sentence for an input file that cannot be opened."""
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOENT:
+        return "%s does not exist; check the name and the folder." % path
+    if code in (errno.EACCES, errno.EPERM):
+        return "%s cannot be read (permission denied); check its permissions (chmod u+r)." % path
+    if code == errno.EISDIR:
+        return "%s is a folder, not an image file." % path
+    return "%s cannot be read (%s); check the file." % (path, getattr(exc, "strerror", None) or exc)
 
 
 class LimitReport(object):
@@ -110,7 +135,16 @@ class LimitReport(object):
 
 
 def check_limits(path):
-    return LimitReport(read_info(path))
+    info = read_info(path)
+    if info.width * info.height > MAX_PIXELS:
+        raise errors.BadInputError("%s is %dx%d px (%.0f MP); Smart Beauty takes at most %d MP: scale it down "
+                                   "first (nothing was sent)." % (os.path.basename(path), info.width, info.height,
+                                                                 info.width * info.height / 1e6,
+                                                                 MAX_PIXELS // 1000000))
+    if info.width < 1 or info.height < 1:
+        raise errors.BadInputError("%s has no pixels (%dx%d); export it again." % (os.path.basename(path),
+                                                                                 info.width, info.height))
+    return LimitReport(info)
 
 
 def fit_scale(width, height, limit=protocol.MAX_SIDE_EXCLUSIVE - 1):
@@ -148,6 +182,8 @@ def _dimensions(fmt, head, path):
             return _webp_size(head)
         if fmt == "jpeg":
             return _jpeg_size(path)
+        if fmt == "tiff":
+            return _tiff_size(path)
     except (struct.error, ValueError, IndexError):
         pass
     raise errors.BadInputError("The %s file is damaged (its header cannot be read); export it again and retry."
@@ -197,3 +233,21 @@ def _jpeg_size(path):
                 h, w = struct.unpack(">HH", data[1:5])
                 return w, h
             f.seek(length - 2, 1)
+
+
+def _tiff_size(path):
+    """ImageWidth (256) and ImageLength (257) of the first IFD (classic TIFF; BigTIFF is refused)."""
+    with open(path, "rb") as f:
+        order = f.read(2)
+        endian = "<" if order == b"II" else ">"
+        magic, offset = struct.unpack(endian + "HI", f.read(6))
+        if magic != 42:
+            raise ValueError("not a classic TIFF")
+        f.seek(offset)
+        count = struct.unpack(endian + "H", f.read(2))[0]
+        found = {}
+        for _ in range(count):
+            tag, kind, _n, value = struct.unpack(endian + "HHI4s", f.read(12))
+            if tag in (256, 257):
+                found[tag] = struct.unpack(endian + ("H" if kind == 3 else "I"), value[:2 if kind == 3 else 4])[0]
+        return found[256], found[257]

@@ -181,9 +181,12 @@ def save_api_key(key, env=None):
 
 
 def delete_api_key(env=None):
+    """Remove the stored key; returns the file removed, or None when there was none."""
     path = os.path.join(config_dir(env), KEY_FILE)
-    if os.path.exists(path):
-        os.remove(path)
+    if not os.path.lexists(path):
+        return None
+    os.remove(path)
+    return path
 
 
 def save_base_url(url, env=None):

@@ -21,8 +21,19 @@ import threading
 import numpy as np
 from tqdm import tqdm
 
+import smart_beauty
 from smart_beauty import Settings, batch, errors, imagefile, settings
 from smart_beauty_py3 import backends, imaging
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a refused value is never echoed back: it may be an API key typed
+    where it does not belong (``smart-beauty key set KEY``)."""
+
+    def error(self, message):
+        if "invalid choice" in message or "unrecognized arguments" in message:
+            message = message.split(":")[0] + " (see '%s --help')" % self.prog
+        super().error(message)
 
 
 def main(argv=None):
@@ -42,19 +53,23 @@ def main(argv=None):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="smart-beauty", description="Portrait retouching (AILab Smart Beauty "
-                                     "or the offline engine).")
-    sub = parser.add_subparsers(dest="command")
+    parser = _Parser(prog="smart-beauty", description="Portrait retouching (AILab Smart Beauty or the offline "
+                     "engine).")
+    parser.add_argument("--version", action="version", version="smart-beauty %s" % smart_beauty.__version__,
+                        help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     p = sub.add_parser("retouch", help="retouch image files")
-    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image files (JPEG, PNG, TIFF, BMP, WebP) and folders of them (not recursive)")
     p.add_argument("-o", "--output-dir", metavar="OUTDIR", help="write results here (default: beside each input)")
     p.add_argument("--level", type=float, default=1.0, help="beauty level 0..1 (default 1.0)")
     p.add_argument("--multi-face", action="store_true", help="retouch every face, not only the largest")
     p.add_argument("--api-base", metavar="URL", help="service address (default: AILAB_API_BASE or settings)")
     p.add_argument("--backend", choices=backends.BACKENDS, default="auto",
                    help="auto (cloud if a key is set, else offline), cloud, local")
-    p.add_argument("--deadline", type=float, default=300.0, help="give up on one image after S seconds")
+    p.add_argument("--deadline", type=float, default=300.0, metavar="S",
+                   help="give up on one image after S seconds (default 300)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.add_argument("-j", "--jobs", type=int, default=batch.DEFAULT_JOBS, metavar="N",
                    help="images in flight at once (default %d, what the service suggests starting with: "
@@ -68,14 +83,19 @@ def build_parser():
     p.set_defaults(func=cmd_retouch)
 
     p = sub.add_parser("check", help="check images against the service limits")
-    p.add_argument("inputs", nargs="+", metavar="IMAGE")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files to check (nothing is sent)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("serve", help="run the local AILab server")
     p.add_argument("--port", type=int, default=8787, help="port; 0 picks a free one (default 8787)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--job-seconds", type=float, default=0.0)
-    p.add_argument("--engine", choices=("offline", "simple"), default="offline")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on: a loopback address only (default 127.0.0.1)")
+    p.add_argument("--job-seconds", type=float, default=0.0, metavar="S",
+                   help="make every job take at least S seconds, like the real service (default 0)")
+    p.add_argument("--engine", choices=("offline", "simple"), default="offline",
+                   help="offline: the real engine (default); simple: a fast test stand-in")
+    p.add_argument("--allow-fault-keys", action="store_true",
+                   help="accept 'fault:...' test keys that make the server fail on purpose (for testing)")
     p.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
                    help="exit after SECONDS without requests (the plug-ins start it this way)")
     p.add_argument("--announce", action="store_true",
@@ -83,12 +103,16 @@ def build_parser():
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("doctor", help="check the setup; exit 0 only when a retouch would work")
-    p.add_argument("--backend", choices=backends.BACKENDS, default="auto")
+    p.add_argument("--backend", choices=backends.BACKENDS, default="auto",
+                   help="check for auto (default), cloud or local, as 'retouch --backend'")
     p.add_argument("--no-network", action="store_true", help="do not ask the service whether the key works")
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("key", help="store, test or delete the AILab API key")
-    p.add_argument("action", choices=("set", "test", "delete", "show"))
+    p.add_argument("action", metavar="ACTION",
+                   help="set (read the key from a prompt or stdin, never from the command line), test, delete, "
+                        "show (masked)")
+    p.add_argument("extra", nargs="*", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_key)
     return parser
 
@@ -133,11 +157,15 @@ def cmd_retouch(args):
         raise errors.BadInputError("--level must be between 0 and 1.")
     if not 1 <= args.jobs <= batch.MAX_JOBS:
         raise errors.BadInputError("--jobs must be between 1 and %d." % batch.MAX_JOBS)
+    if not args.deadline > 0:
+        raise errors.BadInputError("--deadline must be a number of seconds above 0.")
     files = expand_inputs(args.inputs)
     if not files:
         raise errors.BadInputError("No image files found in %s." % ", ".join(args.inputs))
     if args.output_dir:
-        os.makedirs(args.output_dir, exist_ok=True)
+        check_output_dir(args.output_dir)
+    if args.report:
+        check_report_path(args.report)
     pairs, claimed, clashes = [], {}, []
     for src in files:
         dest = output_path(src, args.output_dir)
@@ -149,6 +177,9 @@ def cmd_retouch(args):
     for src, other in clashes:
         print("%s: its result would overwrite the one of %s (same name); rename one of them." % (src, other),
               file=sys.stderr)
+    problems = batch.output_problems([dest for _src, dest in pairs])
+    if problems:  # before anything is sent: no credits for results that could not be kept
+        raise errors.BadInputError(" ".join(sorted(set(problems.values()))))
     with backends.open_backend(args.backend, api_base=args.api_base) as backend:
         if not args.quiet:
             print("smart-beauty: using %s, %d job(s) at a time" % (backend.description, args.jobs),
@@ -157,26 +188,55 @@ def cmd_retouch(args):
                          deadline=args.deadline)
         interrupted = _drive(run, show_progress=not args.quiet)
     failed = run.count(batch.FAILED) + len(clashes)
+    summary = run.summary(extra_failed=len(clashes))
     if args.report:
-        write_report(run.items, args.report, extra=[(src, "failed", "same output name as %s" % other)
-                                                    for src, other in clashes])
+        try:
+            write_report(run.items, args.report, extra=[(src, "failed", "same output name as %s" % other)
+                                                        for src, other in clashes])
+        except OSError as e:
+            print("smart-beauty: the report %s could not be written (%s); the images themselves were written "
+                  "as listed above." % (args.report, e.strerror or e), file=sys.stderr)
+            failed += 1
     if interrupted:
         print("smart-beauty: interrupted: %s No output was left half-written; run the same command again to "
-              "do the rest." % run.summary(), file=sys.stderr)
+              "do the rest." % summary, file=sys.stderr)
         return 130
     if failed:
-        print("smart-beauty: %d of %d image(s) failed; %s" % (failed, len(files), run.summary()), file=sys.stderr)
+        print("smart-beauty: %d of %d image(s) failed; %s" % (run.count(batch.FAILED) + len(clashes), len(files),
+                                                              summary), file=sys.stderr)
         return 1
     if not args.quiet:
-        print("smart-beauty: %s" % run.summary(), file=sys.stderr)
+        print("smart-beauty: %s" % summary, file=sys.stderr)
     return 0
+
+
+def check_output_dir(path):
+    """-o must name a folder that exists or can be created: one sentence otherwise."""
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise errors.BadInputError("-o %s names a file, not a folder; give a folder for the results (it is "
+                                   "created if missing)." % path)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise errors.BadInputError("Cannot create the output folder %s (%s); choose another one with -o."
+                                   % (path, (e.strerror or str(e)).lower()))
+
+
+def check_report_path(path):
+    """--report must name a file whose folder can take a new file: one sentence otherwise."""
+    if os.path.isdir(path):
+        raise errors.BadInputError("--report %s is a folder; give a file name ending in .csv or .json." % path)
+    problem = batch.output_problems([path]).get(path)
+    if problem:
+        raise errors.BadInputError("The report cannot be written: " + problem[0].lower() + problem[1:])
 
 
 def make_batch(client, pairs, level, multi_face, jobs=batch.DEFAULT_JOBS, force=False, deadline=300.0,
                policy=None):
     """A :class:`smart_beauty.batch.Batch` whose steps are the CLI's: Pillow in, PNG out."""
+    recipe = {"level": level, "multi_face": bool(multi_face), "output": "png"}
     return batch.Batch(client, pairs, _prepare, _finish, level=level, multi_face=multi_face, jobs=jobs,
-                       force=force, deadline=deadline, policy=policy, release=_release)
+                       force=force, deadline=deadline, policy=policy, release=_release, recipe=recipe)
 
 
 def _prepare(item, workdir):
@@ -189,7 +249,8 @@ def _prepare(item, workdir):
 
 
 def _finish(item, result_path, temp_output):
-    write_result(item.source, item.context["prepared"], result_path, temp_output)
+    with batch.open_temp_output(temp_output) as f:
+        write_result(item.source, item.context["prepared"], result_path, f)
 
 
 def _release(item):
@@ -222,7 +283,9 @@ def write_report(items, path, extra=()):
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
     try:
-        with os.fdopen(fd, "w", newline="" if path.lower().endswith(".csv") else None) as f:
+        # File names that are not valid UTF-8 are written back as the very bytes they are made of.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape",
+                       newline="" if path.lower().endswith(".csv") else None) as f:
             if path.lower().endswith(".csv"):
                 writer = csv.DictWriter(f, fieldnames=REPORT_FIELDS, extrasaction="ignore")
                 writer.writeheader()
@@ -231,7 +294,7 @@ def write_report(items, path, extra=()):
             else:
                 json.dump([{k: row.get(k) for k in REPORT_FIELDS} for row in rows], f, indent=1)
                 f.write("\n")
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, batch.ordinary_file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -313,12 +376,26 @@ def cmd_check(args):
     return 1 if bad else 0
 
 
+SERVE_HOST_REFUSED = ("smart-beauty serve listens on this computer only (a loopback address such as 127.0.0.1 or "
+                      "::1), not on %s: it has a public test key and no TLS; keep the default --host.")
+
+
 def cmd_serve(args):
     from smart_beauty_py3 import serve
+    from smart_beauty_py3.server import is_loopback
 
+    if not is_loopback(args.host):
+        raise errors.ConfigError(SERVE_HOST_REFUSED % args.host)
+    if not 0 <= args.port <= 65535:
+        raise errors.BadInputError("--port must be between 0 and 65535 (0 picks a free one).")
     engine = backends.local_engine() if args.engine == "offline" else None
-    return serve.serve(args.host, args.port, engine=engine, engine_name=args.engine, job_seconds=args.job_seconds,
-                       announce=args.announce, idle_exit=args.idle_exit)
+    try:
+        return serve.serve(args.host, args.port, engine=engine, engine_name=args.engine,
+                           job_seconds=args.job_seconds, announce=args.announce, idle_exit=args.idle_exit,
+                           allow_fault_keys=args.allow_fault_keys)
+    except OSError as e:
+        raise errors.ConfigError("Cannot listen on %s port %d (%s); choose another --port (0 picks a free one)."
+                                 % (args.host, args.port, (e.strerror or str(e)).lower()))
 
 
 def cmd_doctor(args):
@@ -329,17 +406,33 @@ def cmd_doctor(args):
     return 0 if report.ready else 1
 
 
+KEY_ACTIONS = ("set", "test", "delete", "show")
+
+
 def cmd_key(args):
-    current = Settings.load()
+    if args.action not in KEY_ACTIONS:  # never echoed: it may be the key itself
+        raise errors.BadInputError("'smart-beauty key' takes set, test, delete or show; to store your key run "
+                                   "'smart-beauty key set' and paste it at the prompt.")
+    if args.extra:
+        raise errors.BadInputError("The key is never taken from the command line (it would stay in your shell "
+                                   "history); run 'smart-beauty key %s' alone%s." % (
+                                       args.action, " and paste the key at the prompt, or pipe it in"
+                                       if args.action == "set" else ""))
     if args.action == "set":
         key = sys.stdin.readline().strip() if not sys.stdin.isatty() else getpass.getpass("AILab API key: ")
         path = settings.save_api_key(key)
         print("Saved the key to %s (readable by you only)." % path)
         return 0
     if args.action == "delete":
-        settings.delete_api_key()
-        print("Removed the stored key.")
+        path = settings.delete_api_key()
+        if path is None:
+            print("No key was stored in %s; nothing to remove." % settings.config_dir())
+        else:
+            print("Removed the stored key (%s)." % path)
+        if os.environ.get(settings.ENV_KEY):
+            print("Note: AILAB_API_KEY is set in your environment and is still used; unset it to stop using it.")
         return 0
+    current = Settings.load()
     if args.action == "show":
         print("Key: %s (from %s); service: %s" % (current.masked_key(), current.key_source or "nowhere",
                                                  current.base_url))

@@ -2,7 +2,8 @@
 
 For people: ``smart-beauty serve --port 8787`` prints the URL and the test key and runs until Ctrl-C.
 For the plug-ins (``smart_beauty.localserver``): ``--port 0 --announce --idle-exit 600`` binds a free
-loopback port, accepts only a random key made for this run, never accepts ``fault:`` keys, prints ONE
+loopback port, accepts only a random key made for this run, never accepts ``fault:`` keys (a person
+gets them only with ``--allow-fault-keys``), prints ONE
 JSON line ``{"url", "key", "pid", "engine"}`` on stdout (then nothing more there) and exits once no
 request has come for ``--idle-exit`` seconds (and no job is running).
 """
@@ -51,12 +52,13 @@ def _busy(srv):
 
 
 def serve(host="127.0.0.1", port=8787, engine=None, engine_name="offline", job_seconds=0.0, announce=False,
-          idle_exit=None, out=None):
+          idle_exit=None, out=None, allow_fault_keys=False):
     """Run until SIGINT/SIGTERM, or ``idle_exit`` seconds without requests. Returns an exit code."""
     out = out or sys.stdout
     key = secrets.token_urlsafe(24) if announce else None
     srv = LocalAilab(port=port, host=host, engine=engine, job_seconds=job_seconds,
-                     api_keys=[key] if key else None, allow_fault_keys=not announce, quiet=announce)
+                     api_keys=[key] if key else None, allow_fault_keys=allow_fault_keys and not announce,
+                     quiet=announce)
     activity = Activity(srv.app)
     srv.app = activity           # LocalAilab.start() serves whatever srv.app is
     srv.start()

@@ -134,7 +134,8 @@ def run_cli(cell, n_files, capsys):
         capsys.readouterr()
         rc = cli.main(argv)
         err = capsys.readouterr().err
-    outputs = sorted(os.listdir(out)) if os.path.isdir(out) else []
+    from smart_beauty.batch import LEDGER
+    outputs = sorted(n for n in os.listdir(out) if n != LEDGER) if os.path.isdir(out) else []
     inputs_same = all(_digest(p) == d for p, d in before.items())
     succeeded = rc == 0
     if succeeded:

@@ -77,7 +77,7 @@ def _chunked_upload(url, total, chunk=64 * 1024):
     host, port = url.split("//")[1].split(":")
     s = socket.create_connection((host, int(port)), timeout=10)
     boundary = b"sbfuzzboundary"
-    head = (b"POST " + SUBMIT.encode() + b" HTTP/1.1\r\nHost: x\r\nailabapi-api-key: " + KEY.encode() +
+    head = (b"POST " + SUBMIT.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nailabapi-api-key: " + KEY.encode() +
             b"\r\nContent-Type: multipart/form-data; boundary=" + boundary + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
     s.sendall(head)
     preamble = (b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"image_target\"; filename=\"a.png\""
@@ -129,7 +129,7 @@ def test_chunked_upload_without_content_length_is_cut_at_the_limit(server):
 def test_declared_content_length_over_the_limit_is_refused_before_reading(server):
     host, port = server.url.split("//")[1].split(":")
     s = socket.create_connection((host, int(port)), timeout=10)
-    s.sendall(b"POST " + SUBMIT.encode() + b" HTTP/1.1\r\nHost: x\r\nailabapi-api-key: " + KEY.encode() +
+    s.sendall(b"POST " + SUBMIT.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nailabapi-api-key: " + KEY.encode() +
               b"\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 999999999\r\n\r\n")
     reply = s.recv(65536)
     s.close()

@@ -103,7 +103,7 @@ def test_decompression_bomb_is_refused_from_the_header(ailab):
 def test_upload_limit_refused_before_the_body_is_read(ailab):
     """Content-Length over the server limit: the 413 comes back while most of the body is unsent."""
     length = 30 * 1024 * 1024
-    head = ("POST %s HTTP/1.1\r\nHost: x\r\n%s: %s\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+    head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s: %s\r\nContent-Type: multipart/form-data; boundary=b\r\n"
             "Content-Length: %d\r\n\r\n" % (SUBMIT, KEY_HEADER, ailab.valid_key, length)).encode()
     t0 = time.monotonic()
     raw = raw_request(ailab.url, head + b"x" * (256 * 1024), until_complete=True)

@@ -129,6 +129,14 @@ def shut_socket(environ):
         pass
 
 
+def host_name(header):
+    """The name part of a Host header: "127.0.0.1:8787" -> "127.0.0.1", "[::1]:80" -> "::1"."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else ""
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
 def parse_level(text):
     """``beauty_level``: decimal string in [0, 1]; None for an invalid one."""
     if text is None:
@@ -143,7 +151,11 @@ class AilabApp:
     """WSGI callable. ``control`` (a ``ControlApi`` or None) serves ``/_control/...``."""
 
     def __init__(self, store, faults, api_keys, allow_fault_keys=True, max_upload_bytes=10 * 1024 * 1024,
-                 control=None):
+                 control=None, host_check=None):
+        """``host_check``: None, or ``f(host) -> bool`` for the Host header's name: a server on a
+        loopback address answers only requests addressed to a loopback name, so a web page whose
+        domain was re-pointed at 127.0.0.1 (DNS rebinding) cannot use it from the user's browser."""
+        self.host_check = host_check
         self.store = store
         self.faults = faults
         self.api_keys = set(api_keys)
@@ -155,6 +167,10 @@ class AilabApp:
     # -- WSGI ------------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        if self.host_check is not None and not self.host_check(host_name(environ.get("HTTP_HOST", ""))):
+            response = Response(b"421 Misdirected Request: this server answers only to a loopback address "
+                                b"(127.0.0.1, ::1 or localhost)\n", status=421, content_type="text/plain")
+            return response(environ, start_response)
         if path.startswith("/_control/") or path == "/_control":
             if self.control is not None:
                 return self.control(environ, start_response)
@@ -284,7 +300,8 @@ class AilabApp:
             elif job_fault.name == "task_failed":
                 status, code = protocol.resolve(p.get("status"), p.get("code"))
                 fail = (status, code, p.get("message"))
-        task = self.store.submit(rgb, level, multi_face, durations=durations, stuck=stuck, fail=fail,
+        del rgb  # checked; the engine decodes it again from disk when its turn comes (bounded memory)
+        task = self.store.submit(bytes(data), level, multi_face, durations=durations, stuck=stuck, fail=fail,
                                  fault=entry["fault"], fault_key=fault_key)
         entry["task_id"] = task.id
         body = protocol.success_fields()

@@ -8,19 +8,26 @@ How this server models it (our design): each job gets planned durations ``(queue
 from a *durations provider* (fixed, a per-job sequence, or any callable, so a benchmark can give each
 job its own). The engine runs at once on a small worker pool; the job is *ready* (status 2, or
 failed) at ``max(submit + queued + processing, engine finished)`` and that instant is recorded as
-``ready_at``. Status is computed from the clock on every poll, so it is exact to the poll; a janitor
-thread drops expired results from memory. Results never touch the disk. A failed job (engine
+``ready_at``. Status is computed from the clock on every poll, so it is exact to the poll. Uploads
+waiting for the engine and finished results live on disk, in a private folder of this store (0700,
+removed on close), not in memory: memory stays bounded by the engine workers whatever the number of
+jobs; a janitor thread deletes results once they expire, as the service's URLs do. A failed job (engine
 ``NoFaceFound`` -> 422 ERROR_NO_FACE_IN_FILE, any other engine error -> 500 PROCESSING_FAILURE, or
 the ``task_failed`` fault) becomes visible on the poll at its ready time.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from smart_beauty_py3.engine import NoFaceFound
 from smart_beauty_py3.server import images
@@ -80,7 +87,7 @@ class Task:
         self.engine_done_mono = None
         self.error = None           # (status, code, message) once failed
         self.token = None
-        self.png = None
+        self.png_path = None        # the result on disk (None before it is ready and after it expired)
         self.ready_mono = None      # when status 2 (or failure) becomes visible
         self.polls = []             # time.time() of every poll
 
@@ -123,8 +130,10 @@ class Task:
 class TaskStore:
     """Thread-safe job store with an engine worker pool and an expiry janitor."""
 
-    def __init__(self, engine, durations, result_ttl=86400.0, credits=100000, engine_workers=2):
+    def __init__(self, engine, durations, result_ttl=86400.0, credits=100000, engine_workers=2, result_dir=None):
         self.engine = engine
+        self._own_dir = result_dir is None
+        self.result_dir = result_dir or tempfile.mkdtemp(prefix="smart-beauty-server-")  # mode 0700
         self.durations = durations
         self.result_ttl = float(result_ttl)
         self.initial_credits = credits
@@ -140,21 +149,39 @@ class TaskStore:
         self._janitor.start()
 
     # -- jobs -------------------------------------------------------------------------------
-    def submit(self, rgb, level, multi_face, durations=None, stuck=None, fail=None, fault=None,
+    def submit(self, image, level, multi_face, durations=None, stuck=None, fail=None, fault=None,
                fault_key=None):
+        """``image``: the upload's bytes (kept on disk until the engine takes it) or an RGB array."""
         if durations is None:
             durations = self.durations({"level": level, "multi_face": multi_face})
         queued, processing = durations
         task = Task(level, multi_face, queued, processing, stuck=stuck, fail=fail, fault=fault,
                     fault_key=fault_key)
+        upload = self._write(task.id + ".upload", image if isinstance(image, bytes) else None)
         with self._lock:
             self._tasks[task.id] = task
-        self._pool.submit(self._run, task, rgb)
+        self._pool.submit(self._run, task, upload if upload is not None else image)
         return task
 
-    def _run(self, task, rgb):
+    def _write(self, name, data):
+        if data is None:
+            return None
+        path = os.path.join(self.result_dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return path
+
+    def _run(self, task, image):
         error = png = None
         try:
+            if isinstance(image, str):        # an upload waiting on disk
+                with open(image, "rb") as f:
+                    data = f.read()
+                os.remove(image)
+                image = images.decode(data)
+                del data
+            rgb = np.asarray(image)
             if task.fail is not None:
                 error = task.fail
             else:
@@ -162,6 +189,7 @@ class TaskStore:
                 if getattr(out, "shape", None) != rgb.shape:
                     raise ValueError("engine changed the image shape")
                 png = images.encode_png(out)
+                del out, rgb
         except NoFaceFound:
             error = (422, "ERROR_NO_FACE_IN_FILE", "pic not has face")  # the docs' example message
         except Exception as exc:  # any engine failure is the service's processing failure
@@ -170,8 +198,8 @@ class TaskStore:
         with self._lock:
             task.engine_done_mono = now
             task.error = error
-            if png is not None:
-                task.png = png
+            if png is not None and not self._stop.is_set():
+                task.png_path = self._write(task.id + ".png", png)
                 task.token = secrets.token_urlsafe(24)
                 self._tokens[task.token] = task
                 self.credits -= CREDITS_PER_CALL
@@ -197,11 +225,16 @@ class TaskStore:
         """PNG bytes for a download token, or None (unknown, not ready or expired)."""
         with self._lock:
             task = self._tokens.get(token)
-            if task is None or task.png is None:
+            if task is None or task.png_path is None:
                 return None
             if task.status(time.monotonic(), self.result_ttl) != DONE:
                 return None
-            return task.png
+            path = task.png_path
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError:  # expired (and deleted) between the check and the read
+            return None
 
     def task_for_token(self, token):
         with self._lock:
@@ -219,17 +252,21 @@ class TaskStore:
 
     def clear(self):
         with self._lock:
+            for task in self._tasks.values():
+                _remove(task.png_path)
+                task.png_path = None
             self._tasks.clear()
             self._tokens.clear()
             self.credits = self.initial_credits
 
     def sweep(self):
-        """Drop expired results from memory (their status stays "expired")."""
+        """Delete expired results (their status stays "expired")."""
         now = time.monotonic()
         with self._lock:
             for token, task in list(self._tokens.items()):
                 if task.status(now, self.result_ttl) == EXPIRED:
-                    task.png = None
+                    _remove(task.png_path)
+                    task.png_path = None
                     del self._tokens[token]
 
     def _sweep_loop(self):
@@ -242,3 +279,13 @@ class TaskStore:
             self._janitor.join()
         self._pool.shutdown(wait=True)
         self.clear()
+        if self._own_dir:
+            shutil.rmtree(self.result_dir, ignore_errors=True)
+
+
+def _remove(path):
+    if path:
+        try:
+            os.remove(path)
+        except OSError:
+            pass

@@ -2,7 +2,9 @@
 
 Werkzeug's threaded dev server on 127.0.0.1 by default. On a non-loopback address it refuses to
 start without configured API keys, and it never serves the control API or accepts ``fault:`` keys
-there. Everything is kept in memory; ``stop()`` shuts the server and joins every thread it started.
+there; on a loopback address it answers only requests whose Host header names a loopback address
+(DNS rebinding). Uploads waiting for the engine and results are kept on disk in a private temp
+folder (see ``jobs``); ``stop()`` shuts the server, joins every thread it started and removes it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024  # server upload limit (body), above the 5
 
 
 def is_loopback(host):
+    """A literal loopback address (127.0.0.0/8, ::1) or "localhost"; never another name."""
+    host = (host or "").strip().lower()
     if host == "localhost":
         return True
     try:
@@ -80,7 +84,8 @@ class LocalAilab:
             control = ControlApi(self, self.control_token, is_loopback)
         self.app = AilabApp(self.store, self.faults, self.api_keys,
                             allow_fault_keys=bool(allow_fault_keys and self.loopback),
-                            max_upload_bytes=self.max_upload_bytes, control=control)
+                            max_upload_bytes=self.max_upload_bytes, control=control,
+                            host_check=is_loopback if self.loopback else None)
         self._httpd = None
         self._thread = None
 
