@@ -1,9 +1,12 @@
 # -*- coding: utf-8 -*-
 """Fixtures for the real-host tiers: real GIMP 3, real GIMP 2.10 (+ real Python-Fu), real Python 2.7.
 
-``gimp3_host`` / ``gimp210_host`` / ``py27_host`` (session scope) build or reuse the chroots made by
-``tests/hosts/*-root.sh`` (cached under ``$SB_HOSTS_DIR``, default /var/cache/smart-beauty-hosts)
-and return a runner (``tests/hosts/hosts.py``):
+``gimp3_host`` / ``gimp32_host`` / ``gimp3x_host`` / ``gimp210_host`` / ``py27_host`` (session scope)
+are runners (``tests/hosts/hosts.py``) for the chroots made by ``tests/hosts/*-root.sh`` (cached
+under ``$SB_HOSTS_DIR``, default /var/cache/smart-beauty-hosts). Tests that run on every real GIMP
+parametrise over ``hosts.GIMPS`` (root names) and fetch ``request.getfixturevalue(name + "_host")``.
+Every root the selected tests need is built (or reused) once before the first test runs
+(``pytest_runtestloop`` below), outside any test's timeout:
 
     host.run(cmd, binds=[Bind(host_dir, "/sb/work")], env={...}, cwd=..., timeout=...) -> Result
     gimp_host.new_profile(path)                      # throw-away profile (copy of the first-run one)
@@ -70,10 +73,22 @@ def gimp3_host():
 
 
 @pytest.fixture(scope="session")
+def gimp32_host():
+    """Real GIMP 3.2.x (Debian sid chroot, Python 3.14)."""
+    return _get_host("gimp32")
+
+
+@pytest.fixture(scope="session")
 def gimp3x_host():
     """Real GIMP 3.0.4 plus Debian's python3-numpy/-pil/-werkzeug (so GIMP can start the local server
     itself) and Xvfb (screenshots); a copy of the gimp3 root."""
     return _get_host("gimp3x")
+
+
+@pytest.fixture(scope="session")
+def d13_host():
+    """A fresh Debian 13 (Python 3.13) with GIMP 3.0.4 and python3-venv/-pip, nothing of ours installed."""
+    return _get_host("d13")
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +101,72 @@ def gimp210_host():
 def py27_host():
     """Real CPython 2.7.18 with pytest 4.6.11, requests 2.27.1, numpy 1.16.6, Pillow 6.2.2."""
     return _get_host("py27")
+
+
+# Roots that build on others come after them (gimp3x copies gimp3, gimp210 starts from py27).
+BUILD_ORDER = ["gimp3", "gimp32", "gimp3x", "d13", "py27", "gimp210"]
+
+
+def _roots_needed(items):
+    """Root names the selected tests use: through a ``<root>_host`` fixture, or a parameter that
+    names a root (tests parametrised over hosts.GIMPS)."""
+    names = set()
+    for item in items:
+        for f in getattr(item, "fixturenames", ()):
+            if f.endswith("_host") and f[:-len("_host")] in hosts.BUILDERS:
+                names.add(f[:-len("_host")])
+        callspec = getattr(item, "callspec", None)
+        for v in (callspec.params.values() if callspec is not None else ()):
+            if isinstance(v, str) and v in hosts.BUILDERS:
+                names.add(v)
+    return sorted(names, key=lambda n: (BUILD_ORDER.index(n) if n in BUILD_ORDER else len(BUILD_ORDER), n))
+
+
+class _Lines(object):
+    def __init__(self, reporter):
+        self.reporter = reporter
+
+    def write(self, text):
+        for line in text.splitlines():
+            self.reporter.write_line("    " + line)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    """Build (or reuse) every root the selected tests need BEFORE the first test runs: a cold build
+    takes minutes and must not count against a test's timeout (pytest-timeout covers fixture set-up).
+    Each build has its own bound (hosts.BUILD_TIMEOUT, env SB_HOSTS_BUILD_TIMEOUT); a failure is kept
+    and reported by every test that needs that root."""
+    if hosts is None or session.config.option.collectonly or not session.items:
+        return None
+    if hosts.unavailable_reason():
+        return None     # the fixtures skip (or fail under CI) with the reason
+    names = [n for n in _roots_needed(session.items) if n not in _HOSTS]
+    if not names:
+        return None
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    out = _Lines(tr) if tr is not None else None
+    if tr is not None:
+        tr.write_sep("-", "real-host roots: %s (each cold build bounded by %d s)" % (", ".join(names),
+                                                                                    hosts.BUILD_TIMEOUT))
+    for name in names:
+        t0 = time.monotonic()
+        try:
+            h = hosts.get(name, log=out)
+        except hosts.HostUnavailable:
+            continue
+        except Exception as e:  # noqa: BLE001 - kept: every test needing this root reports it
+            _HOSTS[name] = e
+            if tr is not None:
+                tr.write_line("[hosts] %s: FAILED after %.0f s: %s" % (name, time.monotonic() - t0,
+                                                                      str(e).splitlines()[0]), red=True)
+            continue
+        secs = time.monotonic() - t0
+        hosts.TIMES.append(("%s root ready (%s), before the tests" % (name, h.root.name), secs))
+        _HOSTS[name] = h
+        if tr is not None:
+            tr.write_line("[hosts] %s ready in %.1f s: %s" % (name, secs, h.root))
+    return None
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Python 3 only (runs on the host). Used by tests/hosts/conftest.py; also a small CLI:
 
-    python3 tests/hosts/hosts.py build gimp3|gimp210|py27
+    python3 tests/hosts/hosts.py build gimp3|gimp32|gimp3x|gimp210|py27
     python3 tests/hosts/hosts.py run gimp210 [--bind HOST:GUEST[:ro]]... [--env K=V]... -- cmd args...
 
 Every run: `chroot ROOT env -i <only the variables given> timeout ...`, bind mounts made for that
@@ -14,10 +14,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,14 +31,21 @@ CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 BUILDERS = {
     "gimp3": ["sh", str(HERE / "gimp3-root.sh")],
+    # GIMP 3.2.x from Debian sid, built the way gimp3 is
+    "gimp32": ["sh", str(HERE / "gimp32-root.sh")],
     # gimp3 + Debian's numpy/Pillow/werkzeug (the local server) + Xvfb/xdotool/imagemagick (screenshots)
     "gimp3x": ["sh", str(HERE / "gimp3x-root.sh")],
+    # gimp3 + python3-venv/python3-pip: README's commands on a fresh Debian 13, the real offline engine
+    "d13": ["sh", str(HERE / "d13-root.sh")],
     "gimp210": ["sh", str(HERE / "bullseye-root.sh"), "gimp210"],
     "py27": ["sh", str(HERE / "bullseye-root.sh"), "py27"],
 }
 WHEEL_CACHE = REPO / "tests" / "hosts" / "cache" / "wheels"   # pip downloads of install.sh, kept between runs
 TIMES: list = []  # (what, seconds), printed in the pytest summary by conftest.py
-BUILD_TIMEOUT = 1800  # seconds; a cold gimp210 build takes ~2-3 min, gimp3 ~1 min
+# seconds, per root; a cold gimp210 build takes ~2-5 min, gimp3 ~1 min, gimp32 ~1.5-3 min
+BUILD_TIMEOUT = int(os.environ.get("SB_HOSTS_BUILD_TIMEOUT", "1800"))
+# The real GIMPs every GIMP test runs on: root name -> GIMP version (tests parametrise over these).
+GIMPS = {"gimp3": "3.0", "gimp32": "3.2", "gimp210": "2.10"}
 
 
 SKIPPED: list = []  # (tier, reason), printed LOUDLY in the pytest summary
@@ -113,25 +122,72 @@ def mounted_below(path: Path) -> list[str]:
     return [m for m in _mounts() if m == p or m.startswith(p + "/")]
 
 
-def build(name: str, force: bool = False, log=None) -> tuple[Path, float]:
-    """Build or reuse root `name`; returns (root path, seconds spent)."""
+def build(name: str, force: bool = False, log=None, timeout: float | None = None) -> tuple[Path, float]:
+    """Build or reuse root `name`; returns (root path, seconds spent).
+
+    The builder's progress lines (stderr) go to `log` (anything with .write) as they come. A build
+    that takes longer than `timeout` (default BUILD_TIMEOUT, env SB_HOSTS_BUILD_TIMEOUT) is stopped
+    (SIGTERM to its process group, so the script's trap unmounts, then SIGKILL) and raises."""
     why = unavailable_reason()
     if why:
         raise HostUnavailable(why)
+    limit = BUILD_TIMEOUT if timeout is None else timeout
     argv = list(BUILDERS[name]) + (["--force"] if force else [])
     env = dict(os.environ, SB_HOSTS_DIR=str(HOSTS_DIR), SB_PYTHON3=os.environ.get("SB_PYTHON3", sys.executable))
     t0 = time.monotonic()
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True,
-                          timeout=BUILD_TIMEOUT)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    lines: queue.Queue = queue.Queue()
+    err: list = []
+
+    def pump():
+        for line in proc.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=max(0.1, min(1.0, t0 + limit - time.monotonic())))
+            except queue.Empty:
+                if time.monotonic() - t0 > limit:
+                    raise subprocess.TimeoutExpired(argv, limit) from None
+                continue
+            if line is None:
+                break
+            err.append(line)
+            if log is not None:
+                log.write(line)
+        out = proc.stdout.read()
+        proc.wait()
+    except BaseException as e:
+        _stop_group(proc)
+        if isinstance(e, subprocess.TimeoutExpired):
+            raise RuntimeError("building the %s root took longer than %d s (SB_HOSTS_BUILD_TIMEOUT) and was "
+                               "stopped; its last lines:\n%s" % (name, limit, "".join(err[-20:]))) from None
+        raise
     secs = time.monotonic() - t0
-    if log is not None:
-        log.write(proc.stderr)
+    stderr = "".join(err)
     if proc.returncode != 0:
-        raise RuntimeError("building the %s root failed (rc=%d):\n%s" % (name, proc.returncode, proc.stderr[-4000:]))
-    root = Path(proc.stdout.strip().splitlines()[-1])
-    if not root.is_dir():
-        raise RuntimeError("builder for %s printed no root: %r" % (name, proc.stdout))
+        raise RuntimeError("building the %s root failed (rc=%d):\n%s" % (name, proc.returncode, stderr[-4000:]))
+    root = Path(out.strip().splitlines()[-1]) if out.strip() else None
+    if root is None or not root.is_dir():
+        raise RuntimeError("builder for %s printed no root: %r" % (name, out))
     return root, secs
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the builder's process group (its trap unmounts what it mounted), SIGKILL after 30 s."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 @dataclass
@@ -248,8 +304,9 @@ class Host:
 class GimpHost(Host):
     """A root with a real GIMP: throw-away profiles and python-fu-eval batch runs."""
 
-    version = ""          # "3.0" / "2.10"
-    console = ""          # gimp-console-3.0 / gimp-console-2.10
+    version = ""          # "3.0" / "3.2" / "2.10"
+    major = 0             # 3 / 2: which plug-in API (and which adapter) this GIMP runs
+    console = ""          # gimp-console-3.0 / gimp-console-3.2 / gimp-console-2.10
     profile_env = ""      # GIMP3_DIRECTORY / GIMP2_DIRECTORY
 
     def new_profile(self, dest: Path, template: bool = True) -> Path:
@@ -290,6 +347,7 @@ class GimpHost(Host):
 
 class Gimp3Host(GimpHost):
     version = "3.0"
+    major = 3
     console = "gimp-console-3.0"
     profile_env = "GIMP3_DIRECTORY"
 
@@ -299,8 +357,15 @@ class Gimp3Host(GimpHost):
                 "-b", 'exec(open(%r).read())' % guest_script, "--quit"]
 
 
+class Gimp32Host(Gimp3Host):
+    # 3.2 has gimp-console-3.2 / gimp-console-3 / gimp-console, no gimp-console-3.0; profile GIMP/3.2
+    version = "3.2"
+    console = "gimp-console-3.2"
+
+
 class Gimp210Host(GimpHost):
     version = "2.10"
+    major = 2
     console = "gimp-console-2.10"
     profile_env = "GIMP2_DIRECTORY"
 
@@ -317,7 +382,8 @@ class Py27Host(Host):
         return self.run(argv, binds=[Bind(src, "/sb/src", ro=True)], env=env, cwd="/sb/src", timeout=timeout)
 
 
-CLASSES = {"gimp3": Gimp3Host, "gimp3x": Gimp3Host, "gimp210": Gimp210Host, "py27": Py27Host}
+CLASSES = {"gimp3": Gimp3Host, "gimp32": Gimp32Host, "gimp3x": Gimp3Host, "gimp210": Gimp210Host, "py27": Py27Host,
+           "d13": Gimp3Host}
 
 
 def get(name: str, log=None) -> Host:

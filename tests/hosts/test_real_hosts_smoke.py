@@ -1,6 +1,6 @@
 """Smoke tiers: the real hosts work at all (before any Smart Beauty code is involved).
 
-- real GIMP 3.0.4 runs a python-fu-eval batch (creates an image, a layer, exports a PNG);
+- real GIMP 3.0.4 and 3.2.x run a python-fu-eval batch (create an image, a layer, export a PNG);
 - real GIMP 2.10.22 runs a gimpfu python-fu-eval batch and a gimpfu plug-in registered from a profile;
 - real Python 2.7.18 runs pytest 4.6 with requests/numpy/Pillow and reaches a server on the host.
 """
@@ -12,8 +12,16 @@ import threading
 import time
 
 import pytest
-from hosts import record_time
+from hosts import GIMPS, record_time
 from PIL import Image
+
+GIMP3S = [name for name, ver in GIMPS.items() if ver.startswith("3.")]
+
+
+@pytest.fixture(params=GIMP3S)
+def gimp3_any(request):
+    """Each real GIMP 3 (3.0.4, 3.2.x)."""
+    return request.getfixturevalue(request.param + "_host")
 
 
 @pytest.fixture
@@ -40,8 +48,9 @@ def host_http_server():
     srv.server_close()
 
 
-def test_gimp3_python_fu_eval_batch(gimp3_host, host_work):
-    gimp3_host.new_profile(host_work / "profile")
+def test_gimp3_python_fu_eval_batch(gimp3_any, host_work):
+    gimp3 = gimp3_any
+    gimp3.new_profile(host_work / "profile")
     code = textwrap.dedent("""
         import json
         img = Gimp.Image.new(40, 30, Gimp.ImageBaseType.RGB)
@@ -58,10 +67,10 @@ def test_gimp3_python_fu_eval_batch(gimp3_host, host_work):
         img.delete()
     """)
     t0 = time.monotonic()
-    res = gimp3_host.batch(host_work, code).check()
-    record_time("gimp3 smoke batch", time.monotonic() - t0)
+    res = gimp3.batch(host_work, code).check()
+    record_time("%s smoke batch" % gimp3.name, time.monotonic() - t0)
     r = json.loads((host_work / "result.json").read_text())
-    assert r["version"].startswith("3.0"), r
+    assert r["version"].startswith(gimp3.version + "."), r
     assert r["saved"] is True and r["layers"] == ["bg"]
     assert r["dir"] == "/sb/work/profile"
     assert r["python"].startswith("3.")
@@ -71,16 +80,16 @@ def test_gimp3_python_fu_eval_batch(gimp3_host, host_work):
     assert "batch command executed successfully" in res.output
 
 
-def test_gimp3_batch_failure_exit_code(gimp3_host, host_work):
-    gimp3_host.new_profile(host_work / "profile")
-    res = gimp3_host.batch(host_work, "raise SystemExit('boom')\n")
+def test_gimp3_batch_failure_exit_code(gimp3_any, host_work):
+    gimp3_any.new_profile(host_work / "profile")
+    res = gimp3_any.batch(host_work, "raise SystemExit('boom')\n")
     assert res.returncode == 64, res.output
 
 
-def test_gimp3_reaches_host_loopback(gimp3_host, host_work, host_http_server):
-    res = gimp3_host.run(["python3", "-c", "import sys, urllib.request; "
-                          "print(urllib.request.urlopen(sys.argv[1]).read().decode())", host_http_server],
-                         timeout=60).check()
+def test_gimp3_reaches_host_loopback(gimp3_any, host_work, host_http_server):
+    res = gimp3_any.run(["python3", "-c", "import sys, urllib.request; "
+                         "print(urllib.request.urlopen(sys.argv[1]).read().decode())", host_http_server],
+                        timeout=60).check()
     assert "from the host" in res.stdout
 
 
