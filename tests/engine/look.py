@@ -3,6 +3,11 @@
 Used by ``test_look.py``; ``python tests/engine/look.py`` prints every measure for every photo
 (the figures quoted in docs/engine.md).
 
+Columns of the report: face width; mean change of L* on cheeks and neck and their gap; neck pixels
+measured; mean C* of the mouth and its mean change; pixels the warp alone changes and the share of
+them outside the grown face box; the share of the finest detail's variance kept on the cheeks
+(``texture``) and of the blemish band's on the skin (``blemish``, lower = smoother).
+
 All colour figures are CIE L*a*b* (OpenCV's float conversion, D65). Regions:
 
 * cheeks: disks of radius 5 % of the face width around mesh points 50, 280, 205, 425;
@@ -133,6 +138,26 @@ def warp_only(img, face, level):
     return out
 
 
+def blemish_var(rgb, region, face_width):
+    """Variance of L* detail between 0.8 % and 3 % of the face width (spots, blotches) on ``region``."""
+    import cv2
+
+    L = lab(rgb)[..., 0]
+    band = cv2.GaussianBlur(L, (0, 0), 0.008 * face_width) - cv2.GaussianBlur(L, (0, 0), 0.03 * face_width)
+    return float(band[region].var())
+
+
+def skin_region(img, face):
+    """The engine's own skin mask > 0.8 (face oval minus features, this face's skin colour)."""
+    from smart_beauty_py3.engine import masks
+
+    x0, y0, x1, y1 = masks.face_roi(face, img.shape)
+    work = masks.build(np.ascontiguousarray(img[y0:y1, x0:x1]), face, (x0, y0))
+    full = np.zeros(img.shape[:2], np.float32)
+    full[y0:y1, x0:x1] = masks.upscale(work.skin, (y1 - y0, x1 - x0))
+    return full > 0.8
+
+
 def fine_detail_var(rgb, region, sigma=1.0):
     import cv2
 
@@ -179,9 +204,9 @@ def report(level=0.8):
 
     eng = OfflineEngine()
     print("level %.2f" % level)
-    print("%-14s %5s %8s %8s %6s %6s %7s %7s %8s %8s %9s" % (
+    print("%-14s %5s %8s %8s %6s %6s %7s %7s %8s %8s %8s %8s" % (
         "photo", "fw", "dLcheek", "dLneck", "gap", "neckpx", "Cmouth", "dCmouth", "warp px", "outside",
-        "texture"))
+        "texture", "blemish"))
     for name, (img, _) in photos().items():
         face = eng.find_faces(img)[0]
         out = eng(img, level, False)
@@ -190,8 +215,10 @@ def report(level=0.8):
         n, share = warp_outside_share(img, warp_only(img, face, level), face)
         skin = cheek_region(img.shape, face)
         tex = fine_detail_var(out, skin) / max(1e-6, fine_detail_var(img, skin))
-        print("%-14s %5.0f %8.2f %8.2f %6.2f %6d %7.2f %7.2f %8d %7.1f%% %9.2f" % (
-            name, face.width, dc, dn, abs(dc - dn), nn, c0, dcm, n, 100 * share, tex))
+        region = skin_region(img, face)
+        blem = blemish_var(out, region, face.width) / max(1e-6, blemish_var(img, region, face.width))
+        print("%-14s %5.0f %8.2f %8.2f %6.2f %6d %7.2f %7.2f %8d %7.1f%% %8.2f %8.2f" % (
+            name, face.width, dc, dn, abs(dc - dn), nn, c0, dcm, n, 100 * share, tex, blem))
     small = downscaled_to_face(photos()["portrait"][0], eng.find_faces(photos()["portrait"][0])[0], 40)
     face = eng.find_faces(small)[0]
     out = eng(small, level, False)
