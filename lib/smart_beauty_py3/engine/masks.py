@@ -45,10 +45,10 @@ def face_roi(face, shape):
     lo = face.landmarks.min(axis=0)
     hi = face.landmarks.max(axis=0)
     fw, fh = hi[0] - lo[0], hi[1] - lo[1]
-    x0 = int(max(0, np.floor(lo[0] - 0.3 * fw)))
-    x1 = int(min(w, np.ceil(hi[0] + 0.3 * fw)))
-    y0 = int(max(0, np.floor(lo[1] - 0.22 * fh)))
-    y1 = int(min(h, np.ceil(hi[1] + 0.55 * fh)))
+    x0 = int(max(0, np.floor(lo[0] - 0.27 * fw)))
+    x1 = int(min(w, np.ceil(hi[0] + 0.27 * fw)))
+    y0 = int(max(0, np.floor(lo[1] - 0.2 * fh)))
+    y1 = int(min(h, np.ceil(hi[1] + 0.7 * fh)))
     return x0, y0, x1, y1
 
 
@@ -203,7 +203,7 @@ def build(roi_rgb, face, origin):
     broad = _border_window(sh, sw, 0.18 * fw)
     chin_y = float(pts[lm.CHIN, 1])
     ys = np.arange(sh, dtype=np.float32)[:, None]
-    t = np.clip((ys - (chin_y + 0.28 * fh)) / max(1.0, 0.27 * fh), 0, 1)
+    t = np.clip((ys - (chin_y + 0.35 * fh)) / max(1.0, 0.35 * fh), 0, 1)
     down = 1.0 - t * t * (3 - 2 * t)  # fades down the neck, well below the chin
     keep_off = cv2.GaussianBlur(np.clip(holes, 0, 1), (0, 0), max(1.0, 0.02 * fw))
     whiten = chroma_prob * broad * down * (1.0 - keep_off)
