@@ -18,7 +18,6 @@ import sys
 import tempfile
 import threading
 
-import numpy as np
 from tqdm import tqdm
 
 import smart_beauty
@@ -78,8 +77,14 @@ def build_parser():
     p.add_argument("--force", action="store_true",
                    help="retouch again even when the output exists (default: skip it, so a re-run resumes)")
     p.add_argument("--report", metavar="FILE",
-                   help="write a per-image report (file, status, seconds, request_id, error, encoding...): "
+                   help="write a per-image report (file, status, seconds, request_id, error, encoding, format...): "
                         "CSV if FILE ends in .csv, else JSON")
+    p.add_argument("--format", choices=imaging.OUTPUT_FORMATS, default="png", dest="out_format",
+                   help="result file format: png (default), jpeg (quality 95, no chroma subsampling), tiff, or "
+                        "same (the input's own: JPEG stays JPEG, TIFF stays TIFF, others become PNG). The colour "
+                        "profile, bit depth and metadata are kept where the format allows")
+    p.add_argument("--strip-metadata", action="store_true",
+                   help="leave EXIF and XMP (camera, date, GPS...) out of the results; the colour profile stays")
     p.set_defaults(func=cmd_retouch)
 
     p = sub.add_parser("check", help="check images against the service limits")
@@ -119,14 +124,29 @@ def build_parser():
 
 # -- retouch -----------------------------------------------------------------------------------
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+OUTPUT_MARK = ".beauty"
 OUTPUT_SUFFIX = ".beauty.png"
-REPORT_FIELDS = ("file", "status", "seconds", "request_id", "error", "output", "task_id", "encoding", "scale")
+REPORT_FIELDS = ("file", "status", "seconds", "request_id", "error", "output", "task_id", "encoding", "scale",
+                 "format")
+_PIL_NAMES = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF"}
 
 
-def output_path(src, output_dir):
+def source_format(src):
+    """The input's format from its first bytes ("JPEG", "PNG", "TIFF"...), None if unreadable."""
+    try:
+        with open(src, "rb") as f:
+            kind = imagefile.sniff(f.read(16))
+    except OSError:
+        return None
+    return _PIL_NAMES.get(kind or "", kind)
+
+
+def output_path(src, output_dir, out_format="png"):
     stem = os.path.splitext(os.path.basename(src))[0]
-    return os.path.join(output_dir or os.path.dirname(os.path.abspath(src)), stem + OUTPUT_SUFFIX)
+    fmt = imaging.output_format(out_format, source_format(src) if out_format == "same" else None)
+    return os.path.join(output_dir or os.path.dirname(os.path.abspath(src)),
+                        stem + OUTPUT_MARK + imaging.EXTENSIONS[fmt])
 
 
 def expand_inputs(inputs):
@@ -138,7 +158,7 @@ def expand_inputs(inputs):
             for name in sorted(os.listdir(given)):
                 path = os.path.join(given, name)
                 lower = name.lower()
-                if (lower.endswith(IMAGE_EXTENSIONS) and not lower.endswith(OUTPUT_SUFFIX)
+                if (lower.endswith(IMAGE_EXTENSIONS) and not os.path.splitext(lower)[0].endswith(OUTPUT_MARK)
                         and not name.startswith(".") and os.path.isfile(path)):
                     found.append(path)
         else:
@@ -168,7 +188,7 @@ def cmd_retouch(args):
         check_report_path(args.report)
     pairs, claimed, clashes = [], {}, []
     for src in files:
-        dest = output_path(src, args.output_dir)
+        dest = output_path(src, args.output_dir, args.out_format)
         if dest in claimed:
             clashes.append((src, claimed[dest]))
             continue
@@ -185,7 +205,7 @@ def cmd_retouch(args):
             print("smart-beauty: using %s, %d job(s) at a time" % (backend.description, args.jobs),
                   file=sys.stderr)
         run = make_batch(backend.client, pairs, args.level, args.multi_face, jobs=args.jobs, force=args.force,
-                         deadline=args.deadline)
+                         deadline=args.deadline, out_format=args.out_format, strip_metadata=args.strip_metadata)
         interrupted = _drive(run, show_progress=not args.quiet)
     failed = run.count(batch.FAILED) + len(clashes)
     summary = run.summary(extra_failed=len(clashes))
@@ -232,52 +252,56 @@ def check_report_path(path):
 
 
 def make_batch(client, pairs, level, multi_face, jobs=batch.DEFAULT_JOBS, force=False, deadline=300.0,
-               policy=None):
-    """A :class:`smart_beauty.batch.Batch` whose steps are the CLI's: Pillow in, PNG out."""
-    recipe = {"level": level, "multi_face": bool(multi_face), "output": "png"}
-    return batch.Batch(client, pairs, _prepare, _finish, level=level, multi_face=multi_face, jobs=jobs,
-                       force=force, deadline=deadline, policy=policy, release=_release, recipe=recipe)
+               policy=None, out_format="png", strip_metadata=False):
+    """A :class:`smart_beauty.batch.Batch` whose steps are the CLI's: Pillow in, the chosen format out."""
+    steps = _Steps(out_format, strip_metadata)
+    recipe = {"level": level, "multi_face": bool(multi_face), "format": out_format,
+              "strip_metadata": bool(strip_metadata)}
+    return batch.Batch(client, pairs, steps.prepare, steps.finish, level=level, multi_face=multi_face, jobs=jobs,
+                       force=force, deadline=deadline, policy=policy, release=steps.release, recipe=recipe)
 
 
-def _prepare(item, workdir):
-    if not os.path.isfile(item.source):
-        raise errors.BadInputError("%s does not exist or is not a file." % item.source)
-    prepared = imaging.prepare_upload(item.source, workdir)
-    item.context["prepared"] = prepared
-    item.encoding, item.scale = prepared.encoding, prepared.scale
-    return prepared.path
+class _Steps:
+    """Prepare: read the original (profile, depth, rotation), send its sRGB 8-bit rendering (or the
+    file itself when that is what the service would see). Finish: add the service's change to the
+    original, in its own colour space and depth, and write it in the chosen format. The pixels are
+    read again at the finish rather than held while the job waits: memory stays bounded by the jobs
+    being written, whatever the size of the batch."""
 
+    def __init__(self, out_format: str, strip_metadata: bool):
+        self.out_format = out_format
+        self.strip_metadata = strip_metadata
 
-def _finish(item, result_path, temp_output):
-    with batch.open_temp_output(temp_output) as f:
-        write_result(item.source, item.context["prepared"], result_path, f)
+    def _original(self, item) -> imaging.Original:
+        if not os.path.isfile(item.source):
+            raise errors.BadInputError("%s does not exist or is not a file." % item.source)
+        return imaging.Original(item.source, strip_metadata=self.strip_metadata)
 
+    def prepare(self, item, workdir):
+        original = self._original(item)
+        prepared = imaging.prepare_original(original, workdir)
+        del original
+        item.context["prepared"] = prepared
+        item.encoding, item.scale = prepared.encoding, prepared.scale
+        return prepared.path
 
-def _release(item):
-    prepared = item.context.pop("prepared", None)
-    if prepared is not None:
-        prepared.cleanup()
+    def finish(self, item, result_path, temp_output):
+        original = self._original(item)
+        fmt = imaging.output_format(self.out_format, original.format)
+        with batch.open_temp_output(temp_output) as f:
+            item.context["format"] = imaging.write_retouched(original, item.context["prepared"].path, result_path,
+                                                             f, fmt)
 
-
-def write_result(src, prepared, result_path, dest):
-    """The full-size PNG for ``src`` from the service's result (recomposed when a reduced or
-    re-encoded copy was sent)."""
-    if prepared.scale < 1.0 or prepared.encoding != "original":
-        imaging.recompose_to_png(src, prepared.path, result_path, dest)  # strip by strip, little memory
-        return
-    result, _ = imaging.open_rgb(result_path)
-    original, alpha = imaging.open_rgb(src)
-    if result.shape != original.shape:
-        raise errors.BadResultError("The service returned an image of a different size (%dx%d instead of "
-                                    "%dx%d); run Smart Beauty again." % (result.shape[1], result.shape[0],
-                                                                        original.shape[1], original.shape[0]))
-    del original
-    imaging.save_png(np.ascontiguousarray(result), alpha, dest)
+    @staticmethod
+    def release(item):
+        prepared = item.context.pop("prepared", None)
+        if prepared is not None:
+            prepared.cleanup()
 
 
 def write_report(items, path, extra=()):
     """Per-image report: CSV when ``path`` ends in .csv, else JSON (a list of objects)."""
-    rows = [item.as_row() for item in items]
+    rows = [dict(item.as_row(), format=item.context.get("format")) for item in items]
     rows += [{"file": src, "status": status, "error": error} for src, status, error in extra]
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -349,6 +373,8 @@ def _echo(event, bar, echo):
             line = "%s -> %s" % (item.source, item.output)
             if item.scale is not None and item.scale < 1.0:
                 line += " (sent reduced to %.0f%%, %s)" % (item.scale * 100, item.encoding)
+            if item.context.get("format"):
+                line += " [%s]" % item.context["format"]
             (tqdm.write if bar is not None else print)(line, file=sys.stdout)
     elif event.kind == "failed" or (event.kind == "cancelled" and run_was_abandoned(item)):
         line = "%s: %s" % (item.source, item.error)

@@ -6,12 +6,16 @@ reduced result, we upscale the *change* it made (result - what we sent) and add 
 full-resolution original. Untouched regions keep the original pixels exactly; retouched regions get
 the retouch at the reduced resolution plus the original's fine detail.
 """
+from __future__ import annotations
+
 import io
 import os
+import re
 import tempfile
+import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps, PngImagePlugin, TiffImagePlugin, TiffTags
 
 from smart_beauty import errors, imagefile, protocol
 
@@ -185,3 +189,289 @@ def _png_image(rgb, alpha):
 def save_png(rgb, alpha, path):
     """Write RGB (+ alpha) to ``path`` as PNG (the batch machinery renames it into place)."""
     _png_image(rgb, alpha).save(path, "PNG")
+
+
+# -- photographers' files: colour profile, bit depth, metadata, output format ----------------------------
+
+SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+SRGB_ICC = SRGB_PROFILE.tobytes()
+INTENT = ImageCms.Intent.RELATIVE_COLORIMETRIC   # in-gamut colours exactly as they are
+OUTPUT_FORMATS = ("png", "jpeg", "tiff", "same")
+EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif"}
+_SAME = {"JPEG": "jpeg", "PNG": "png", "TIFF": "tiff", "MPO": "jpeg"}   # anything else: PNG
+_XMP_ORIENTATION = re.compile(rb'(tiff:Orientation(?:="|>))\d')
+
+
+def output_format(choice: str, source_format: str | None) -> str:
+    """png, jpeg or tiff for ``--format`` ``choice`` (``same``: the input's own, PNG for others)."""
+    if choice == "same":
+        return _SAME.get(source_format or "", "png")
+    return choice
+
+
+class Original:
+    """An input file as its author made it: pixels in its own colour space and bit depth (EXIF
+    rotation applied once), its ICC profile, EXIF and XMP (orientation reset), its format.
+
+    ``colour``: "RGB", "L" or "CMYK"; ``bits``: 8 or 16; ``alpha``: uint8/uint16 array or None;
+    ``notes``: what could not be kept, one phrase each (e.g. 16-bit RGB read as 8-bit).
+    """
+
+    def __init__(self, path: str, strip_metadata: bool = False):
+        self.path = path
+        self.notes: list[str] = []
+        name = os.path.basename(path)
+        imagefile.check_limits(path)   # a huge image is refused from its header, before any decoding
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as im:
+                    frames = getattr(im, "n_frames", 1)
+                    if frames > 1:
+                        raise errors.BadInputError(
+                            "%s has %d frames (an animation or a multi-page file); Smart Beauty retouches one "
+                            "picture: export the frame you want as PNG or JPEG and retouch that." % (name, frames))
+                    self.format = im.format
+                    self.icc = im.info.get("icc_profile") or None
+                    self.xmp = _xmp_of(im)
+                    if _is_16bit_colour(im):
+                        self.notes.append("16-bit colour was read as 8-bit (Pillow cannot hold 16-bit RGB)")
+                    im.load()
+                    exif = im.getexif()
+                    rotated = exif.get(0x0112, 1) not in (1, None)
+                    image = ImageOps.exif_transpose(im) if rotated else im.copy()
+        except errors.SmartBeautyError:
+            raise
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise errors.BadInputError("%s cannot be read as an image (%s); check the file." % (
+                name, e.__class__.__name__))
+        if 0x0112 in exif or rotated:
+            exif[0x0112] = 1     # applied once, here: no viewer must turn it again
+        if self.xmp and rotated:
+            self.xmp = _XMP_ORIENTATION.sub(rb"\g<1>1", self.xmp)
+        self.exif = exif.tobytes() if len(exif) else None
+        if strip_metadata:
+            self.exif = self.xmp = None
+        self.dpi = image.info.get("dpi")
+        self._split(image)
+        try:
+            self.profile = ImageCms.ImageCmsProfile(io.BytesIO(self.icc)) if self.icc else None
+        except (OSError, ImageCms.PyCMSError):
+            self.notes.append("its colour profile is damaged and was ignored")
+            self.icc = self.profile = None
+        if self.profile is not None and self.colour != _profile_space(self.profile):
+            self.notes.append("its colour profile does not fit its pixels and was ignored")
+            self.icc = self.profile = None
+
+    def _split(self, image):
+        mode = image.mode
+        alpha = None
+        if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+            self.colour, self.bits = "L", 16
+            self.pixels = np.clip(np.asarray(image), 0, 65535).astype(np.uint16)[:, :, None]
+            self.alpha = None
+            return
+        if mode in ("P", "PA"):
+            image = image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
+        elif mode in ("1", "F"):
+            image = image.convert("L")
+        elif mode not in ("RGB", "RGBA", "L", "LA", "CMYK"):
+            image = image.convert("RGBA" if "A" in mode or "a" in mode else "RGB")
+        if image.mode in ("RGBA", "LA"):
+            alpha = np.asarray(image.getchannel("A"))
+            image = image.convert(image.mode[:-1])
+        self.colour, self.bits, self.alpha = image.mode, 8, alpha
+        self.pixels = np.array(image).reshape(image.size[1], image.size[0], -1)   # writable: retouched in place
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.pixels.shape[1], self.pixels.shape[0]
+
+    def _image8(self):
+        """The colour channels as an 8-bit PIL image in the original colour space."""
+        data = self.pixels
+        if self.bits == 16:
+            data = ((data.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        if data.shape[2] == 1:
+            return Image.fromarray(np.ascontiguousarray(data[:, :, 0]), "L")
+        return Image.fromarray(np.ascontiguousarray(data), self.colour)
+
+    def srgb8(self):
+        """What the service is given: 8-bit sRGB, converted with the embedded profile."""
+        image = self._image8()
+        if self.profile is not None:
+            return ImageCms.profileToProfile(image, self.profile, SRGB_PROFILE, renderingIntent=INTENT,
+                                             outputMode="RGB")
+        return image.convert("RGB")
+
+    def from_srgb(self, rgb):
+        """An 8-bit sRGB image (the service's) in this original's colour space (8-bit)."""
+        if self.profile is not None:
+            return ImageCms.profileToProfile(rgb, SRGB_PROFILE, self.profile, renderingIntent=INTENT,
+                                             outputMode=self.colour)
+        return rgb.convert(self.colour)
+
+    @property
+    def needs_conversion(self) -> bool:
+        """Whether the file itself is not what the service would see (profile, depth, CMYK...)."""
+        return self.profile is not None or self.bits != 8 or self.colour == "CMYK"
+
+
+def _is_16bit_colour(im) -> bool:
+    """16 bits per colour sample in the file, which Pillow reads as 8 (it has no 16-bit RGB mode)."""
+    if im.mode not in ("RGB", "RGBA", "CMYK"):
+        return False
+    if im.format == "PNG":
+        im.fp.seek(24)
+        return im.fp.read(1) == b"\x10"     # IHDR bit depth
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(258) or (8,)
+        return max(bits if isinstance(bits, tuple) else (bits,)) > 8
+    return False
+
+
+def _profile_space(profile) -> str:
+    space = profile.profile.xcolor_space.strip()
+    return {"RGB": "RGB", "GRAY": "L", "CMYK": "CMYK"}.get(space, space)
+
+
+def _xmp_of(im) -> bytes | None:
+    xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
+    if xmp is None and im.format == "TIFF":
+        xmp = im.tag_v2.get(700)
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    return bytes(xmp) if xmp else None
+
+
+def prepare_original(original: Original, workdir=None) -> Prepared:
+    """The upload for an :class:`Original`: the file itself when the service would see it exactly as
+    it is (8-bit, no profile, no rotation, a format and size the service takes), else its sRGB 8-bit
+    rendering, reduced to fit the limits when needed."""
+    path = original.path
+    report = imagefile.check_limits(path)
+    full = original.size
+    with Image.open(path) as probe:
+        rotated = probe.getexif().get(0x0112, 1) not in (1, None)
+    if (report.ok and not rotated and report.info.format in protocol.UPLOAD_FORMATS
+            and not original.needs_conversion):
+        return Prepared(path, 1.0, "original", full, full, owned=False)
+    image = original.srgb8()
+    scale = imagefile.fit_scale(*full)
+    size = imagefile.scaled_size(full[0], full[1], scale) if scale < 1.0 else full
+    if size != full:
+        image = image.resize(size, Image.LANCZOS)
+    data, encoding = encode_to_fit(image)
+    del image
+    fd, tmp = tempfile.mkstemp(prefix="smart-beauty-upload-", suffix=".png" if encoding == "png" else ".jpg",
+                               dir=workdir)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return Prepared(tmp, size[0] / float(full[0]), encoding, size, full, owned=True)
+
+
+def write_retouched(original: Original, sent_path: str, result_path: str, out, fmt: str,
+                    strip_rows: int = 256) -> str:
+    """Write the retouched ``original`` to the file object ``out`` as ``fmt`` (png, jpeg, tiff);
+    returns what was written, e.g. "png 16-bit, ICC profile kept".
+
+    The *change* the service made (its result minus what it was sent, both brought into the
+    original's colour space with its profile) is upscaled strip by strip and added to the original
+    pixels at their own bit depth: where the service changed nothing the original comes back
+    exactly, whatever its profile, depth or size.
+    """
+    with Image.open(sent_path) as f:
+        sent = f.convert("RGB")
+    with Image.open(result_path) as f:
+        result = f.convert("RGB")
+    if result.size != sent.size:
+        result = result.resize(sent.size, Image.LANCZOS)
+    sent_o, result_o = original.from_srgb(sent), original.from_srgb(result)
+    del sent, result
+    pixels = original.pixels
+    height, width, channels = pixels.shape
+    gain, top_value = (257, 65535) if original.bits == 16 else (1, 255)
+    out_pixels = pixels if pixels.flags.writeable else np.empty_like(pixels)   # in place: one full-size copy
+    same_size = sent_o.size == (width, height)
+    sy = sent_o.size[1] / float(height)
+    for top in range(0, height, strip_rows):
+        bottom = min(height, top + strip_rows)
+        if same_size:
+            up_r = np.asarray(result_o.crop((0, top, width, bottom)), dtype=np.int32)
+            up_s = np.asarray(sent_o.crop((0, top, width, bottom)), dtype=np.int32)
+        else:
+            box = (0.0, top * sy, float(sent_o.size[0]), bottom * sy)
+            up_r = np.asarray(result_o.resize((width, bottom - top), Image.BICUBIC, box=box), dtype=np.int32)
+            up_s = np.asarray(sent_o.resize((width, bottom - top), Image.BICUBIC, box=box), dtype=np.int32)
+        change = (up_r - up_s).reshape(bottom - top, width, channels)
+        strip = pixels[top:bottom].astype(np.int32) + change * gain
+        np.clip(strip, 0, top_value, out=strip)
+        out_pixels[top:bottom] = strip
+    del sent_o, result_o
+    return save_as(original, out_pixels, out, fmt)
+
+
+def save_as(original: Original, pixels, out, fmt: str) -> str:
+    """Encode ``pixels`` (the original's colour space and depth) plus the original's alpha, profile
+    and metadata as ``fmt``; returns the description for the report."""
+    colour, bits, alpha, icc = original.colour, original.bits, original.alpha, original.icc
+    notes = list(original.notes)
+    if fmt == "jpeg" and bits == 16 or (fmt == "png" and colour == "CMYK" and bits == 16):
+        pixels = ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        bits = 8
+        notes.append("8-bit (JPEG has no 16-bit)" if fmt == "jpeg" else "8-bit")
+    if bits == 16:
+        image = Image.fromarray(np.ascontiguousarray(pixels[:, :, 0], dtype=np.uint16))   # mode I;16
+        if alpha is not None:
+            notes.append("transparency dropped (16-bit grey with alpha)")
+            alpha = None
+    elif pixels.shape[2] == 1:
+        image = Image.fromarray(np.ascontiguousarray(pixels[:, :, 0]), "L")
+    else:
+        image = Image.fromarray(np.ascontiguousarray(pixels), colour)
+    if fmt == "png" and colour == "CMYK":   # PNG has no CMYK: sRGB, converted with the profile
+        if original.profile is not None:
+            image = ImageCms.profileToProfile(image, original.profile, SRGB_PROFILE, renderingIntent=INTENT,
+                                              outputMode="RGB")
+            icc = SRGB_ICC
+        else:
+            image = image.convert("RGB")
+        notes.append("CMYK converted to sRGB (PNG has no CMYK)")
+    if alpha is not None:
+        if fmt == "jpeg":
+            notes.append("transparency dropped (JPEG has none)")
+        else:
+            image = image.convert({"L": "LA", "RGB": "RGBA"}.get(image.mode, image.mode))
+            if image.mode in ("LA", "RGBA"):
+                image.putalpha(Image.fromarray(alpha))
+    params = {}
+    if icc:
+        params["icc_profile"] = icc
+    if original.exif:
+        params["exif"] = original.exif
+    if original.dpi:
+        params["dpi"] = original.dpi
+    if fmt == "png":
+        info = PngImagePlugin.PngInfo()
+        if original.xmp:
+            info.add_itxt("XML:com.adobe.xmp", original.xmp.decode("utf-8", "replace"))
+        image.save(out, "PNG", pnginfo=info, compress_level=6, **params)
+    elif fmt == "jpeg":
+        if original.xmp:
+            params["xmp"] = original.xmp
+        image.save(out, "JPEG", quality=95, subsampling=0, **params)
+    elif fmt == "tiff":
+        if original.xmp:
+            info = TiffImagePlugin.ImageFileDirectory_v2()
+            info[700] = original.xmp
+            info.tagtype[700] = TiffTags.BYTE
+            params["tiffinfo"] = info
+        image.save(out, "TIFF", compression="tiff_adobe_deflate", **params)
+    else:
+        raise ValueError("unknown output format %r" % fmt)
+    words = ["%s %d-bit%s" % (fmt, bits, " CMYK" if image.mode == "CMYK" else "")]
+    if icc:
+        words.append("sRGB profile" if icc == SRGB_ICC else "colour profile kept")
+    if original.exif or original.xmp:
+        words.append("metadata kept")
+    return ", ".join(words + notes)

@@ -1,0 +1,274 @@
+"""Issue 13, part 1: a photographer's file comes back as it went in, retouched.
+
+Real files made here with Pillow/ImageCms (profiles from ``photofiles``): an Adobe RGB-like JPEG
+with EXIF rotation and XMP, a CMYK JPEG with its profile, 16-bit grayscale PNG and TIFF, a 16-bit
+RGB PNG, an ICC-tagged 8-bit TIFF, an animated GIF. They go through the CLI's own batch steps to a
+local AILab server over real HTTP whose engine changes one box only and remembers what it was
+given, so "untouched pixels identical" and "sent in sRGB, converted with the profile" are checked
+exactly.
+"""
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+import photofiles
+from smart_beauty import Client, batch, settings
+from smart_beauty_py3 import cli, imaging
+from smart_beauty_py3.server import LocalAilab
+
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+ADOBE = photofiles.adobe_rgb_like()
+CMYK = photofiles.cmyk_profile()
+W, H = 96, 64
+
+
+def box(shape):
+    """The only area the test engine changes (plus a margin for the resampling kernels)."""
+    h, w = shape[:2]
+    return slice(h // 4, h // 2), slice(w // 4, w // 2)
+
+
+class BoxEngine:
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, rgb, level, multi_face):
+        self.seen.append(rgb.copy())
+        out = rgb.copy()
+        ys, xs = box(rgb.shape)
+        out[ys, xs] = np.clip(out[ys, xs].astype(int) + 40, 0, 255).astype(np.uint8)
+        return out
+
+
+@pytest.fixture
+def service():
+    engine = BoxEngine()
+    srv = LocalAilab(port=0, engine=engine, job_seconds=0.0).start()
+    client = Client(srv.valid_key, srv.url)
+    try:
+        yield client, engine
+    finally:
+        client.close()
+        srv.stop()
+
+
+def retouch(service, src, tmp_path, out_format="png", strip=False):
+    client, engine = service
+    dest = cli.output_path(str(src), str(tmp_path / "out"), out_format)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    run = cli.make_batch(client, [(str(src), dest)], 0.8, False, out_format=out_format, strip_metadata=strip)
+    run.run_all(tick=0.05)
+    item = run.items[0]
+    assert item.status == batch.DONE, item.message
+    return dest, item
+
+
+def untouched(shape):
+    mask = np.ones(shape[:2], bool)
+    ys, xs = box(shape)
+    mask[max(0, ys.start - 3):ys.stop + 3, max(0, xs.start - 3):xs.stop + 3] = False
+    return mask
+
+
+def exif_with(orientation=None):
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"            # Make
+    exif[0x0110] = "Model 1"            # Model
+    exif[0x0132] = "2026:11:30 10:00:00"
+    if orientation:
+        exif[0x0112] = orientation
+    return exif
+
+
+XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+       b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+       b'tiff:Orientation="6" dc:creator="Ann Photographer"/></rdf:RDF></x:xmpmeta>')
+
+
+def test_adobe_rgb_jpeg_is_sent_in_srgb_and_comes_back_tagged_with_untouched_pixels_identical(service, tmp_path):
+    src = tmp_path / "adobe.jpg"
+    Image.fromarray(photofiles.portrait(W, H)).save(src, "JPEG", quality=95, subsampling=0, icc_profile=ADOBE,
+                                                    exif=exif_with(orientation=6), xmp=XMP)
+    with Image.open(src) as im:
+        original = np.asarray(im.transpose(Image.Transpose.ROTATE_270))   # orientation 6, applied once
+        sent_expected = np.asarray(ImageCms.profileToProfile(
+            im.transpose(Image.Transpose.ROTATE_270), ImageCms.ImageCmsProfile(io.BytesIO(ADOBE)), SRGB,
+            renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB"))
+    dest, item = retouch(service, src, tmp_path)
+    sent = service[1].seen[0]
+    assert sent.shape == (W, H, 3)                                  # rotated before sending
+    assert np.array_equal(sent, sent_expected)                      # converted with the embedded profile
+    assert np.abs(sent.astype(int) - original.astype(int)).mean() > 3   # which is not the same as ignoring it
+    with Image.open(dest) as out:
+        assert out.info.get("icc_profile") == ADOBE                 # back in the original's colour space
+        pixels = np.asarray(out)
+        exif = out.getexif()
+        xmp = out.info.get("XML:com.adobe.xmp", "")
+    assert pixels.shape == original.shape
+    keep = untouched(original.shape)
+    assert np.array_equal(pixels[keep], original[keep])             # untouched: the original's own values
+    ys, xs = box(original.shape)
+    assert np.abs(pixels[ys, xs].astype(int) - original[ys, xs].astype(int)).mean() > 10
+    assert exif[0x010F] == "TestCam" and exif[0x0132] == "2026:11:30 10:00:00" and exif.get(0x0112) == 1
+    assert "Ann Photographer" in xmp and 'tiff:Orientation="1"' in xmp
+    assert "colour profile kept" in item.context["format"] and "metadata kept" in item.context["format"]
+
+
+def test_strip_metadata_drops_exif_and_xmp_but_keeps_the_profile(service, tmp_path):
+    src = tmp_path / "adobe.jpg"
+    Image.fromarray(photofiles.portrait(W, H)).save(src, "JPEG", quality=95, icc_profile=ADOBE,
+                                                    exif=exif_with(), xmp=XMP)
+    dest, _ = retouch(service, src, tmp_path, strip=True)
+    with Image.open(dest) as out:
+        assert len(out.getexif()) == 0 and "XML:com.adobe.xmp" not in out.info
+        assert out.info.get("icc_profile") == ADOBE
+
+
+def _cmyk_jpeg(tmp_path):
+    src = tmp_path / "press.jpg"
+    rgb = Image.fromarray(photofiles.portrait(W, H, seed=3))
+    cmyk = ImageCms.profileToProfile(rgb, SRGB, ImageCms.ImageCmsProfile(io.BytesIO(CMYK)), outputMode="CMYK")
+    cmyk.save(src, "JPEG", quality=95, icc_profile=CMYK)
+    with Image.open(src) as im:
+        decoded = im.copy()
+    return src, decoded
+
+
+def test_cmyk_jpeg_with_profile_is_converted_with_it(service, tmp_path):
+    src, decoded = _cmyk_jpeg(tmp_path)
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(CMYK))
+    as_srgb = np.asarray(ImageCms.profileToProfile(decoded, profile, SRGB, outputMode="RGB",
+                                                   renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC))
+    dest, item = retouch(service, src, tmp_path)
+    assert np.array_equal(service[1].seen[0], as_srgb)
+    naive = np.asarray(decoded.convert("RGB"))
+    assert np.abs(naive.astype(int) - as_srgb.astype(int)).mean() > 5   # ignoring the profile would show
+    with Image.open(dest) as out:                                      # PNG has no CMYK: sRGB, tagged so
+        assert out.mode == "RGB" and ImageCms.getProfileDescription(
+            ImageCms.ImageCmsProfile(io.BytesIO(out.info["icc_profile"]))).strip().startswith("sRGB")
+        pixels = np.asarray(out)
+    keep = untouched(pixels.shape)
+    assert np.array_equal(pixels[keep], as_srgb[keep])
+    assert "CMYK converted to sRGB" in item.context["format"]
+
+
+def test_cmyk_jpeg_format_same_stays_cmyk_with_its_profile(service, tmp_path):
+    src, decoded = _cmyk_jpeg(tmp_path)
+    dest, item = retouch(service, src, tmp_path, out_format="same")
+    assert dest.endswith(".beauty.jpg")
+    with Image.open(dest) as out:
+        assert out.mode == "CMYK" and out.info.get("icc_profile") == CMYK
+        pixels = np.asarray(out).astype(int)
+    keep = untouched(pixels.shape)
+    assert np.abs(pixels[keep] - np.asarray(decoded).astype(int)[keep]).mean() < 2.0   # JPEG q95 again
+    assert item.context["format"].startswith("jpeg 8-bit CMYK")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_16bit_grayscale_keeps_its_depth_and_is_not_clipped_to_white(service, tmp_path, fmt):
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:H, 0:W]
+    gray = (20000 + x * 400 + y * 150 + rng.integers(0, 64, size=(H, W))).astype(np.uint16)
+    src = tmp_path / ("gray16." + fmt.lower())
+    Image.fromarray(gray).save(src, fmt)
+    with Image.open(src) as check:
+        assert check.mode == "I;16"
+    dest, item = retouch(service, src, tmp_path, out_format="same")
+    sent = service[1].seen[0]
+    assert abs(sent.mean() - gray.mean() / 257) < 1 and (sent == 255).mean() < 0.05   # not clipped to white
+    with Image.open(dest) as out:
+        assert out.mode == "I;16" and out.format == fmt
+        pixels = np.asarray(out)
+    keep = untouched(gray.shape)
+    assert np.array_equal(pixels[keep], gray[keep])                  # every 16-bit value kept
+    ys, xs = box(gray.shape)
+    assert (pixels[ys, xs].astype(int) - gray[ys, xs]).mean() > 30 * 257   # the change, at 16 bits
+    assert item.context["format"].startswith("%s 16-bit" % fmt.lower())
+
+
+def test_16bit_rgb_png_says_it_comes_back_8bit(service, tmp_path):
+    """Pillow has no 16-bit RGB mode: the result is 8-bit, and the report says so (never silently)."""
+    import struct
+    import zlib
+    data = (np.arange(W * H * 3).reshape(H, W, 3) * 37 % 65536).astype(">u2")
+    raw = b"".join(b"\0" + data[row].tobytes() for row in range(H))
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    src = tmp_path / "rgb16.png"
+    src.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", W, H, 16, 2, 0, 0, 0))
+                    + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    _dest, item = retouch(service, src, tmp_path)
+    assert "16-bit colour was read as 8-bit" in item.context["format"]
+
+
+def test_tiff_with_profile_round_trips_as_tiff(service, tmp_path):
+    src = tmp_path / "shot.tif"
+    pixels = photofiles.portrait(W, H, seed=7)
+    Image.fromarray(pixels).save(src, "TIFF", icc_profile=ADOBE, compression="tiff_lzw")
+    dest, item = retouch(service, src, tmp_path, out_format="same")
+    assert dest.endswith(".beauty.tif")
+    with Image.open(dest) as out:
+        assert out.format == "TIFF" and out.info.get("icc_profile") == ADOBE
+        result = np.asarray(out)
+    keep = untouched(pixels.shape)
+    assert np.array_equal(result[keep], pixels[keep])
+
+
+def test_animated_gif_is_refused_with_one_sentence_and_nothing_sent(service, tmp_path):
+    src = tmp_path / "anim.gif"
+    frames = [Image.fromarray(photofiles.portrait(32, 32, seed=i)).convert("P") for i in range(3)]
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    client, engine = service
+    run = cli.make_batch(client, [(str(src), str(tmp_path / "anim.beauty.png"))], 0.8, False)
+    run.run_all(tick=0.05)
+    assert run.items[0].status == batch.FAILED and engine.seen == []
+    assert "has 3 frames" in run.items[0].message and "export the frame you want" in run.items[0].message
+
+
+@pytest.fixture
+def cli_env(ailab, monkeypatch, tmp_path):
+    monkeypatch.setenv("AILAB_API_KEY", ailab.valid_key)
+    monkeypatch.setenv("AILAB_API_BASE", ailab.url)
+    monkeypatch.setenv(settings.ENV_CONFIG_DIR, str(tmp_path / "cfg"))
+    return tmp_path
+
+
+def test_format_option_names_the_output_and_the_report_says_which(cli_env, ailab):
+    src = cli_env / "a.png"
+    Image.fromarray(photofiles.portrait(40, 30)).save(src)
+    report = cli_env / "r.json"
+    assert cli.main(["retouch", str(src), "-o", str(cli_env / "o"), "--format", "jpeg", "--report", str(report),
+                     "--quiet"]) == 0
+    with Image.open(cli_env / "o" / "a.beauty.jpg") as out:
+        assert out.format == "JPEG"
+        assert all(layer[1:3] == (1, 1) for layer in out.layer)   # no chroma subsampling
+    row = json.loads(report.read_text())[0]
+    assert row["format"].startswith("jpeg 8-bit") and row["output"].endswith("a.beauty.jpg")
+
+
+def test_check_and_retouch_accept_tiff(cli_env, ailab, capsys):
+    src = cli_env / "t.tiff"
+    Image.fromarray(photofiles.portrait(40, 30)).save(src, "TIFF")
+    assert cli.main(["check", str(src)]) == 1   # TIFF is not sent as it is: it is converted first
+    out = capsys.readouterr().out
+    assert "TIFF 40x30" in out and "save it as PNG" in out
+    assert cli.main(["retouch", str(src), "--quiet"]) == 0
+    assert (cli_env / "t.beauty.png").exists()
+
+
+def test_our_own_outputs_in_any_format_are_not_inputs(tmp_path):
+    for name in ("a.jpg", "a.beauty.jpg", "b.beauty.tif", "c.tif", "d.beauty.png"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [os.path.basename(p) for p in cli.expand_inputs([str(tmp_path)])] == ["a.jpg", "c.tif"]
+
+
+def test_output_format_same_maps_the_input(tmp_path):
+    assert imaging.output_format("same", "JPEG") == "jpeg"
+    assert imaging.output_format("same", "TIFF") == "tiff"
+    assert imaging.output_format("same", "WEBP") == "png"
+    assert imaging.output_format("tiff", "JPEG") == "tiff"
