@@ -201,9 +201,11 @@ class Session(object):
         """Everything the user is shown: messages, then the errors GIMP displayed."""
         return self.messages + self.shown_errors
 
-    def __init__(self, directory, tempdir):
+    def __init__(self, directory, tempdir, gimp_version="3.0.4"):
         self.directory = directory
         self.tempdir = tempdir
+        # the GIMP modelled (Gimp.version()); 3.0 and 3.2 differ in what a failed PDB call prints
+        self.gimp_version = gimp_version
         self.items = {}
         self.images = {}
         self.next_id = 1

@@ -679,7 +679,14 @@ def directory():
 
 @_client
 def version():
-    return "3.0.4"
+    return _s().gimp_version
+
+
+def _before_3_1():
+    try:
+        return tuple(int(x) for x in _s().gimp_version.split(".")[:2]) < (3, 1)
+    except ValueError:
+        return False
 
 
 # ------------------------------------------------------------------------------------------
@@ -915,9 +922,16 @@ class Procedure(object):
         status = result.index(0)
         error = result.index(1) if result.length() > 1 else None
         if status in (PDBStatusType.EXECUTION_ERROR, PDBStatusType.CALLING_ERROR) and getattr(error, "message", None):
-            # app/plug-in: gimp_plug_in_procedure_handle_return_values (menu run) and
-            # gimp_plug_in_handle_proc_error (PDB call) both show the returned error text.
-            _s().shown_errors.append(error.message)
+            # app/plug-in: gimp_plug_in_procedure_handle_return_values (menu run) shows the returned
+            # error text; so does gimp_plug_in_handle_proc_error for a PDB call (a script) in GIMP 3.0
+            # ("GIMP-Error: Calling error for procedure ...", real 3.0.4), but no longer in GIMP 3.2
+            # (real 3.2.6 prints nothing; the caller only gets status and message back).
+            try:
+                pdb_call = config.get_property("run-mode") == RunMode.NONINTERACTIVE
+            except Exception:  # noqa: BLE001 - a procedure without run-mode
+                pdb_call = True
+            if not pdb_call or _before_3_1():
+                _s().shown_errors.append(error.message)
         return result
 
 
