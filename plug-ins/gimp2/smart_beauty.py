@@ -262,13 +262,19 @@ def _from_dialog():
     return shown
 
 
+FAILED_SEE_ABOVE = "Smart Beauty failed; the reason is in its message above."
+
+
 def _fail(failures, from_dialog):
     """The end of a failed procedure, after its message was shown. From gimpfu's dialog, return:
     raising there adds gimpfu's traceback dialog to our sentence. Called any other way (batch mode,
     Script-Fu, another plug-in, Repeat), raise, so the caller gets EXECUTION_ERROR instead of a
-    success that did nothing (GIMP shows no second message for it: pygimp sends no error text)."""
+    success that did nothing (GIMP shows no second message for it: pygimp sends no error text).
+    pygimp prints the exception on stderr (a traceback ending in "gimpfu.error: <text>") and hands
+    no text to the caller, so the text only points back at the message: in gimp-console the
+    sentence is printed once (our "Smart Beauty-Warning: <sentence>"), not twice."""
     if failures and not from_dialog:
-        raise gimpfu.error(_native(failures[-1]))
+        raise gimpfu.error(FAILED_SEE_ABOVE)
 
 
 def _backend(from_dialog):
