@@ -22,6 +22,8 @@ if sys.version_info[0] >= 3:
             "dns": "https://no-such-host.invalid",
             "connect_timeout": "http://127.0.0.1:%d" % ct.port,
             "tls": tls.url,
+            # a name, not an address: it must be refused, never resolved (.invalid never resolves anyway)
+            "name_127": "http://127.attacker.invalid:%d" % netfaults.closed_port(),
         }
         yield {"bases": bases, "tls": tls, "ct": ct}
         ct.close()

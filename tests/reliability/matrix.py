@@ -53,6 +53,9 @@ FAULTS = [
           "a certificate error is final (urllib3 does not retry it); the request, and so the key, is never "
           "sent", base="tls",
           real_gimp=True),
+    fault("http_127_name", "plain http to a host name starting with 127. (127.attacker.invalid)", "ConfigError",
+          False, "refused before any connection: only a literal loopback address (or localhost) gets the key "
+          "over plain http, and a name can resolve anywhere", base="name_127"),
     fault("http_401", "401 wrong API key", "AuthError", False, FINAL, key="bad", real_gimp=True),
     fault("http_403", "403 account locked", "AuthError", False, FINAL,
           inject=[("error", {"status": 403, "code": "ERROR_USER_LOCKED"})]),
