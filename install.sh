@@ -232,12 +232,15 @@ find_profiles() {
 # A system GIMP on PATH (Linux packages) whose profile has not been created yet (GIMP never run):
 # create ~/.config/GIMP/<ver> so the plug-in is there on the first start.
 find_unstarted_gimps() {
-    local b v cfg=${XDG_CONFIG_HOME:-$HOME/.config}/GIMP
-    for b in gimp-3.0 gimp-console-3.0 gimp-2.10 gimp-console-2.10 gimp; do
+    local b v cfg=${XDG_CONFIG_HOME:-$HOME/.config}/GIMP seen=" "
+    # GIMP 3.2 has gimp-3.2/gimp-console-3.2/gimp-console-3 (no gimp-*-3.0); 3.0 also has gimp-console-3
+    for b in gimp-3.2 gimp-console-3.2 gimp-3.0 gimp-console-3.0 gimp-3 gimp-console-3 gimp-2.10 gimp-console-2.10 gimp; do
         command -v "$b" >/dev/null 2>&1 || continue
         v=$("$b" --version 2>/dev/null | sed -n 's/.*version \([0-9][0-9.]*\).*/\1/p' | head -n1) || true
         v=$(norm_version "$v")
         [ -n "$v" ] || continue
+        case $seen in *" $v "*) continue ;; esac
+        seen="$seen$v "
         [ -d "$cfg/$v" ] && continue
         say "GIMP $v is installed ($b) but has never been started: preparing $cfg/$v"
         if [ "$DRY" = 0 ]; then mkdir -p "$cfg/$v"; fi
@@ -308,7 +311,7 @@ gimp3_has_requests() {
     [ "$VENDOR_MODE" = always ] && return 1
     [ "$VENDOR_MODE" = never ] && return 0
     case $origin in Linux | "Linux (new)" | "\$GIMP3_DIRECTORY") ;; *) return 1 ;; esac
-    for b in gimp-3.0 gimp-console-3.0; do
+    for b in gimp-3.2 gimp-console-3.2 gimp-3.0 gimp-console-3.0 gimp-3 gimp-console-3; do
         if command -v "$b" >/dev/null 2>&1; then
             # GIMP 3 runs Python plug-ins via `#!/usr/bin/env python3`
             python3 -c 'import requests' >/dev/null 2>&1 && return 0

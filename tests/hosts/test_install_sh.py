@@ -340,6 +340,21 @@ def test_system_gimp_never_started_and_vendor_auto(repo, home, tmp_path):
     assert_gimp3_install(prof, vendored=False)
 
 
+def test_system_gimp32_never_started(repo, home, tmp_path):
+    """GIMP 3.2 has gimp-3.2 / gimp-console-3 but no gimp-3.0 (Debian sid): ~/.config/GIMP/3.2 is
+    prepared, once, and its python3's requests is seen through the 3.2 binaries too."""
+    fakebin = tmp_path / "fakebin"
+    for name in ("gimp-3.2", "gimp-console-3"):
+        write_exe(fakebin / name, "#!/bin/sh\necho 'GNU Image Manipulation Program version 3.2.6'\n")
+    write_exe(fakebin / "python3", '#!/bin/sh\n[ "$1" = -c ] && case "$2" in *"import requests"*) exit 0;; esac\n'
+              'exec %s "$@"\n' % sys.executable)
+    out = run_install(repo, home, "--no-cli", path_prefix=fakebin).stdout
+    prof = home / ".config" / "GIMP" / "3.2"
+    assert out.count("never been started") == 1, out
+    assert not (home / ".config" / "GIMP" / "3.0").exists()
+    assert_gimp3_install(prof, vendored=False)
+
+
 def test_engine_option(repo, home, tmp_path):
     (home / ".config" / "GIMP" / "3.0").mkdir(parents=True)
     p = run_install(repo, home, "--no-cli", "--with-engine", check=False)
