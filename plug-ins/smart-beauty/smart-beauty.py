@@ -245,10 +245,11 @@ def _dialog(procedure, config, title, properties=None):
     'python-fu-smart-beauty': no mnemonic for property backend" on 3.2.6). Every label's mnemonic is
     unique and differs from the dialog's own _Reset, _Cancel, _OK, _Load/_Save Settings."""
     gi.require_version("GimpUi", "3.0")
-    from gi.repository import GimpUi
+    gi.require_version("Gtk", "3.0")
+    from gi.repository import GimpUi, Gtk
     GimpUi.init("smart-beauty")
     dialog = GimpUi.ProcedureDialog.new(procedure, config, title)
-    dialog.get_widget("backend", GimpUi.StringComboBox)
+    dialog.get_widget("backend", Gtk.ComboBox)    # libgimp accepts GtkComboBox or GimpIntRadioFrame here
     dialog.fill(properties)
     try:
         return dialog.run()

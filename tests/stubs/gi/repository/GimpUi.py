@@ -8,9 +8,11 @@ fill() also does what libgimp's gimp_procedure_dialog_check_mnemonic does for ea
 the real GIMP 3.0.4 and 3.2.6 under Xvfb): the label's mnemonic must exist and clash neither with
 another property's nor with the dialog's own buttons (_Reset, _Cancel, _OK, _Load Saved Settings,
 _Save Settings); a Gimp.Choice becomes a combo box with the nick as its mnemonic label (3.0, or any
-GIMP when the plug-in asks for GimpUi.StringComboBox) or, by default from 3.2 on, a radio frame whose
-title is no mnemonic label ("no mnemonic for property <name>"). The lines go to stderr as GIMP prints
-them and into :data:`mnemonic_warnings`."""
+GIMP when the plug-in asks for Gtk.ComboBox) or, by default from 3.2 on when it has at most three
+items, a radio frame whose title is no mnemonic label ("no mnemonic for property <name>"). A widget
+type libgimp does not accept for the property (e.g. GimpUi.StringComboBox for a choice) gets the
+default widget, as libgimp does after its "widget type ... not supported" warning. The lines go to
+stderr as GIMP prints them and into :data:`mnemonic_warnings`."""
 import sys
 
 initialized = []
@@ -19,7 +21,8 @@ CORE_MNEMONICS = (("r", "reset"), ("c", "cancel"), ("o", "ok"), ("l", "load-defa
 
 
 class StringComboBox(object):
-    """GimpUi.StringComboBox (only its type is used: ProcedureDialog.get_widget's widget_type)."""
+    """GimpUi.StringComboBox (only its type is used: ProcedureDialog.get_widget's widget_type; libgimp
+    does not accept it for a choice argument)."""
 
 
 class IntRadioFrame(object):
@@ -52,7 +55,12 @@ class ProcedureDialog(object):
         names = [a.name for a in self.procedure.get_arguments()]
         if prop not in names:
             raise ValueError("no such property %r" % prop)
-        self.widget_types[prop] = widget_type
+        from gi.repository import Gtk
+        arg = [a for a in self.procedure.get_arguments() if a.name == prop][0]
+        if arg.value_type == "choice" and widget_type not in (None, Gtk.ComboBox, IntRadioFrame):
+            sys.stderr.write("widget type %s not supported for parameter '%s'\n" % (widget_type.__name__, prop))
+            widget_type = None
+        self.widget_types.setdefault(prop, widget_type)
         return widget_type
 
     def _check_mnemonics(self, props):
@@ -67,7 +75,8 @@ class ProcedureDialog(object):
         for prop in props:
             arg = args[prop]
             wtype = self.widget_types.get(prop)
-            radio = arg.value_type == "choice" and (wtype is IntRadioFrame or (wtype is None and radio_default))
+            radio = arg.value_type == "choice" and (wtype is IntRadioFrame or (
+                wtype is None and radio_default and len(arg.extra.list_nicks()) <= 3))
             nick = arg.nick or ""
             key = nick[nick.index("_") + 1].lower() if "_" in nick[:-1] and not radio else None
             if key is None:

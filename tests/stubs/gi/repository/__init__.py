@@ -1,1 +1,2 @@
-"""gi.repository stand-ins (no Gtk: the adapter imports Gtk only on its interactive path)."""
+"""gi.repository stand-ins (Gtk: only the ComboBox type the adapter names for its procedure dialog;
+the settings dialog is not modelled)."""
