@@ -162,3 +162,30 @@ def test_no_seams_in_the_colour_change(results, name):
     gy, gx = np.gradient(low)
     step = float(np.hypot(gx, gy).max()) / max(1e-6, float(np.percentile(np.abs(low), 99)))
     assert step <= 0.25, (name, step)
+
+
+@pytest.mark.parametrize("name", ["obama", "biden"])
+def test_change_grows_with_the_level(engine, photos, name):
+    from smart_beauty_py3.engine.masks import face_roi
+
+    img = photos[name][0]
+    face = engine.find_faces(img)[0]
+    x0, y0, x1, y1 = face_roi(face, img.shape)
+    roi = img[y0:y1, x0:x1].astype(np.int16)
+    levels = [0.0, 0.1, 0.3, 0.5, 0.8, 1.0]
+    changes = [float(np.abs(engine(img, lv, False)[y0:y1, x0:x1] - roi).mean()) for lv in levels]
+    assert changes[0] == 0.0
+    assert all(a < b for a, b in zip(changes, changes[1:])), changes
+
+
+def test_every_face_of_the_group_keeps_the_bounds(engine):
+    """The 4-face collage (real portraits at 50-100 %), multi_face at 0.8: lips and warp bounds per face."""
+    img = look.load_rgb(os.path.join(look.SAMPLES, "group.jpg"))
+    faces = engine.find_faces(img)
+    assert len(faces) == 4
+    out = engine(img, LEVEL, True)
+    for face in faces:
+        _c, gain = look.lip_chroma_gain(img, out, face)
+        assert 0.3 <= gain <= 4.0, (face.box, gain)
+        n, outside_share = look.warp_outside_share(img, look.warp_only(img, face, LEVEL), face)
+        assert n >= 200 and outside_share <= 0.05, (face.box, n, outside_share)
