@@ -60,7 +60,7 @@ def is_loopback_host(host):
     if ":" in host and "%" not in host:
         try:
             return socket.inet_pton(socket.AF_INET6, host) == _IPV6_LOOPBACK
-        except (AttributeError, OSError, ValueError, socket.error):
+        except (AttributeError, OSError, TypeError, ValueError, socket.error):
             return host == "::1"  # no inet_pton (Python 2.7 on Windows): the usual spelling only
     return False
 

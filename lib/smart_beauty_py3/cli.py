@@ -13,6 +13,7 @@ import csv
 import getpass
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -30,8 +31,12 @@ class _Parser(argparse.ArgumentParser):
     where it does not belong (``smart-beauty key set KEY``)."""
 
     def error(self, message):
-        if "invalid choice" in message or "unrecognized arguments" in message:
-            message = message.split(":")[0] + " (see '%s --help')" % self.prog
+        if "invalid choice" in message:
+            choices = re.search(r"\(choose from .*\)\s*$", message)
+            message = message.split(": invalid choice")[0] + ": invalid choice " + (
+                choices.group(0) if choices else "(see '%s --help')" % self.prog)
+        elif "unrecognized arguments" in message:
+            message = "unrecognized arguments (see '%s --help')" % self.prog
         super().error(message)
 
 

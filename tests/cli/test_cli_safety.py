@@ -347,6 +347,10 @@ def test_key_given_as_an_argument_is_refused_without_echo(env, capsys):
     with pytest.raises(SystemExit):
         cli.main(["key", "set", "--" + secret])   # an unknown option: argparse refuses it, without the value
     assert secret not in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["retouch", "x.png", "--backend", secret])   # a refused choice is not repeated either
+    err = capsys.readouterr().err
+    assert secret not in err and "choose from" in err
     assert not (env / "cfg" / "api-key").exists()
 
 
