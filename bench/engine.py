@@ -146,8 +146,8 @@ def main(argv=None):
     ok, reason = available()
     if not ok:
         sys.exit(reason)
-    print(reason, "| cores: %d, OpenCV threads: %d | %s UTC" % (
-        os.cpu_count(), cv2.getNumThreads(), time.strftime("%Y-%m-%d %H:%M", time.gmtime())))
+    print(reason, "| cores: %d, OpenCV threads: %d, load average %.1f | %s UTC" % (
+        os.cpu_count(), cv2.getNumThreads(), os.getloadavg()[0], time.strftime("%Y-%m-%d %H:%M", time.gmtime())))
     t0 = time.perf_counter()
     engine = OfflineEngine()
     engine.find_faces(np.zeros((64, 64, 3), np.uint8))
