@@ -9,7 +9,9 @@
 # Differences from the 3.0.4 root: suite sid (3.2.x, Python 3.14); the archive snapshot reachable
 # here may serve a sid Release whose Valid-Until has passed, so the root's apt does not check it
 # (trixie's Release has no Valid-Until); the binaries are gimp-console-3.2 / gimp-console-3 (no
-# gimp-console-3.0) and the profile folder is GIMP/3.2.
+# gimp-console-3.0) and the profile folder is GIMP/3.2. Like gimp3x (for 3.0.4), it also has Debian's
+# python3-numpy/-pil/-werkzeug/-tqdm/-requests, so GIMP 3.2 can start the local server itself
+# (backend "local"); no X server (the dialog test borrows gimp3x's Xvfb over TCP).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/hosts/lib.sh
@@ -18,6 +20,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 NAME=gimp32
 SUITE=sid
 CONSOLE=gimp-console-3.2
+PACKAGES="gimp python3-numpy python3-pil python3-werkzeug python3-tqdm python3-requests"
 KEY=$(cache_key "$HERE/gimp32-root.sh" "$HERE/lib.sh")
 ROOT=$SB_HOSTS_DIR/$NAME-$KEY
 FORCE=0
@@ -57,11 +60,12 @@ cp /etc/resolv.conf "$TMP/etc/resolv.conf" 2>/dev/null || true
 printf 'Acquire::Check-Valid-Until "false";\n' >"$TMP/etc/apt/apt.conf.d/99sb-no-valid-until"
 mount_apt "$TMP"
 
-say "apt-get install gimp (GIMP 3.2 + python3-gi + gir1.2-gimp-3.0)"
+say "apt-get install $PACKAGES (GIMP 3.2 + python3-gi + gir1.2-gimp-3.0, the local server's packages)"
 apt_in_root "$TMP" update >"$SB_HOSTS_DIR/$NAME.apt.log" 2>&1 ||
     die "apt-get update failed, see $SB_HOSTS_DIR/$NAME.apt.log"
-apt_in_root "$TMP" install -y --no-install-recommends gimp >>"$SB_HOSTS_DIR/$NAME.apt.log" 2>&1 ||
-    die "apt-get install gimp failed, see $SB_HOSTS_DIR/$NAME.apt.log"
+# shellcheck disable=SC2086
+apt_in_root "$TMP" install -y --no-install-recommends $PACKAGES >>"$SB_HOSTS_DIR/$NAME.apt.log" 2>&1 ||
+    die "apt-get install failed, see $SB_HOSTS_DIR/$NAME.apt.log"
 apt_in_root "$TMP" clean
 rm -rf "$TMP"/var/lib/apt/lists/*
 
@@ -72,6 +76,8 @@ case $version in
     *) die "unexpected GIMP version (want 3.2.x): $version" ;;
 esac
 [ -x "$TMP/usr/bin/gimp-console-3" ] || die "no gimp-console-3 in the new root (README's GIMP 3 commands use it)"
+in_root "$TMP" python3 -c 'import numpy, PIL, werkzeug, tqdm, requests' ||
+    die "the server's Python packages do not import in the new root"
 mkdir -p "$TMP/sb"   # mount points for the runners live under /sb
 umount_below "$TMP"
 # First run: python-fu-eval works headless, and its profile (plug-ins already queried) becomes the

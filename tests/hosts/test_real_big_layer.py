@@ -1,4 +1,4 @@
-"""A layer over the service limits, retouched for real in GIMP 3.0.4 and GIMP 2.10.22.
+"""A layer over the service limits, retouched for real in GIMP 3.0.4, 3.2.x and GIMP 2.10.22.
 
 The plug-in is installed with install.sh into a throw-away profile (test_e2e_real_gimp's ``installed``
 fixture) and ``python-fu-smart-beauty`` runs non-interactively against the local AILab server (the
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hosts import GIMP3_EXPORT_LAYER, record_time
+from hosts import GIMP3_EXPORT_LAYER, GIMPS, record_time
 from PIL import Image
 from test_e2e_real_gimp import ADAPTER, program
 
@@ -147,23 +147,23 @@ gimp.delete(img)
 '''
 
 
-@pytest.fixture(scope="module", params=["3.0", "2.10"], ids=["gimp3", "gimp210"])
+@pytest.fixture(scope="module", params=list(GIMPS))
 def big_run(request, tmp_path_factory, ailab_session):
     """install.sh into a throw-away profile (as test_e2e_real_gimp's ``installed``), then one real GIMP
     run over the three cases; returns (results, work dir, GIMP version)."""
-    ver = request.param
-    installed = request.getfixturevalue("gimp3_host" if ver == "3.0" else "gimp210_host")
+    installed = request.getfixturevalue(request.param + "_host")
+    ver = installed.version
     ailab = ailab_session
     ailab.reset()
     host_work = tmp_path_factory.mktemp("big-" + ver.replace(".", ""))
     os.chmod(str(host_work), 0o755)
     installed.install_plugin(host_work)
-    assert ADAPTER[ver].exists()
+    assert ADAPTER[installed.major].exists()
     for d in ("tmp", "config"):
         (host_work / d).mkdir()
         os.chmod(str(host_work / d), 0o777)
     write_inputs(host_work)
-    body = GIMP3_BIG if installed.version == "3.0" else GIMP2_BIG
+    body = GIMP3_BIG if installed.major == 3 else GIMP2_BIG
     code = "import time\n" + program(installed.version, body, CASES=CASES, OFFSETS=OFFSETS)
     env = {"AILAB_API_KEY": ailab.valid_key, "AILAB_API_BASE": ailab.url, "TMPDIR": "/sb/work/tmp",
            "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config"}

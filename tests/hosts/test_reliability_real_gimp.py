@@ -1,5 +1,6 @@
-"""The fault matrix on the real GIMPs: GIMP 3.0.4 (Debian 13 chroot) and GIMP 2.10.22 with real
-Python-Fu (Debian 11 chroot), headless. The faults marked ``real_gimp`` in tests/reliability/matrix.py,
+"""The fault matrix on the real GIMPs: GIMP 3.0.4 (Debian 13 chroot), GIMP 3.2.x (Debian sid chroot;
+its cells must equal 3.0.4's recorded ``gimp3_real`` ones) and GIMP 2.10.22 with real Python-Fu
+(Debian 11 chroot), headless. The faults marked ``real_gimp`` in tests/reliability/matrix.py,
 each run through ``python-fu-smart-beauty`` installed by install.sh into a throw-away profile. One GIMP
 session per job deadline runs its faults in turn: the batch program resets the local AILab server and
 injects the cell's faults through its control API, writes the service address and key to the Smart
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hosts import GIMP2_EXPORT_LAYER, GIMP3_EXPORT_LAYER, not_available, record_time
+from hosts import GIMP2_EXPORT_LAYER, GIMP3_EXPORT_LAYER, GIMPS, not_available, record_time
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "reliability"))
@@ -53,7 +54,7 @@ def set_up(cell):
 '''
 
 PROGRAM = {}
-PROGRAM["3.0"] = COMMON + GIMP3_EXPORT_LAYER + r'''
+PROGRAM[3] = COMMON + GIMP3_EXPORT_LAYER + r'''
 NI = Gimp.RunMode.NONINTERACTIVE
 
 def layers(img):
@@ -85,7 +86,7 @@ for cell in CELLS:
     json.dump(OUT, open("/sb/work/result.json", "w"))
 '''
 
-PROGRAM["2.10"] = COMMON + GIMP2_EXPORT_LAYER + r'''
+PROGRAM[2] = COMMON + GIMP2_EXPORT_LAYER + r'''
 
 def layers(img):
     return [[l.name, list(l.offsets), l.width, l.height] for l in img.layers]
@@ -140,13 +141,14 @@ def _retried(stats, succeeded):
             or max(counts["submit"], counts["other"], counts["download"]) > 1)
 
 
-@pytest.fixture(params=["3.0", "2.10"], ids=["gimp3", "gimp210"])
+@pytest.fixture(params=list(GIMPS))
 def real_gimp(request, host_work):
-    version = request.param
-    adapter = REPO / "plug-ins" / ("smart-beauty/smart-beauty.py" if version == "3.0" else "gimp2/smart_beauty.py")
+    """Each real GIMP (3.0.4, 3.2.x, 2.10.22); both GIMP 3s must give the recorded gimp3_real cells."""
+    major = int(GIMPS[request.param].split(".")[0])
+    adapter = REPO / "plug-ins" / ("smart-beauty/smart-beauty.py" if major == 3 else "gimp2/smart_beauty.py")
     if not adapter.exists():
-        not_available("reliability-" + version, "the GIMP %s adapter is not in this checkout" % version)
-    host = request.getfixturevalue("gimp3_host" if version == "3.0" else "gimp210_host")
+        not_available("reliability-" + request.param, "the GIMP %d adapter is not in this checkout" % major)
+    host = request.getfixturevalue(request.param + "_host")
     host.install_plugin(host_work)
     from PIL import Image
     import numpy as np
@@ -160,8 +162,8 @@ def real_gimp(request, host_work):
 
 
 def test_fault_matrix_on_real_gimp(real_gimp, host_work, ailab, tmp_path):
-    version = real_gimp.version
-    entry = "gimp3_real" if version == "3.0" else "gimp210_real"
+    version, major = real_gimp.version, real_gimp.major
+    entry = "gimp3_real" if major == 3 else "gimp210_real"
     tls = netfaults.TlsServer(str(tmp_path))
     recorded = matrix.load()
     observed = {}
@@ -180,7 +182,7 @@ def test_fault_matrix_on_real_gimp(real_gimp, host_work, ailab, tmp_path):
                               "key": BAD_KEY if f["key"] == "bad" else ailab.valid_key})
             head = "SERVER = %r\nTOKEN = %r\nCELLS = %r\n" % (ailab.url, ailab.control_token, cells)
             t0 = time.monotonic()
-            res = real_gimp.batch(host_work, head + PROGRAM[version], env={
+            res = real_gimp.batch(host_work, head + PROGRAM[major], env={
                 "TMPDIR": "/sb/work/tmp", "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config",
                 "SMART_BEAUTY_DEADLINE": str(deadline)}, timeout=300)
             record_time("GIMP %s: %d fault cells (deadline %g s)" % (version, len(cells), deadline),
@@ -199,7 +201,7 @@ def test_fault_matrix_on_real_gimp(real_gimp, host_work, ailab, tmp_path):
                     image = "new layer added" if len(r["after"]) == len(r["before"]) + 1 else "WRONG RESULT"
                 else:
                     image = "unchanged" if same and r["after"] == r["before"] else "CHANGED"
-                if version == "3.0":
+                if major == 3:
                     messages = ["[error status] " + matrix.normalize(r["error"])] if r["error"] else []
                 else:
                     messages = [matrix.normalize(m) for m in _warnings(res.output, f["id"])]
@@ -208,7 +210,7 @@ def test_fault_matrix_on_real_gimp(real_gimp, host_work, ailab, tmp_path):
                 outcome = {"result": "succeeded" if succeeded else "failed", "status": r["status"].upper()
                            .replace("-", "_"), "messages": messages, "image": image,
                            "temp_left": [os.path.basename(p) for p in r["tmp_left"]], "retried": retried}
-                if version == "2.10" and succeeded:
+                if major == 2 and succeeded:
                     outcome["status"] = "returned"       # as the stand-in cells say it
                 observed[f["id"]] = outcome
                 text = " ".join(messages) + res.output
@@ -222,7 +224,7 @@ def test_fault_matrix_on_real_gimp(real_gimp, host_work, ailab, tmp_path):
                     assert len(messages) == 1, (f["id"], outcome, res.output[-3000:])   # said once
                 if f["base"] == "tls":
                     assert tls.heads == [], "a request went through an untrusted TLS connection"
-                if version == "2.10":   # the gimpfu stand-ins must have said the same
+                if major == 2:   # the gimpfu stand-ins must have said the same
                     stand_in = recorded.get(f["id"], {}).get("gimp2")
                     assert outcome == stand_in, (
                         "real GIMP 2.10 and the gimpfu stand-ins differ on %s:\nreal %r\nstand-in %r"

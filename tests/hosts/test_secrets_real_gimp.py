@@ -1,6 +1,6 @@
 """Secrets on the real hosts.
 
-* Real GIMP 3.0.4: a canary API key (the only key the local AILab server accepts) in AILAB_API_KEY;
+* Real GIMP 3.0.4 and 3.2.x: a canary API key (the only key the local AILab server accepts) in AILAB_API_KEY;
   python-fu-smart-beauty succeeds and fails, the Settings procedure tests the key, the image with its
   new layer is saved as XCF; afterwards the throw-away profile (pluginrc, sessionrc, parasiterc,
   saved procedure settings...), the XCF, the output and temp folders and GIMP's output hold no trace of it.
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hosts import Bind, record_time
+from hosts import GIMPS, Bind, record_time
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "reliability"))
@@ -71,13 +71,15 @@ def _hits(root):
     return found
 
 
-def test_canary_key_leaves_no_trace_in_real_gimp3(gimp3_host, host_work):
+@pytest.mark.parametrize("root", [name for name, ver in GIMPS.items() if ver.startswith("3.")])
+def test_canary_key_leaves_no_trace_in_real_gimp3(root, request, host_work):
     import json
 
     import numpy as np
     from PIL import Image
     from smart_beauty_py3.server import LocalAilab
 
+    gimp3_host = request.getfixturevalue(root + "_host")
     prof = gimp3_host.install_plugin(host_work)
     Image.fromarray(np.random.RandomState(9).randint(0, 256, size=(48, 64, 3)).astype(np.uint8)).save(
         host_work / "bg.png")
@@ -90,7 +92,7 @@ def test_canary_key_leaves_no_trace_in_real_gimp3(gimp3_host, host_work):
         res = gimp3_host.batch(host_work, head + PROGRAM, env={
             "AILAB_API_KEY": CANARY, "AILAB_API_BASE": srv.url, "TMPDIR": "/sb/work/tmp",
             "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config", "SMART_BEAUTY_DEADLINE": "20"}, timeout=300)
-        record_time("GIMP 3.0: canary-key session + XCF", time.monotonic() - t0)
+        record_time("GIMP %s: canary-key session + XCF" % gimp3_host.version, time.monotonic() - t0)
         server_log = repr(srv.requests)
     finally:
         srv.stop()

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hosts import record_time
+from hosts import GIMPS, record_time
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -502,14 +502,14 @@ def write_inputs(d):
 
 
 # ------------------------------------------------------------------ the two runs
-def run_real(gimp_host, work):
+def run_real(gimp_host, work, api):
     """The scenario in real GIMP (python-fu-eval); returns (observations, png folder)."""
     write_inputs(work / "in")
     out = work / "real"
     out.mkdir()
     os.chmod(str(out), 0o777)
     gimp_host.new_profile(work / "profile")
-    code = scenario(gimp_host.version, "/sb/work/in", "/sb/work/real")
+    code = scenario(api, "/sb/work/in", "/sb/work/real")
     t0 = time.monotonic()
     res = gimp_host.batch(work, code, timeout=120, name="scenario.py")
     record_time("GIMP %s: stub-agreement scenario" % gimp_host.version, time.monotonic() - t0)
@@ -540,15 +540,17 @@ def run_stubs(ver, work):
     return json.loads((out / "obs.json").read_text()), out
 
 
-@pytest.fixture(scope="module", params=["2.10", "3.0"], ids=["gimp210", "gimp3"])
+@pytest.fixture(scope="module", params=list(GIMPS))
 def runs(request, tmp_path_factory):
-    ver = request.param
-    host = request.getfixturevalue("gimp210_host" if ver == "2.10" else "gimp3_host")
-    work = tmp_path_factory.mktemp("agree-" + ver.replace(".", ""))
+    """Each real GIMP (3.0.4, 3.2.x, 2.10.22) against the stand-ins of its API (they model 2.10 and 3.0;
+    3.2 must agree with the 3.0 ones)."""
+    host = request.getfixturevalue(request.param + "_host")
+    api = "2.10" if host.major == 2 else "3.0"
+    work = tmp_path_factory.mktemp("agree-" + request.param)
     os.chmod(str(work), 0o755)
-    real = run_real(host, work)
-    stub = run_stubs(ver, work)
-    return ver, real, stub
+    real = run_real(host, work, api)
+    stub = run_stubs(api, work)
+    return host.version, real, stub
 
 
 # ------------------------------------------------------------------ comparisons
