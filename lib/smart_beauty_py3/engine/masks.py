@@ -8,10 +8,10 @@ hair) is never touched.
 * ``skin``: filled face oval minus eyes, brows and lips, feathered, times a skin-colour probability
   from a model sampled on this face's cheeks/forehead/nose bridge (keeps hair fringe, brows, beard
   shadow and glasses frames out, and adapts to any skin tone);
-* ``whiten``: every pixel of this face's skin colour in the ROI -- face, ears and neck alike -- under
-  one broad window that fades only toward the ROI border and down the neck, so the face never looks
-  pasted on; the skin-colour test is on chroma (lightness barely counts: a neck in shadow is the
-  same skin); eyes, brows and mouth kept off;
+* ``whiten``: every pixel of this face's skin colour over face, ears and neck alike (the face oval
+  grown by 15 % and a jaw-wide column down the neck, feathered), fading only toward the ROI border
+  and down the neck, so the face never looks pasted on; the skin-colour test is on hue (normalised
+  r, g: a neck in shadow is the same skin); eyes, brows and mouth kept off.
 
 All masks are float32 in [0, 1] and fall to exactly 0 at the border of the face's region of
 interest, so nothing outside that box ever changes.
@@ -150,6 +150,25 @@ def chromaticity_probability(rgb, pts, face_w):
     return (prob * dark).astype(np.float32), False
 
 
+def _face_and_neck(pts, fw, fh, h, w):
+    """Soft region of face, ears and neck: the face oval grown by 15 % of the face width, and a
+    column as wide as the jaw going down from it along the face's axis. Keeps the whitening off a
+    skin-coloured background (wood, curtains, sand) beside the head."""
+    import cv2
+
+    region = np.zeros((h, w), np.float32)
+    _poly(region, pts, lm.FACE_OVAL)
+    k = max(3, int(round(0.3 * fw)) | 1)
+    region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    axis = pts[lm.CHIN] - pts[lm.FOREHEAD]
+    axis = axis / max(1e-6, float(np.hypot(*axis)))
+    a, b = pts[lm.RIGHT_JAW[-1]], pts[lm.LEFT_JAW[-1]]  # jaw angles (172, 397)
+    far = 2.0 * fh
+    neck = np.array([a, b, b + far * axis, a + far * axis], np.float32)
+    cv2.fillConvexPoly(region, np.round(neck * 16).astype(np.int32), 1.0, cv2.LINE_AA, 4)
+    return cv2.GaussianBlur(region, (0, 0), max(1.0, 0.06 * fw))
+
+
 def working_scale(face_width):
     return min(1.0, WORK_FACE_WIDTH / max(1.0, float(face_width)))
 
@@ -221,7 +240,7 @@ def build(roi_rgb, face, origin):
     t = np.clip((ys - (chin_y + 0.35 * fh)) / max(1.0, 0.35 * fh), 0, 1)
     down = 1.0 - t * t * (3 - 2 * t)  # fades down the neck, well below the chin
     keep_off = cv2.GaussianBlur(np.clip(holes, 0, 1), (0, 0), max(1.0, 0.02 * fw))
-    whiten = chroma_prob * broad * down * (1.0 - keep_off)
+    whiten = chroma_prob * broad * down * (1.0 - keep_off) * _face_and_neck(pts, fw, fh, sh, sw)
 
     return Work(small=small, skin=skin, whiten=whiten.astype(np.float32), scale=scale,
                 face_width=fw, pts=pts)
