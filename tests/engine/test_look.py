@@ -15,6 +15,7 @@ Bounds pinned here (issue 12):
 * texture: the finest detail (L* - its Gaussian blur, sigma 1 px) keeps >= 35 % of its variance on
   the cheeks; on 30 / 40 / 50 px faces >= 50 % (no soft focus); blemish-scale detail (band 0.8-3 % of the
   face width) still drops by >= 25 % on faces >= 90 px (it does smooth);
+* background beside the jaw (20-40 % of the face width out): mean |dL*| < 0.5;
 * seams: the colour change is < 0.5 L* within 3 px of the ROI border, and the whitening (low-passed,
   sigma 2 px) never changes faster than 25 % of its own full strength per pixel (no mask edge).
 """
@@ -189,3 +190,21 @@ def test_every_face_of_the_group_keeps_the_bounds(engine):
         assert 0.3 <= gain <= 4.0, (face.box, gain)
         n, outside_share = look.warp_outside_share(img, look.warp_only(img, face, LEVEL), face)
         assert n >= 200 and outside_share <= 0.05, (face.box, n, outside_share)
+
+
+@pytest.mark.parametrize("name", REAL + ("portrait-dark",))
+def test_background_beside_the_jaw_stays(results, name):
+    """Beside each jaw angle (mesh 172 / 397), 20-40 % of the face width out: hair, collar or
+    background. Its mean |dL*| stays < 0.5 (no halo, no whitening spill, nothing dragged by the warp)."""
+    from smart_beauty_py3.engine.masks import face_roi
+
+    img, out, face = results[name]
+    d = np.abs(look.lab(out)[..., 0] - look.lab(img)[..., 0])
+    x0, y0, x1, y1 = face_roi(face, img.shape)
+    fw = face.width
+    for idx, side in ((172, -1), (397, 1)):
+        x, y = face.landmarks[idx]
+        lo, hi = sorted((int(x + side * 0.2 * fw), int(x + side * 0.4 * fw)))
+        box = d[max(y0, int(y - 0.1 * fw)):min(y1, int(y + 0.1 * fw)), max(x0, lo):min(x1, hi)]
+        assert box.size >= 200, (name, idx, box.size)
+        assert box.mean() < 0.5, (name, idx, float(box.mean()))
