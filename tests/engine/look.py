@@ -173,6 +173,13 @@ def desaturated(rgb):
     return np.repeat(np.clip(y + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
 
 
+def sepia(rgb):
+    """Sepia-toned black-and-white copy: grey lightness, one warm hue everywhere."""
+    grey = desaturated(rgb).astype(np.float32)
+    tone = np.array([1.07, 0.98, 0.82], np.float32)
+    return np.clip(grey * tone + 0.5, 0, 255).astype(np.uint8)
+
+
 def darkened(rgb, gain=0.42, gamma=1.25):
     """Darker copy: the whole photo darker and a little more contrasted in the shadows."""
     x = (rgb.astype(np.float32) / 255.0) ** gamma * gain
@@ -195,6 +202,7 @@ def photos():
     out["portrait-dark"] = (darkened(p["portrait"]), "synthetic: portrait darkened")
     out["obama-grey"] = (desaturated(p["obama"]), "synthetic: obama desaturated")
     out["biden-grey"] = (desaturated(p["biden"]), "synthetic: biden desaturated")
+    out["obama-sepia"] = (sepia(p["obama"]), "synthetic: obama sepia-toned")
     return out
 
 

@@ -4,12 +4,13 @@ Photos (samples/README.md has their sources and licences): ``portrait`` (Eileen 
 ``hopper`` (Grace Hopper, glasses, older), ``obama`` (darker skin, neck showing), ``biden`` (older
 man, head tilted a little down). Synthetic variants, named as such: ``portrait-dark`` (the whole
 portrait darkened), ``obama-grey`` / ``biden-grey`` (desaturated: a black-and-white photo of a man),
-``portrait`` rotated 25 degrees, and each real photo scaled so its face is 30 / 40 / 50 px wide.
+``obama-sepia`` (sepia-toned), ``portrait`` rotated 25 degrees, and each real photo scaled so its
+face is 30 / 40 / 50 px wide.
 Regions come from the landmarks (``look.py``).
 
 Bounds pinned here (issue 12):
 * whitening: |dL* cheeks - dL* neck| <= 3, and the cheeks do get >= 1.5 L* brighter;
-* lips: mean chroma gain in the mouth between 0.3 and 4 C* on colour photos, <= 0.3 on grey ones;
+* lips: mean chroma gain in the mouth between 0.3 and 4 C* on colour photos, <= 0.3 on grey or sepia;
 * warp: it moves >= 500 pixels, and <= 5 % of the pixels it changes lie outside the detector's
   face box grown by 15 % each side; the nose and the mouth do not move (< 0.05 px);
 * texture: the finest detail (L* - its Gaussian blur, sigma 1 px) keeps >= 35 % of its variance on
@@ -72,6 +73,13 @@ def test_no_lipstick_on_a_grey_photo(results, name):
     c_before, gain = look.lip_chroma_gain(img, out, face)
     assert c_before < 0.5
     assert gain <= 0.3, (name, gain)
+
+
+def test_no_lipstick_on_a_sepia_photo(results):
+    img, out, face = results["obama-sepia"]
+    c_before, gain = look.lip_chroma_gain(img, out, face)
+    assert c_before > 5  # toned: the lips do have chroma, the skin's hue
+    assert gain <= 0.3, gain
 
 
 @pytest.mark.parametrize("name", REAL + ("portrait-dark",))

@@ -86,12 +86,34 @@ def apply_change(crop, change):
     return cv2.add(crop, change, dtype=cv2.CV_8U)
 
 
+def _own_colour(work, current, lips_lab, lips_mask):
+    """0..1: how much the lips have a hue of their own, apart from the skin's (1 from 8 degrees apart).
+
+    In a colour photo lips are redder than the skin around them (12-30 degrees of hue angle measured on
+    the sample photos); in a sepia or toned black-and-white photo everything shares one hue, and
+    raising the lips' chroma there would paint them.
+    """
+    import cv2
+
+    core = lips_mask > 0.5
+    skin = work.skin > 0.5
+    if not core.any() or not skin.any():
+        return 0.0
+    ys, xs = np.nonzero(skin)
+    skin_lab = cv2.cvtColor(current[ys, xs][None] * np.float32(1 / 255.0), cv2.COLOR_RGB2Lab)[0]
+    h_lips = np.arctan2(np.median(lips_lab[..., 2][core]), np.median(lips_lab[..., 1][core]))
+    h_skin = np.arctan2(np.median(skin_lab[:, 2]), np.median(skin_lab[:, 1]))
+    apart = np.degrees(abs(np.angle(np.exp(1j * (h_lips - h_skin)))))
+    return float(np.clip((apart - 2.0) / 6.0, 0.0, 1.0))
+
+
 def lips_change(work, current, level):
     """Raise the lips' own chroma (a*, b* scaled, hue and lightness kept), as an offset to ``current``.
 
     Gain ``LIP_GAIN * level`` of their chroma, at most ``LIP_CAP * level`` C* units: pale lips get a
     little more of their own colour, grey lips (a black-and-white photo) stay grey, nobody gets
-    lipstick. Works on the lips' box of the working copy (a chroma gain is low-frequency).
+    lipstick; lips whose hue is the skin's (a sepia or toned photo) get nothing either. Works on the
+    lips' box of the working copy (a chroma gain is low-frequency).
     """
     import cv2
 
@@ -117,7 +139,8 @@ def lips_change(work, current, level):
     part = current[y0:y1, x0:x1]
     lab = cv2.cvtColor(part * np.float32(1 / 255.0), cv2.COLOR_RGB2Lab)
     c = np.hypot(lab[..., 1], lab[..., 2])
-    gain = np.minimum((LIP_GAIN * level) * c, LIP_CAP * level) * mask
+    own = _own_colour(work, current, lab, mask)
+    gain = np.minimum((LIP_GAIN * level) * c, LIP_CAP * level) * (mask * own)
     factor = (c + gain) / np.maximum(c, 1e-3)
     lab[..., 1] *= factor
     lab[..., 2] *= factor
