@@ -186,6 +186,17 @@ def darkened(rgb, gain=0.42, gamma=1.25):
     return np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+def tight_crop(rgb, face, share=0.62):
+    """Crop around the face so its detector box covers ``share`` of the frame (a tight portrait)."""
+    x0, y0, x1, y1 = face.box
+    bw, bh = x1 - x0, y1 - y0
+    k = (1.0 / share) ** 0.5
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + 0.05 * bh
+    h, w = rgb.shape[:2]
+    ax, ay = int(round(max(0, cx - bw * k / 2))), int(round(max(0, cy - bh * k / 2)))
+    return np.ascontiguousarray(rgb[ay:min(h, ay + int(round(bh * k))), ax:min(w, ax + int(round(bw * k)))])
+
+
 def downscaled_to_face(rgb, face, width):
     """The photo scaled so that the face is ``width`` px wide (INTER_AREA)."""
     import cv2

@@ -9,7 +9,8 @@ face is 30 / 40 / 50 px wide.
 Regions come from the landmarks (``look.py``).
 
 Bounds pinned here (issue 12):
-* whitening: |dL* cheeks - dL* neck| <= 3, and the cheeks do get >= 1.5 L* brighter;
+* whitening: |dL* cheeks - dL* neck| <= 3, and the cheeks do get >= 1.5 L* brighter (also on tight
+  crops whose face box is 62 % of the frame);
 * lips: mean chroma gain in the mouth between 0.3 and 4 C* on colour photos, <= 0.3 on grey or sepia;
 * warp: it moves >= 500 pixels, and <= 5 % of the pixels it changes lie outside the detector's
   face box grown by 15 % each side; the nose and the mouth do not move (< 0.05 px);
@@ -17,8 +18,9 @@ Bounds pinned here (issue 12):
   the cheeks; on 30 / 40 / 50 px faces >= 50 % (no soft focus); blemish-scale detail (band 0.8-3 % of the
   face width) still drops by >= 25 % on faces >= 90 px (it does smooth);
 * background beside the jaw (20-40 % of the face width out): mean |dL*| < 0.5;
-* seams: the colour change is < 0.5 L* within 3 px of the ROI border, and the whitening (low-passed,
-  sigma 2 px) never changes faster than 25 % of its own full strength per pixel (no mask edge).
+* seams: the colour change is < 0.5 L* within 3 px of the ROI border (its sides inside the photo),
+  and the whitening (low-passed, sigma 2 px) never changes faster than 25 % of its own full strength
+  per pixel (no mask edge).
 """
 
 import os
@@ -58,6 +60,18 @@ def test_whitening_is_continuous_with_the_neck(results, name):
     assert neck_px >= 200, "no neck skin measured on %s (%d px)" % (name, neck_px)
     assert d_cheek >= 1.5, (name, d_cheek)
     assert abs(d_cheek - d_neck) <= 3.0, (name, d_cheek, d_neck)
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_whitening_is_continuous_in_a_tight_portrait(engine, photos, name):
+    """Face box 62 % of the frame (synthetic crop): the ROI is the frame, the neck reaches its edge."""
+    img = photos[name][0]
+    tight = look.tight_crop(img, engine.find_faces(img)[0])
+    face = engine.find_faces(tight)[0]
+    out = engine(tight, LEVEL, False)
+    d_cheek, d_neck, neck_px = look.whitening_gap(tight, out, face)
+    assert neck_px >= 200, (name, neck_px)
+    assert d_cheek >= 1.5 and abs(d_cheek - d_neck) <= 3.0, (name, d_cheek, d_neck)
 
 
 @pytest.mark.parametrize("name", REAL + ("portrait-dark",))
@@ -157,13 +171,22 @@ def test_no_seams_in_the_colour_change(results, name):
     img, _out, face = results[name]
     x0, y0, x1, y1 = masks.face_roi(face, img.shape)
     crop = np.ascontiguousarray(img[y0:y1, x0:x1])
-    work = masks.build(crop, face, (x0, y0))
+    work = masks.build(crop, face, (x0, y0), img.shape)
     change = retouch.smoothing_change(work, face.width, LEVEL)
     change += retouch.whitening_change(work, work.small + change, LEVEL)
     colour = retouch.apply_change(crop, change)
     d = look.lab(colour)[..., 0] - look.lab(crop)[..., 0]
-    rim = np.ones(d.shape, bool)
-    rim[3:-3, 3:-3] = False
+    # the ROI's sides inside the photo (where it is the photo's edge, nothing lies beyond)
+    h, w = img.shape[:2]
+    rim = np.zeros(d.shape, bool)
+    if x0 > 0:
+        rim[:, :3] = True
+    if y0 > 0:
+        rim[:3, :] = True
+    if x1 < w:
+        rim[:, -3:] = True
+    if y1 < h:
+        rim[-3:, :] = True
     assert np.abs(d[rim]).max() < 0.5, (name, np.abs(d[rim]).max())
     # the whitening alone (the low-frequency change a seam or a mask edge would show in)
     white = retouch.apply_change(crop, retouch.whitening_change(work, work.small, LEVEL))

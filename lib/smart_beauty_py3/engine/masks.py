@@ -58,11 +58,18 @@ def _poly(mask, pts, idx, value=1.0):
     cv2.fillPoly(mask, [np.round(pts[list(idx)] * 16).astype(np.int32)], value, cv2.LINE_AA, 4)
 
 
-def _border_window(h, w, ramp):
-    """1 inside, 0 on the outermost pixel row/column, smooth ramp of ``ramp`` pixels in between."""
+def _border_window(h, w, ramp, open_sides=(False, False, False, False)):
+    """1 inside, 0 on the outermost pixel row/column, smooth ramp of ``ramp`` pixels in between.
+
+    ``open_sides`` (left, top, right, bottom): sides that are the photo's own edge, where nothing lies
+    beyond and so no ramp is needed (a tight portrait's cheeks and neck reach the frame).
+    """
     ramp = max(2.0, float(ramp))
-    ys = np.minimum(np.arange(h), np.arange(h)[::-1]).astype(np.float32)
-    xs = np.minimum(np.arange(w), np.arange(w)[::-1]).astype(np.float32)
+    left, top, right, bottom = open_sides
+    big = np.float32(1e9)
+    iy, ix = np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32)
+    ys = np.minimum(big if top else iy, big if bottom else iy[::-1])
+    xs = np.minimum(big if left else ix, big if right else ix[::-1])
     wy = np.clip(ys / ramp, 0, 1)
     wx = np.clip(xs / ramp, 0, 1)
     win = np.outer(wy, wx)
@@ -186,8 +193,11 @@ def reduce(img, w, h):
     return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
 
 
-def build(roi_rgb, face, origin):
-    """The :class:`Work` copy for ``face`` over ``roi_rgb`` (the uint8 ROI crop at ``origin``)."""
+def build(roi_rgb, face, origin, image_shape=None):
+    """The :class:`Work` copy for ``face`` over ``roi_rgb`` (the uint8 ROI crop at ``origin``).
+
+    ``image_shape``: the whole photo's, so the masks need not fade where the ROI is the photo's edge.
+    """
     import cv2
 
     h, w = roi_rgb.shape[:2]
@@ -220,7 +230,11 @@ def build(roi_rgb, face, origin):
     k = max(3, int(round(0.03 * fw)) | 1)
     region = cv2.erode(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     region = cv2.GaussianBlur(region, (0, 0), max(1.0, 0.025 * fw))
-    window = _border_window(sh, sw, 0.06 * fw)
+    open_sides = (False,) * 4
+    if image_shape is not None:
+        ih, iw = image_shape[:2]
+        open_sides = (origin[0] == 0, origin[1] == 0, origin[0] + w >= iw, origin[1] + h >= ih)
+    window = _border_window(sh, sw, 0.06 * fw, open_sides)
     skin = region * prob * window
 
     # whitening: all skin-coloured pixels of the ROI (face, ears, neck) under one broad window
@@ -234,7 +248,7 @@ def build(roi_rgb, face, origin):
         ell = cv2.GaussianBlur(ell, (0, 0), max(1.0, 0.08 * fw))
         chroma_prob = skin_probability(ycc, pts, fw, luma_weight=2.5) * ell
     chroma_prob = cv2.GaussianBlur(chroma_prob, (0, 0), max(1.0, 0.03 * fw))
-    broad = _border_window(sh, sw, 0.18 * fw)
+    broad = _border_window(sh, sw, 0.18 * fw, open_sides)
     chin_y = float(pts[lm.CHIN, 1])
     ys = np.arange(sh, dtype=np.float32)[:, None]
     t = np.clip((ys - (chin_y + 0.35 * fh)) / max(1.0, 0.35 * fh), 0, 1)

@@ -148,7 +148,7 @@ def retouch_face(img, face, level, timings=None):
         return
     crop = img[y0:y1, x0:x1]
     with _timed(timings, "masks"):
-        work = masks.build(crop, face, (x0, y0))
+        work = masks.build(crop, face, (x0, y0), img.shape)
     with _timed(timings, "smoothing"):
         change = retouch.smoothing_change(work, face.width, level)
     with _timed(timings, "whitening"):
