@@ -278,9 +278,11 @@ class _Steps:
         self.strip_metadata = strip_metadata
 
     def _original(self, item) -> imaging.Original:
+        """The headers only; :func:`imaging.prepare_original` / :func:`imaging.write_retouched` read
+        the pixels when they need them."""
         if not os.path.isfile(item.source):
             raise errors.BadInputError("%s does not exist or is not a file." % item.source)
-        return imaging.Original(item.source, strip_metadata=self.strip_metadata)
+        return imaging.Original(item.source, strip_metadata=self.strip_metadata, pixels=False)
 
     def prepare(self, item, workdir):
         original = self._original(item)

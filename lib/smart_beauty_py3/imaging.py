@@ -217,8 +217,11 @@ class Original:
     ``notes``: what could not be kept, one phrase each (e.g. 16-bit RGB read as 8-bit).
     """
 
-    def __init__(self, path: str, strip_metadata: bool = False):
+    def __init__(self, path: str, strip_metadata: bool = False, pixels: bool = True):
+        """``pixels=False``: read the headers only (format, profile, depth, metadata); ``pixels`` is
+        then None -- enough to decide whether the file itself can be sent."""
         self.path = path
+        self.strip_metadata = strip_metadata
         self.notes: list[str] = []
         name = os.path.basename(path)
         imagefile.check_limits(path)   # a huge image is refused from its header, before any decoding
@@ -236,10 +239,16 @@ class Original:
                     self.xmp = _xmp_of(im)
                     if _is_16bit_colour(im):
                         self.notes.append("16-bit colour was read as 8-bit (Pillow cannot hold 16-bit RGB)")
-                    im.load()
+                    self.colour, self.bits, self.has_alpha = _work_mode(im)
+                    if pixels:
+                        im.load()
                     exif = im.getexif()
-                    rotated = exif.get(0x0112, 1) not in (1, None)
-                    image = ImageOps.exif_transpose(im) if rotated else im.copy()
+                    self.rotated = rotated = exif.get(0x0112, 1) not in (1, None)
+                    image = None
+                    if pixels:
+                        image = ImageOps.exif_transpose(im) if rotated else im.copy()
+                    else:
+                        self.dpi = im.info.get("dpi")
         except errors.SmartBeautyError:
             raise
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -252,8 +261,11 @@ class Original:
         self.exif = exif.tobytes() if len(exif) else None
         if strip_metadata:
             self.exif = self.xmp = None
-        self.dpi = image.info.get("dpi")
-        self._split(image)
+        self.pixels = self.alpha = None
+        if image is not None:
+            self.dpi = image.info.get("dpi")
+            self._split(image)
+            del image
         try:
             self.profile = ImageCms.ImageCmsProfile(io.BytesIO(self.icc)) if self.icc else None
         except (OSError, ImageCms.PyCMSError):
@@ -282,6 +294,12 @@ class Original:
             image = image.convert(image.mode[:-1])
         self.colour, self.bits, self.alpha = image.mode, 8, alpha
         self.pixels = np.array(image).reshape(image.size[1], image.size[0], -1)   # writable: retouched in place
+
+    def load(self) -> Original:
+        """This original with its pixels (itself when they are loaded)."""
+        if self.pixels is not None:
+            return self
+        return Original(self.path, strip_metadata=self.strip_metadata)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -317,6 +335,19 @@ class Original:
         return self.profile is not None or self.bits != 8 or self.colour == "CMYK"
 
 
+def _work_mode(im) -> tuple[str, int, bool]:
+    """(colour, bits, has alpha) that :meth:`Original._split` will give, from the header alone."""
+    mode = im.mode
+    if mode.startswith("I;16") or mode == "I":
+        return "L", 16, False
+    alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info)
+    if mode in ("L", "LA", "1", "F", "La"):
+        return "L", 8, alpha
+    if mode == "CMYK":
+        return "CMYK", 8, False
+    return "RGB", 8, alpha
+
+
 def _is_16bit_colour(im) -> bool:
     """16 bits per colour sample in the file, which Pillow reads as 8 (it has no 16-bit RGB mode)."""
     if im.mode not in ("RGB", "RGBA", "CMYK"):
@@ -350,12 +381,12 @@ def prepare_original(original: Original, workdir=None) -> Prepared:
     rendering, reduced to fit the limits when needed."""
     path = original.path
     report = imagefile.check_limits(path)
-    full = original.size
-    with Image.open(path) as probe:
-        rotated = probe.getexif().get(0x0112, 1) not in (1, None)
-    if (report.ok and not rotated and report.info.format in protocol.UPLOAD_FORMATS
+    if (report.ok and not original.rotated and report.info.format in protocol.UPLOAD_FORMATS
             and not original.needs_conversion):
+        full = (report.info.width, report.info.height)
         return Prepared(path, 1.0, "original", full, full, owned=False)
+    original = original.load()
+    full = original.size
     image = original.srgb8()
     scale = imagefile.fit_scale(*full)
     size = imagefile.scaled_size(full[0], full[1], scale) if scale < 1.0 else full
@@ -380,10 +411,18 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
     pixels at their own bit depth: where the service changed nothing the original comes back
     exactly, whatever its profile, depth or size.
     """
-    with Image.open(sent_path) as f:
-        sent = f.convert("RGB")
     with Image.open(result_path) as f:
         result = f.convert("RGB")
+    if (sent_path == original.path and original.colour == "RGB" and original.bits == 8 and original.profile is None
+            and not original.has_alpha and not original.rotated and result.size == _header_size(original.path)):
+        # The file itself was sent and the service saw exactly its pixels: original + (result - sent)
+        # is the result itself, so the original need not be decoded again.
+        pixels = np.array(result).reshape(result.size[1], result.size[0], 3)
+        del result
+        return save_as(original, pixels, out, fmt)
+    original = original.load()
+    with Image.open(sent_path) as f:
+        sent = f.convert("RGB")
     if result.size != sent.size:
         result = result.resize(sent.size, Image.LANCZOS)
     sent_o, result_o = original.from_srgb(sent), original.from_srgb(result)
@@ -409,6 +448,11 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
         out_pixels[top:bottom] = strip
     del sent_o, result_o
     return save_as(original, out_pixels, out, fmt)
+
+
+def _header_size(path: str) -> tuple[int, int]:
+    with Image.open(path) as im:
+        return im.size
 
 
 def save_as(original: Original, pixels, out, fmt: str) -> str:
