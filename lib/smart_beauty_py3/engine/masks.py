@@ -164,9 +164,11 @@ def _face_and_neck(pts, fw, fh, h, w):
     import cv2
 
     region = np.zeros((h, w), np.float32)
-    _poly(region, pts, lm.FACE_OVAL)
-    k = max(3, int(round(0.3 * fw)) | 1)
-    region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    oval = pts[list(lm.FACE_OVAL)]
+    centre = oval.mean(axis=0)
+    out = oval - centre
+    out = oval + out / np.maximum(np.hypot(out[:, 0], out[:, 1]), 1e-6)[:, None] * np.float32(0.15 * fw)
+    cv2.fillPoly(region, [np.round(out * 16).astype(np.int32)], 1.0, cv2.LINE_AA, 4)
     axis = pts[lm.CHIN] - pts[lm.FOREHEAD]
     axis = axis / max(1e-6, float(np.hypot(*axis)))
     a, b = pts[lm.RIGHT_JAW[-1]], pts[lm.LEFT_JAW[-1]]  # jaw angles (172, 397)
