@@ -2,13 +2,17 @@
 """Rebuild the engine's sample photos from public-domain images shipped inside PyPI wheels.
 
     pip download --no-deps -d /tmp/w scikit-image matplotlib
-    .venv/bin/python scripts/make-samples.py /tmp/w/scikit_image-*.whl /tmp/w/matplotlib-*.whl
+    .venv/bin/python scripts/make-samples.py /tmp/w/scikit_image-*.whl /tmp/w/matplotlib-*.whl [FR_DIR]
+
+FR_DIR (optional): a checkout of the GitHub repository ageitgey/face_recognition (commit 2e2dccea), from
+whose ``examples/`` the two White House portraits are cropped (public domain, see samples/README.md).
 
 Writes (see samples/README.md for sources and licences):
   samples/portrait.jpg        Eileen Collins (NASA), 512x512
   samples/hopper.jpg          Grace Hopper (U.S. Navy), 512x600
   samples/group.jpg           a 4-face collage of the two portraits at different sizes
   tests/engine/data/noface.jpg  a coffee cup (CC0), no face
+  samples/obama.jpg, samples/biden.jpg  (with FR_DIR) 424x512 crops
 Needs Pillow only.
 """
 
@@ -61,7 +65,21 @@ def main(skimage_wheel, matplotlib_wheel):
     coffee.resize((300, 200), Image.LANCZOS).save(ROOT / "tests/engine/data/noface.jpg", quality=85)
 
 
+#: (file in face_recognition's examples/, crop box, output) -- both then scaled x0.8, JPEG q88
+WHITE_HOUSE = (("obama.jpg", (230, 60, 760, 700), "samples/obama.jpg"),
+               ("biden.jpg", (300, 130, 830, 770), "samples/biden.jpg"))
+
+
+def white_house(fr_dir):
+    for name, box, out in WHITE_HOUSE:
+        img = Image.open(Path(fr_dir) / "examples" / name).convert("RGB").crop(box)
+        img = img.resize((round(img.width * 0.8), round(img.height * 0.8)), Image.LANCZOS)
+        img.save(ROOT / out, quality=88, optimize=True)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
     main(sys.argv[1], sys.argv[2])
+    if len(sys.argv) == 4:
+        white_house(sys.argv[3])
