@@ -57,7 +57,7 @@ def whitening_change(work, smoothed, level):
     level`` (about +5 L* at level 0.8): added alike to lit cheeks and to a neck in shadow, so the
     two stay continuous, and texture is kept. It fades out on dark pixels (below half of ``Lref``:
     nostrils, stubble, hair) and on highlights (toward L* 100, so nothing clips). b* is scaled by
-    ``1 - 0.1 * level``. Weighted by the whitening mask (face, ears and neck alike).
+    ``1 - 0.05 * level`` (a hint less yellow; more turns skin pink). Weighted by the whitening mask.
     """
     import cv2
 
@@ -71,7 +71,7 @@ def whitening_change(work, smoothed, level):
     shadows = np.clip(L / max(1.0, 0.5 * ref), 0.0, 1.0)
     highlights = np.clip((100.0 - L) / max(1.0, 100.0 - ref), 0.0, 1.0)
     lab[..., 0] = L + (lift * m) * shadows * highlights
-    lab[..., 2] *= 1.0 - (0.1 * level) * m
+    lab[..., 2] *= 1.0 - (0.05 * level) * m
     rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * np.float32(255.0)
     return np.where((m > 0)[..., None], rgb - smoothed, np.float32(0.0))
 
