@@ -213,7 +213,8 @@ class Original:
     """An input file as its author made it: pixels in its own colour space and bit depth (EXIF
     rotation applied once), its ICC profile, EXIF and XMP (orientation reset), its format.
 
-    ``colour``: "RGB", "L" or "CMYK"; ``bits``: 8 or 16; ``alpha``: uint8/uint16 array or None;
+    ``image``: the colour channels as a PIL image (mode RGB, L, CMYK, or I;16 for 16-bit grey);
+    ``colour``: "RGB", "L" or "CMYK"; ``bits``: 8 or 16; ``alpha``: a PIL "L" image or None;
     ``notes``: what could not be kept, one phrase each (e.g. 16-bit RGB read as 8-bit).
     """
 
@@ -246,7 +247,7 @@ class Original:
                     self.rotated = rotated = exif.get(0x0112, 1) not in (1, None)
                     image = None
                     if pixels:
-                        image = ImageOps.exif_transpose(im) if rotated else im.copy()
+                        image = ImageOps.exif_transpose(im) if rotated else im   # loaded: stays valid
                     else:
                         self.dpi = im.info.get("dpi")
         except errors.SmartBeautyError:
@@ -261,7 +262,7 @@ class Original:
         self.exif = exif.tobytes() if len(exif) else None
         if strip_metadata:
             self.exif = self.xmp = None
-        self.pixels = self.alpha = None
+        self.image = self.alpha = None
         if image is not None:
             self.dpi = image.info.get("dpi")
             self._split(image)
@@ -277,11 +278,10 @@ class Original:
 
     def _split(self, image):
         mode = image.mode
-        alpha = None
         if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-            self.colour, self.bits = "L", 16
-            self.pixels = np.clip(np.asarray(image), 0, 65535).astype(np.uint16)[:, :, None]
-            self.alpha = None
+            if mode != "I;16":
+                image = Image.fromarray(np.clip(np.asarray(image), 0, 65535).astype(np.uint16))
+            self.colour, self.bits, self.image = "L", 16, image
             return
         if mode in ("P", "PA"):
             image = image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
@@ -290,29 +290,34 @@ class Original:
         elif mode not in ("RGB", "RGBA", "L", "LA", "CMYK"):
             image = image.convert("RGBA" if "A" in mode or "a" in mode else "RGB")
         if image.mode in ("RGBA", "LA"):
-            alpha = np.asarray(image.getchannel("A"))
+            self.alpha = image.getchannel("A")
             image = image.convert(image.mode[:-1])
-        self.colour, self.bits, self.alpha = image.mode, 8, alpha
-        self.pixels = np.array(image).reshape(image.size[1], image.size[0], -1)   # writable: retouched in place
+        self.colour, self.bits, self.image = image.mode, 8, image
+
+    @property
+    def pixels(self):
+        """The colour channels as an H x W x C array (uint8, or uint16 for 16 bits); None if not loaded."""
+        if self.image is None:
+            return None
+        data = np.asarray(self.image)
+        return data.reshape(data.shape[0], data.shape[1], -1)
 
     def load(self) -> Original:
         """This original with its pixels (itself when they are loaded)."""
-        if self.pixels is not None:
+        if self.image is not None:
             return self
         return Original(self.path, strip_metadata=self.strip_metadata)
 
     @property
     def size(self) -> tuple[int, int]:
-        return self.pixels.shape[1], self.pixels.shape[0]
+        return self.image.size
 
     def _image8(self):
         """The colour channels as an 8-bit PIL image in the original colour space."""
-        data = self.pixels
         if self.bits == 16:
-            data = ((data.astype(np.uint32) + 128) // 257).astype(np.uint8)
-        if data.shape[2] == 1:
-            return Image.fromarray(np.ascontiguousarray(data[:, :, 0]), "L")
-        return Image.fromarray(np.ascontiguousarray(data), self.colour)
+            data = np.asarray(self.image).astype(np.uint32)
+            return Image.fromarray(((data + 128) // 257).astype(np.uint8), "L")
+        return self.image
 
     def srgb8(self):
         """What the service is given: 8-bit sRGB, converted with the embedded profile."""
@@ -327,7 +332,7 @@ class Original:
         if self.profile is not None:
             return ImageCms.profileToProfile(rgb, SRGB_PROFILE, self.profile, renderingIntent=INTENT,
                                              outputMode=self.colour)
-        return rgb.convert(self.colour)
+        return rgb if rgb.mode == self.colour else rgb.convert(self.colour)
 
     @property
     def needs_conversion(self) -> bool:
@@ -417,9 +422,7 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
             and not original.has_alpha and not original.rotated and result.size == _header_size(original.path)):
         # The file itself was sent and the service saw exactly its pixels: original + (result - sent)
         # is the result itself, so the original need not be decoded again.
-        pixels = np.array(result).reshape(result.size[1], result.size[0], 3)
-        del result
-        return save_as(original, pixels, out, fmt)
+        return save_as(original, result, out, fmt)
     original = original.load()
     with Image.open(sent_path) as f:
         sent = f.convert("RGB")
@@ -427,27 +430,35 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
         result = result.resize(sent.size, Image.LANCZOS)
     sent_o, result_o = original.from_srgb(sent), original.from_srgb(result)
     del sent, result
-    pixels = original.pixels
-    height, width, channels = pixels.shape
+    image = original.image    # changed in place, strip by strip: the only full-size copy held
+    width, height = image.size
     gain, top_value = (257, 65535) if original.bits == 16 else (1, 255)
-    out_pixels = pixels if pixels.flags.writeable else np.empty_like(pixels)   # in place: one full-size copy
+    dtype = np.uint16 if original.bits == 16 else np.uint8
     same_size = sent_o.size == (width, height)
     sy = sent_o.size[1] / float(height)
+    work = np.int32 if original.bits == 16 else np.int16   # wide enough, and half the memory for 8 bits
     for top in range(0, height, strip_rows):
         bottom = min(height, top + strip_rows)
         if same_size:
-            up_r = np.asarray(result_o.crop((0, top, width, bottom)), dtype=np.int32)
-            up_s = np.asarray(sent_o.crop((0, top, width, bottom)), dtype=np.int32)
+            up_r = np.asarray(result_o.crop((0, top, width, bottom)), dtype=work)
+            up_s = np.asarray(sent_o.crop((0, top, width, bottom)), dtype=work)
         else:
             box = (0.0, top * sy, float(sent_o.size[0]), bottom * sy)
-            up_r = np.asarray(result_o.resize((width, bottom - top), Image.BICUBIC, box=box), dtype=np.int32)
-            up_s = np.asarray(sent_o.resize((width, bottom - top), Image.BICUBIC, box=box), dtype=np.int32)
-        change = (up_r - up_s).reshape(bottom - top, width, channels)
-        strip = pixels[top:bottom].astype(np.int32) + change * gain
+            up_r = np.asarray(result_o.resize((width, bottom - top), Image.BICUBIC, box=box), dtype=work)
+            up_s = np.asarray(sent_o.resize((width, bottom - top), Image.BICUBIC, box=box), dtype=work)
+        up_r -= up_s        # the change, in place: no full-strip temporaries
+        del up_s
+        if gain != 1:
+            up_r *= gain
+        strip = np.asarray(image.crop((0, top, width, bottom)), dtype=work)
+        strip += up_r.reshape(strip.shape)
+        del up_r
         np.clip(strip, 0, top_value, out=strip)
-        out_pixels[top:bottom] = strip
+        strip = strip.astype(dtype)
+        image.paste(Image.fromarray(strip) if original.bits == 16 or strip.ndim == 2
+                    else Image.fromarray(strip, original.colour), (0, top))
     del sent_o, result_o
-    return save_as(original, out_pixels, out, fmt)
+    return save_as(original, image, out, fmt)
 
 
 def _header_size(path: str) -> tuple[int, int]:
@@ -455,24 +466,16 @@ def _header_size(path: str) -> tuple[int, int]:
         return im.size
 
 
-def save_as(original: Original, pixels, out, fmt: str) -> str:
-    """Encode ``pixels`` (the original's colour space and depth) plus the original's alpha, profile
-    and metadata as ``fmt``; returns the description for the report."""
+def save_as(original: Original, image, out, fmt: str) -> str:
+    """Encode ``image`` (PIL, the original's colour space and depth) plus the original's alpha,
+    profile and metadata as ``fmt``; returns the description for the report."""
     colour, bits, alpha, icc = original.colour, original.bits, original.alpha, original.icc
     notes = list(original.notes)
-    if fmt == "jpeg" and bits == 16 or (fmt == "png" and colour == "CMYK" and bits == 16):
-        pixels = ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if bits == 16 and fmt == "jpeg":
+        data = np.asarray(image).astype(np.uint32)
+        image = Image.fromarray(((data + 128) // 257).astype(np.uint8), "L")
         bits = 8
-        notes.append("8-bit (JPEG has no 16-bit)" if fmt == "jpeg" else "8-bit")
-    if bits == 16:
-        image = Image.fromarray(np.ascontiguousarray(pixels[:, :, 0], dtype=np.uint16))   # mode I;16
-        if alpha is not None:
-            notes.append("transparency dropped (16-bit grey with alpha)")
-            alpha = None
-    elif pixels.shape[2] == 1:
-        image = Image.fromarray(np.ascontiguousarray(pixels[:, :, 0]), "L")
-    else:
-        image = Image.fromarray(np.ascontiguousarray(pixels), colour)
+        notes.append("8-bit (JPEG has no 16-bit)")
     if fmt == "png" and colour == "CMYK":   # PNG has no CMYK: sRGB, converted with the profile
         if original.profile is not None:
             image = ImageCms.profileToProfile(image, original.profile, SRGB_PROFILE, renderingIntent=INTENT,
@@ -487,7 +490,7 @@ def save_as(original: Original, pixels, out, fmt: str) -> str:
         else:
             image = image.convert({"L": "LA", "RGB": "RGBA"}.get(image.mode, image.mode))
             if image.mode in ("LA", "RGBA"):
-                image.putalpha(Image.fromarray(alpha))
+                image.putalpha(alpha)
     params = {}
     if icc:
         params["icc_profile"] = icc
