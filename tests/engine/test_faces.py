@@ -136,3 +136,19 @@ def test_touching_faces_each_get_their_own_mesh(engine, crops, margin):
 def face_crop_again(engine, crop, margin):
     face = engine.find_faces(crop, every_face=False)[0]
     return face_crop(crop, face, margin)
+
+
+def test_tile_sides_end_for_every_photo_size():
+    """The tile search is a short, shrinking list for every size (it once looped forever on 154 sizes,
+    e.g. a short side of 356 or 1434 px, through float rounding at the last step)."""
+    from smart_beauty_py3.engine.faces import MIN_FACE, SEES_FROM, SEES_WHOLE, tile_sides
+
+    for short in range(16, 6001):
+        for ratio in (1.0, 4 / 3.0, 16 / 9.0, 3.0):
+            sides = tile_sides(int(short * ratio), short)
+            assert len(sides) <= 4 and sides == sorted(sides, reverse=True), (short, ratio, sides)
+            if sides and short >= 200:
+                # the last tiles see the smallest face looked for; each level overlaps the one before
+                assert sides[-1] * SEES_FROM <= MIN_FACE * short + 1
+                previous = [int(short * ratio)] + sides[:-1]
+                assert all(SEES_WHOLE * s >= SEES_FROM * p - 1 for s, p in zip(sides, previous))

@@ -176,7 +176,7 @@ def tile_sides(w: int, h: int) -> list[int]:
     goal = MIN_FACE * short_side / SEES_FROM  # a tile this size sees the smallest face looked for
     sides: list[int] = []
     side = float(long_side)
-    while SEES_FROM * side > MIN_FACE * short_side and side > 32:
+    while side > goal and side > 32:
         side = max(side * SEES_FROM / SEES_WHOLE, goal)
         sides.append(int(round(side)))
     return sides
