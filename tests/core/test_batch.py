@@ -228,3 +228,90 @@ def test_a_job_refused_for_rate_limiting_is_requeued_with_fewer_in_flight(ailab,
     assert batch.count(DONE) == 4 and kinds.count("requeued") == 2
     assert batch.limit == 1
     assert ailab.stats()["counts"]["submit"] == 14
+
+
+# -- issue 13: outputs checked before any upload, exclusive temp files, resume by what was made -----
+
+def write_through(item, result, temp):
+    from smart_beauty.batch import open_temp_output
+    with open(result, "rb") as r:
+        data = r.read()
+    f = open_temp_output(temp)
+    try:
+        f.write(data)
+    finally:
+        f.close()
+
+
+def test_an_output_folder_that_cannot_be_made_fails_its_items_unsent(ailab, tmpdir):
+    pairs, out = inputs(tmpdir, 2)
+    blocker = str(tmpdir.join("a-file"))
+    with open(blocker, "w") as f:
+        f.write("x")
+    pairs[1] = (pairs[1][0], os.path.join(blocker, "sub", "p01.beauty.png"))
+    batch = make_batch(ailab, pairs, finish=write_through)
+    batch.run_all(tick=0.05)
+    assert [i.status for i in batch.items] == [DONE, FAILED]
+    assert "nothing was sent" in batch.items[1].message
+    assert ailab.stats()["counts"]["submit"] == 1
+
+
+def test_a_link_planted_at_the_temp_name_is_refused_and_nothing_is_written_through_it(ailab, tmpdir):
+    if not hasattr(os, "symlink"):
+        return
+    pairs, out = inputs(tmpdir, 1)
+    victim = str(tmpdir.join("victim.txt"))
+    with open(victim, "w") as f:
+        f.write("mine")
+
+    def plant_then_write(item, result, temp):
+        os.remove(temp)
+        os.symlink(victim, temp)
+        write_through(item, result, temp)
+
+    batch = make_batch(ailab, pairs, finish=plant_then_write)
+    batch.run_all(tick=0.05)
+    assert batch.items[0].status == FAILED and "replaced by a link" in batch.items[0].message
+    with open(victim) as f:
+        assert f.read() == "mine"
+    assert os.listdir(out) == []
+
+
+def test_the_temp_output_is_created_exclusively_and_private_until_renamed(ailab, tmpdir):
+    import stat
+    pairs, out = inputs(tmpdir, 1)
+    seen = []
+
+    def look(item, result, temp):
+        st = os.lstat(temp)
+        seen.append((stat.S_ISREG(st.st_mode), st.st_size, stat.S_IMODE(st.st_mode)))
+        write_through(item, result, temp)
+
+    batch = make_batch(ailab, pairs, finish=look)
+    batch.run_all(tick=0.05)
+    assert seen == [(True, 0, 0o600)] and batch.items[0].status == DONE
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(batch.items[0].output).st_mode) == 0o666 & ~mask
+
+
+def test_resume_with_a_recipe_skips_redoes_and_refuses_by_what_each_output_was_made_from(ailab, tmpdir):
+    from smart_beauty.batch import LEDGER
+    pairs, out = inputs(tmpdir, 2)
+    recipe = {"level": 0.5}
+
+    def run(pairs_, recipe_):
+        b = make_batch(ailab, pairs_, finish=write_through, recipe=recipe_)
+        b.run_all(tick=0.05)
+        return [i.status for i in b.items], b
+
+    assert run(pairs, recipe)[0] == [DONE, DONE]
+    assert os.path.isfile(os.path.join(out, LEDGER))
+    assert run(pairs, recipe)[0] == [SKIPPED, SKIPPED]
+    assert run(pairs, {"level": 0.9})[0] == [DONE, DONE]              # other options: redone
+    pngutil.write_png(pairs[0][0], 30, 20)                            # same name, new content
+    assert run(pairs, {"level": 0.9})[0] == [DONE, SKIPPED]
+    other = [(pairs[1][0], pairs[0][1])]                              # another file, same output name
+    statuses, b = run(other, {"level": 0.9})
+    assert statuses == [FAILED] and "was made from" in b.items[0].message
+    assert ailab.stats()["counts"]["submit"] == 5
