@@ -22,27 +22,36 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hosts import GIMP3_EXPORT_LAYER, REPO, Bind, record_time
+from hosts import GIMP3_EXPORT_LAYER, REPO, Bind, mounted_below, record_time
 from PIL import Image
 
 PIP_CACHE = REPO / "tests" / "hosts" / "cache" / "pip-d13"   # PyPI downloads, kept between runs
-# This workplace reaches PyPI through a TLS proxy whose CA only the host's bundle holds; pip inside the
-# root is pointed at that bundle (PIP_CERT) for the run. The root's own trust store stays Debian's.
-HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+# This workplace reaches PyPI through a TLS proxy whose CA only the host's trust store holds: each run
+# sees the host's /etc/ssl/certs in place of the root's (a bind mount for that run; the root's own files
+# are not changed), as a user's machine sees its own.
+HOST_CERTS = Path("/etc/ssl/certs")
+SHARED = REPO.parent / "shared"     # reference files some tests re-check when they are beside the checkout
 
 
 def run_env(**more: str) -> dict:
     env = {"HOME": "/sb/work/home", "PIP_CACHE_DIR": "/sb/pipcache"}
-    if HOST_CA.is_file():
-        env["PIP_CERT"] = "/sb/hostca/ca-certificates.crt"
     env.update(more)
     return env
 
 
-def binds(work: Path) -> list:
-    b = [Bind(work, "/sb/work"), Bind(PIP_CACHE, "/sb/pipcache")]
-    if HOST_CA.is_file():
-        b.append(Bind(HOST_CA.parent, "/sb/hostca", ro=True))
+def binds(work: Path, system: bool = False) -> list:
+    """``work`` at /sb/work (and its tmp/ at /tmp: the root stays as built), the pip cache, the host's CA
+    store; with ``system`` also /proc, a read-only
+    /sys and ../shared, which the whole test suite expects of a machine (mounts, an unwritable folder)."""
+    (work / "tmp").mkdir(exist_ok=True)
+    (work / "tmp").chmod(0o1777)
+    b = [Bind(work, "/sb/work"), Bind(PIP_CACHE, "/sb/pipcache"), Bind(work / "tmp", "/tmp")]
+    if HOST_CERTS.is_dir():
+        b.append(Bind(HOST_CERTS, "/etc/ssl/certs", ro=True))
+    if system:
+        b += [Bind(Path("/proc"), "/proc"), Bind(Path("/sys"), "/sys", ro=True)]
+        if SHARED.is_dir():
+            b.append(Bind(SHARED, "/sb/work/shared", ro=True))
     return b
 
 
@@ -201,8 +210,12 @@ def test_readme_test_command_in_the_fresh_debian_13(d13_host, readme_install):
     assert cmd == "./test.sh", cmd
     t0 = time.monotonic()
     run = d13_host.run(["sh", "-c", cmd + " -q -p no:cacheprovider"], cwd="/sb/work/src", timeout=2400,
-                       binds=binds(work), env=run_env(SB_HOSTS_DISABLE="nested inside the d13 root"))
+                       binds=binds(work, system=True), env=run_env(SB_HOSTS_DISABLE="nested inside the d13 root"))
     record_time("README's ./test.sh in the fresh Debian 13 root (Python 3.13)", time.monotonic() - t0)
+    leaked = mounted_below(d13_host.root)       # e.g. a disk-full test's tmpfs, had a test been killed
+    for m in reversed(leaked):
+        subprocess.run(["umount", "-l", m])
+    assert not leaked, "mounts left inside the root: %s" % leaked
     out = run.output
     assert run.returncode == 0, out[-6000:]
     summary = [line for line in out.splitlines() if re.search(r"\d+ passed", line)]
