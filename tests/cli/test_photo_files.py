@@ -209,11 +209,12 @@ def test_16bit_rgb_png_says_it_comes_back_8bit(service, tmp_path):
 def test_tiff_with_profile_round_trips_as_tiff(service, tmp_path):
     src = tmp_path / "shot.tif"
     pixels = photofiles.portrait(W, H, seed=7)
-    Image.fromarray(pixels).save(src, "TIFF", icc_profile=ADOBE, compression="tiff_lzw")
+    Image.fromarray(pixels).save(src, "TIFF", icc_profile=ADOBE, compression="tiff_lzw", exif=exif_with())
     dest, item = retouch(service, src, tmp_path, out_format="same")
     assert dest.endswith(".beauty.tif")
     with Image.open(dest) as out:
         assert out.format == "TIFF" and out.info.get("icc_profile") == ADOBE
+        assert out.getexif().get(0x010F) == "TestCam"
         result = np.asarray(out)
     keep = untouched(pixels.shape)
     assert np.array_equal(result[keep], pixels[keep])

@@ -74,3 +74,48 @@ def test_completeness_check():
     png = pngutil.png_bytes(4, 4, pngutil.gradient)
     assert imagefile.looks_complete("png", png[-64:])
     assert not imagefile.looks_complete("png", png[:-5][-64:])
+
+
+def _tiff(width, height, endian="<"):
+    """A classic TIFF header with one IFD holding ImageWidth (SHORT) and ImageLength (LONG)."""
+    order = b"II" if endian == "<" else b"MM"
+    ifd = struct.pack(endian + "H", 2)
+    ifd += struct.pack(endian + "HHIHH", 256, 3, 1, width, 0)
+    ifd += struct.pack(endian + "HHII", 257, 4, 1, height)
+    return order + struct.pack(endian + "HI", 42, 8) + ifd + struct.pack(endian + "I", 0)
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+def test_tiff_dimensions_from_the_header(tmpdir, endian):
+    path = str(tmpdir.join("a.tif"))
+    with open(path, "wb") as f:
+        f.write(_tiff(6000, 4000, endian))
+    info = imagefile.read_info(path)
+    assert (info.format, info.width, info.height) == ("tiff", 6000, 4000)
+    report = imagefile.check_limits(path)
+    assert not report.ok and report.reencode and report.scale < 1.0
+
+
+def test_more_than_200_megapixels_is_refused_from_the_header(tmpdir):
+    path = str(tmpdir.join("huge.tif"))
+    with open(path, "wb") as f:
+        f.write(_tiff(20000, 10001))
+    with pytest.raises(errors.BadInputError) as info:
+        imagefile.check_limits(path)
+    assert "at most 200 MP" in str(info.value) and "nothing was sent" in str(info.value)
+
+
+def test_missing_folder_and_unknown_files_are_one_sentence(tmpdir):
+    with pytest.raises(errors.BadInputError) as info:
+        imagefile.read_info(str(tmpdir.join("nope.png")))
+    assert "does not exist" in str(info.value)
+    with pytest.raises(errors.BadInputError) as info:
+        imagefile.read_info(str(tmpdir))
+    assert "is a folder" in str(info.value)
+    path = str(tmpdir.join("notes.png"))
+    with open(path, "wb") as f:
+        f.write(b"just text")
+    with pytest.raises(errors.BadInputError) as info:
+        imagefile.read_info(path)
+    assert "notes.png is not a JPEG, PNG, TIFF" in str(info.value)
+    assert "permission denied" in imagefile.unreadable("x.png", IOError(13, "Permission denied"))
