@@ -32,7 +32,7 @@ from collections import Counter
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from smart_beauty_py3.engine import NoFaceFound
+from smart_beauty_engine import NoFaceFound
 from smart_beauty_py3.server import images, jobs, protocol
 
 SUBMIT_PATH = "/api/portrait/effects/smart-beauty"
@@ -52,7 +52,9 @@ MALFORMED_JSON = b'{"error_code":0,"error_detail":{"status_code":200,"code":""},
 
 
 class _Request(Request):
-    """Uploads stay in memory (bounded by the upload limit): no temp files."""
+    """While a request is parsed its upload stays in memory (bounded by the upload limit), never in a
+    temp file of Werkzeug's; the task store then keeps it in its own private folder until the engine
+    takes it."""
 
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         return io.BytesIO()
