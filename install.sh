@@ -30,7 +30,7 @@ Installs Smart Beauty into every GIMP 2.10 and 3.x user profile found:
   and the folders named by $GIMP3_DIRECTORY / $GIMP2_DIRECTORY.
 GIMP 3.x:  <profile>/plug-ins/smart-beauty/smart-beauty.py + lib/ (+ vendor/ with requests if needed)
 GIMP 2.10: <profile>/plug-ins/smart_beauty/smart_beauty.py + lib/ + vendor/ (py2.7 requests set)
-It also sets up the `smart-beauty` command: a venv in <checkout>/.venv with `pip install -e .`,
+It also sets up the `smart-beauty` command: a venv in <checkout>/.venv with `pip install -e .[cli]`,
 linked as ~/.local/bin/smart-beauty.
 
 Options:
@@ -407,7 +407,7 @@ setup_cli() {
     local venv=$REPO/.venv vpy vbin
     say "Command-line tool:"
     if [ "$DRY" = 1 ]; then
-        say "  would create/update $venv (python3 -m venv), pip install -e $REPO"
+        say "  would create/update $venv (python3 -m venv), pip install -e $REPO[cli]"
         say "  would link $BIN_DIR/smart-beauty"
         return 0
     fi
@@ -427,8 +427,8 @@ setup_cli() {
     if [ "$ENGINE" = 1 ] && ! engine_python_ok "$vpy"; then
         die "$venv uses $("$vpy" -c 'import sys; print("Python %d.%d" % sys.version_info[:2])'), which the offline engine cannot use (it needs $ENGINE_PY_RANGE); remove $venv and run ./install.sh --with-engine again"
     fi
-    "$vpy" -m pip install -q --disable-pip-version-check -e "$REPO" || die "pip install -e $REPO failed"
-    did "pip install -e $REPO into $venv"
+    "$vpy" -m pip install -q --disable-pip-version-check -e "$REPO[cli]" || die "pip install -e $REPO[cli] failed"
+    did "pip install -e $REPO[cli] into $venv"
     mkdir -p "$BIN_DIR"
     if [ -e "$vbin/smart-beauty" ]; then
         ln -sfn "$vbin/smart-beauty" "$BIN_DIR/smart-beauty"

@@ -14,8 +14,8 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 echo "test.sh: installing the project and its test tools into .venv"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
-echo "test.sh: installing the offline engine (pinned, see requirements/engine.txt)"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[cli,test]'
+echo "test.sh: installing the offline engine (pyproject.toml's extra 'engine', pinned)"
 scripts/install-engine.sh .venv >/dev/null
 
 # The engine tests must run, not skip, here: the engine was just installed.

@@ -128,10 +128,10 @@ def main(argv=None):
     ap.add_argument("--engine", choices=("offline", "simple"), default="offline")
     ARGS = ap.parse_args(argv)
     if ARGS.engine == "offline":
-        from smart_beauty_py3.engine.offline import OfflineEngine
+        from smart_beauty_engine.offline import OfflineEngine
         engine = OfflineEngine()
     else:
-        from smart_beauty_py3.engine.simple import SimpleEngine
+        from smart_beauty_py3.server.simple import SimpleEngine
         engine = SimpleEngine()
     work = tempfile.mkdtemp(prefix="sb-bench-big-")
     srv = LocalAilab(port=0, engine=engine, job_seconds=0.0).start()

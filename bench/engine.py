@@ -90,7 +90,7 @@ PREVIOUS = r"""
 import json, statistics, sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from smart_beauty_py3.engine.offline import OfflineEngine
+from smart_beauty_engine.offline import OfflineEngine
 eng = OfflineEngine()
 res = {}
 for name, path in json.loads(sys.argv[2]).items():
@@ -141,7 +141,7 @@ def main(argv=None):
     import cv2
     from PIL import Image
 
-    from smart_beauty_py3.engine.offline import OfflineEngine, available
+    from smart_beauty_engine.offline import OfflineEngine, available
 
     ok, reason = available()
     if not ok:

@@ -59,7 +59,7 @@ def levels_strip(engine, rgb, name, levels=(0.3, 0.7, 1.0), zoom=2.0):
 
 
 def main():
-    from smart_beauty_py3.engine.offline import OfflineEngine, available
+    from smart_beauty_engine.offline import OfflineEngine, available
 
     ok, reason = available()
     if not ok:

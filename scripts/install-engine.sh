@@ -1,8 +1,8 @@
 #!/bin/sh
 # Install the offline Smart Beauty engine into a Python 3.9+ virtualenv (default: ./.venv of the repo).
 #   scripts/install-engine.sh [VENV_DIR]
-# It is OpenCV (contrib, headless) and numpy (requirements/engine.txt); the face models ship in the
-# package. Windows venvs keep their Python in Scripts\python.exe.
+# It is this project with its extra "engine" (pyproject.toml: OpenCV contrib headless, pinned, and numpy);
+# the face models ship in the package. Windows venvs keep their Python in Scripts\python.exe.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 venv=${1:-"$here/.venv"}
@@ -17,11 +17,10 @@ if ! "$py" -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 9) else 1)'
          "the offline engine needs Python 3.9 or newer. Make the venv with such a Python." >&2
     exit 3
 fi
-"$py" -m pip install -q --disable-pip-version-check -r "$here/requirements/engine.txt"
-"$py" - "$here/lib" <<'PY'
+"$py" -m pip install -q --disable-pip-version-check -e "$here[engine]"
+"$py" - <<'PY'
 import sys
-sys.path.insert(0, sys.argv[1])
-from smart_beauty_py3.engine.offline import available
+from smart_beauty_engine.offline import available
 ok, why = available()
 print(why)
 sys.exit(0 if ok else 1)

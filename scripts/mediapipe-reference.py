@@ -1,5 +1,5 @@
 """Record what mediapipe 0.10.21 itself finds on the sample photos: the reference the engine's face finder
-(lib/smart_beauty_py3/engine/faces.py, the same models run by OpenCV) is tested against.
+(lib/smart_beauty_engine/faces.py, the same models run by OpenCV) is tested against.
 
 Needs a Python 3.9-3.12 venv with ``mediapipe==0.10.21`` (``--no-deps``), opencv and Pillow; run once:
 

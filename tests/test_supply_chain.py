@@ -41,12 +41,35 @@ def test_py3_vendor_set_for_gimp3_is_pinned():
     assert {r.split("==")[0].lower() for r in reqs} >= {"requests", "urllib3", "idna", "certifi"}
 
 
+def extra(name):
+    """The requirements of pyproject.toml's install extra ``name`` (a list of strings; read without
+    tomllib, which Python 3.9/3.10 lack)."""
+    import re
+
+    with open(os.path.join(REPO, "pyproject.toml")) as f:
+        text = f.read()
+    section = text[text.index("[project.optional-dependencies]"):]
+    m = re.search(r"^%s = \[(.*?)^\]" % re.escape(name), section, re.S | re.M)
+    assert m, "no extra %r in pyproject.toml" % name
+    return re.findall(r'"([^"]+)"', m.group(1))
+
+
 def test_engine_requirements_are_pinned():
-    with open(os.path.join(REPO, "requirements", "engine.txt")) as f:
-        reqs = [line.split("#")[0].split(";")[0].strip() for line in f]
-    reqs = [r for r in reqs if r and not r.startswith("-")]
-    # numpy is shared with the project's own dependencies (a range in pyproject.toml); see the doc
-    assert reqs and all("==" in r for r in reqs if not r.startswith("numpy")), reqs
+    reqs = extra("engine")
+    # OpenCV is pinned exactly; numpy is shared with the CLI's extra (one range for both); nothing else
+    assert sorted(r.split("=")[0].split(">")[0].split("<")[0] for r in reqs) == [
+        "numpy", "opencv-contrib-python-headless"], reqs
+    assert all("==" in r for r in reqs if not r.startswith("numpy")), reqs
+    assert [r for r in reqs if r.startswith("numpy")] == [r for r in extra("cli") if r.startswith("numpy")]
+
+
+def test_the_core_package_needs_only_requests():
+    import re
+
+    with open(os.path.join(REPO, "pyproject.toml")) as f:
+        text = f.read()
+    deps = re.search(r"^dependencies = \[(.*?)^\]", text, re.S | re.M).group(1)
+    assert re.findall(r'"([^"]+)"', deps) == ["requests>=2.27"]
 
 
 def test_bandit_finds_nothing_new():

@@ -31,7 +31,7 @@ class Backend:
 
 def local_engine():
     """The offline engine, or ConfigError with the install command when it is not installed."""
-    from smart_beauty_py3.engine import offline
+    from smart_beauty_engine import offline
 
     ok, reason = offline.available()
     if not ok:

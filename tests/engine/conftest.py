@@ -31,7 +31,7 @@ def load_rgb(path):
 @pytest.fixture(scope="session")
 def engine():
     """A shared ``OfflineEngine``; skips with a loud reason if the engine is not installed."""
-    from smart_beauty_py3.engine.offline import OfflineEngine, available
+    from smart_beauty_engine.offline import OfflineEngine, available
 
     ok, reason = available()
     if not ok:

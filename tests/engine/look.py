@@ -129,8 +129,8 @@ def warp_outside_share(img, warped, face, threshold=0):
 
 def warp_only(img, face, level):
     """The engine's warp stage alone on ``img`` (full image, uint8)."""
-    from smart_beauty_py3.engine.masks import face_roi
-    from smart_beauty_py3.engine.warp import warp_face
+    from smart_beauty_engine.masks import face_roi
+    from smart_beauty_engine.warp import warp_face
 
     x0, y0, x1, y1 = face_roi(face, img.shape)
     out = img.copy()
@@ -149,7 +149,7 @@ def blemish_var(rgb, region, face_width):
 
 def skin_region(img, face):
     """The engine's own skin mask > 0.8 (face oval minus features, this face's skin colour)."""
-    from smart_beauty_py3.engine import masks
+    from smart_beauty_engine import masks
 
     x0, y0, x1, y1 = masks.face_roi(face, img.shape)
     work = masks.build(np.ascontiguousarray(img[y0:y1, x0:x1]), face, (x0, y0))
@@ -219,7 +219,7 @@ def photos():
 
 def report(level=0.8):
     sys.path.insert(0, os.path.join(REPO, "lib"))
-    from smart_beauty_py3.engine.offline import OfflineEngine
+    from smart_beauty_engine.offline import OfflineEngine
 
     eng = OfflineEngine()
     print("level %.2f" % level)

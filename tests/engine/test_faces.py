@@ -141,7 +141,7 @@ def face_crop_again(engine, crop, margin):
 def test_tile_sides_end_for_every_photo_size():
     """The tile search is a short, shrinking list for every size (it once looped forever on 154 sizes,
     e.g. a short side of 356 or 1434 px, through float rounding at the last step)."""
-    from smart_beauty_py3.engine.faces import MIN_FACE, SEES_FROM, SEES_WHOLE, tile_sides
+    from smart_beauty_engine.faces import MIN_FACE, SEES_FROM, SEES_WHOLE, tile_sides
 
     for short in range(16, 6001):
         for ratio in (1.0, 4 / 3.0, 16 / 9.0, 3.0):

@@ -106,8 +106,8 @@ def test_warp_moves_only_the_face(results, name):
 
 
 def _nose_mouth_moves(face, shape, level=LEVEL):
-    from smart_beauty_py3.engine.masks import face_roi
-    from smart_beauty_py3.engine.warp import displacement
+    from smart_beauty_engine.masks import face_roi
+    from smart_beauty_engine.warp import displacement
 
     x0, y0, x1, y1 = face_roi(face, shape)
     dx, dy, s = displacement(face, (x0, y0), (y1 - y0, x1 - x0), level)
@@ -166,7 +166,7 @@ def test_small_faces_are_not_soft_focus(engine, photos, name, width):
 def test_no_seams_in_the_colour_change(results, name):
     import cv2
 
-    from smart_beauty_py3.engine import masks, retouch
+    from smart_beauty_engine import masks, retouch
 
     img, _out, face = results[name]
     x0, y0, x1, y1 = masks.face_roi(face, img.shape)
@@ -198,7 +198,7 @@ def test_no_seams_in_the_colour_change(results, name):
 
 @pytest.mark.parametrize("name", ["obama", "biden"])
 def test_change_grows_with_the_level(engine, photos, name):
-    from smart_beauty_py3.engine.masks import face_roi
+    from smart_beauty_engine.masks import face_roi
 
     img = photos[name][0]
     face = engine.find_faces(img)[0]
@@ -227,7 +227,7 @@ def test_every_face_of_the_group_keeps_the_bounds(engine):
 def test_background_beside_the_jaw_stays(results, name):
     """Beside each jaw angle (mesh 172 / 397), 20-40 % of the face width out: hair, collar or
     background. Its mean |dL*| stays < 0.5 (no halo, no whitening spill, nothing dragged by the warp)."""
-    from smart_beauty_py3.engine.masks import face_roi
+    from smart_beauty_engine.masks import face_roi
 
     img, out, face = results[name]
     d = np.abs(look.lab(out)[..., 0] - look.lab(img)[..., 0])

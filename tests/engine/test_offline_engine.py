@@ -14,8 +14,8 @@ import os
 import numpy as np
 import pytest
 
-from smart_beauty_py3.engine import NoFaceFound
-from smart_beauty_py3.engine.offline import OfflineEngine, _probe, available
+from smart_beauty_engine import NoFaceFound
+from smart_beauty_engine.offline import OfflineEngine, _probe, available
 
 
 def outside(mask_shape, regions):
@@ -28,7 +28,7 @@ def outside(mask_shape, regions):
 
 def skin_mask(engine, rgb):
     """Full-image skin mask (float32) of the largest face, from the engine's own mask builder."""
-    from smart_beauty_py3.engine.masks import build_masks, face_roi, upscale
+    from smart_beauty_engine.masks import build_masks, face_roi, upscale
 
     face = engine.find_faces(rgb)[0]
     x0, y0, x1, y1 = face_roi(face, rgb.shape)
@@ -72,7 +72,7 @@ def test_available_says_not_installed_when_opencv_missing(monkeypatch):
 def test_a_changed_model_file_is_refused_with_one_sentence(monkeypatch, tmp_path):
     import shutil
 
-    from smart_beauty_py3.engine import faces
+    from smart_beauty_engine import faces
 
     for name in faces.MODEL_SHA256:
         shutil.copy(str(faces.MODELS / name), str(tmp_path / name))

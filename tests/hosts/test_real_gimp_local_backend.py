@@ -20,7 +20,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "lib"))
-from smart_beauty_py3.engine.simple import SimpleEngine  # noqa: E402
+from smart_beauty_py3.server.simple import SimpleEngine  # noqa: E402
 
 PROGRAM = GIMP3_EXPORT_LAYER + r'''
 import json, os, signal

@@ -13,7 +13,7 @@ from smart_beauty_py3.server.local import DEFAULT_MAX_UPLOAD, serve_forever
 def load_engine(spec):
     """``simple`` or ``package.module:attr`` (a class is instantiated with no arguments)."""
     if spec in (None, "", "simple"):
-        from smart_beauty_py3.engine import SimpleEngine
+        from smart_beauty_py3.server.simple import SimpleEngine
 
         return SimpleEngine()
     module, _, attr = spec.partition(":")

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from smart_beauty_py3.engine import NoFaceFound
+from smart_beauty_engine import NoFaceFound
 from smart_beauty_py3.server import images
 
 CREDITS_PER_CALL = 8

@@ -17,7 +17,7 @@ import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from smart_beauty_py3.engine import SimpleEngine
+from smart_beauty_py3.server.simple import SimpleEngine
 from smart_beauty_py3.server import jobs
 from smart_beauty_py3.server.app import AilabApp
 from smart_beauty_py3.server.control import ControlApi

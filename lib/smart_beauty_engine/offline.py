@@ -4,7 +4,7 @@ Needs OpenCV (contrib, headless) and numpy only; the two model files ship in ``m
 
 Usage::
 
-    from smart_beauty_py3.engine.offline import OfflineEngine, available
+    from smart_beauty_engine.offline import OfflineEngine, available
     ok, reason = available()          # (False, "the local engine is not installed: ...") if missing
     out = OfflineEngine()(rgb, level=0.7, multi_face=False)
 
@@ -58,7 +58,7 @@ def _probe():
 
 
 def _no_face_error():
-    from . import NoFaceFound  # defined in the package __init__ (shared with SimpleEngine)
+    from . import NoFaceFound  # defined in the package __init__ (the local server maps it to a 422)
 
     return NoFaceFound("no face found in the image")
 

@@ -25,7 +25,7 @@ class SimpleEngine:
     name = "simple"
 
     def __call__(self, rgb, level, multi_face=False):
-        from smart_beauty_py3.engine import NoFaceFound
+        from smart_beauty_engine import NoFaceFound
 
         arr = np.asarray(rgb)
         if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:

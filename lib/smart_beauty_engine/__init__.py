@@ -1,6 +1,6 @@
-"""Retouch engines for the local AILab server and the offline mode.
+"""The offline Smart Beauty engine: portrait retouching on this computer, no account, no network.
 
-Engine contract (docs/design.md)::
+Contract (docs/design.md)::
 
     engine(rgb, level, multi_face) -> numpy.ndarray
 
@@ -9,14 +9,13 @@ Engine contract (docs/design.md)::
 engine that finds no face raises :class:`NoFaceFound`; the local server turns that into the service's
 ``422 ERROR_NO_FACE_IN_FILE``.
 
-This ``__init__`` is deliberately small: the offline (landmark based) engine lives in its own modules.
+Install extra ``engine`` (OpenCV contrib headless + numpy); the face models ship in ``models/``.
+This ``__init__`` imports nothing heavy: the engine itself is :mod:`smart_beauty_engine.offline`.
 """
-
-from smart_beauty_py3.engine.simple import SimpleEngine
 
 
 class NoFaceFound(Exception):
     """The engine found no face to retouch (maps to AILab 422 ``ERROR_NO_FACE_IN_FILE``)."""
 
 
-__all__ = ["NoFaceFound", "SimpleEngine"]
+__all__ = ["NoFaceFound"]
