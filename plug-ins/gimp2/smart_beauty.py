@@ -21,6 +21,9 @@ import sys
 
 def _setup_path():
     here = os.path.dirname(os.path.abspath(__file__))
+    # This file's folder is sys.path[0] when GIMP runs it; without lib/, "import smart_beauty" would
+    # find this very file (smart_beauty.py) and run the plug-in a second time inside itself.
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
     candidates = [os.path.join(here, "lib"), os.path.join(here, "vendor"),
                   os.path.normpath(os.path.join(here, "..", "..", "lib"))]
     for path in reversed([p for p in candidates if os.path.isdir(p)]):
@@ -36,8 +39,32 @@ import gimpfu  # noqa: E402
 from gimpfu import (PF_DIRNAME, PF_DRAWABLE, PF_IMAGE, PF_SLIDER, PF_STRING, PF_TOGGLE,  # noqa: E402
                     main, pdb, register)
 
-from smart_beauty import doctor, errors, layerjob, localserver  # noqa: E402
-from smart_beauty import settings as sb_settings  # noqa: E402
+INSTALL_FIX = ("run ./install.sh again from the Smart Beauty folder you downloaded (it puts lib/ and vendor/ "
+               "with requests beside this plug-in), then restart GIMP")
+
+
+def _missing(exc):
+    """The one sentence for a plug-in whose library (lib/) or one of its packages cannot be imported."""
+    text = str(exc)
+    name = getattr(exc, "name", None) or (text.split()[-1].strip("'\"") if text.startswith("No module named")
+                                          else text)
+    if name.split(".")[0] == "smart_beauty":
+        what = "its library (smart_beauty) is not in %s" % os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                        "lib")
+    else:
+        what = "the Python package '%s' it needs cannot be imported (%s)" % (name.split(".")[0], text)
+    return "Smart Beauty cannot start: %s. To fix it, %s." % (what, INSTALL_FIX)
+
+
+# Registration needs only the standard library and gimpfu: when lib/ or requests is missing, every
+# procedure is still registered (Check Setup too) and answers with what is missing and the fix.
+try:
+    from smart_beauty import doctor, errors, layerjob, localserver  # noqa: E402
+    from smart_beauty import settings as sb_settings  # noqa: E402
+    MISSING = None
+except ImportError as _e:
+    doctor = errors = layerjob = localserver = sb_settings = None
+    MISSING = _missing(_e)
 
 PNG_COMPRESSION = 6  # lossless at any level; 6 keeps big layers quick
 
@@ -56,9 +83,9 @@ CLIP_TO_IMAGE = _enum("CLIP_TO_IMAGE", 1)
 CLIP_TO_BOTTOM_LAYER = _enum("CLIP_TO_BOTTOM_LAYER", 2)
 MASK_DISCARD = _enum("MASK_DISCARD", 1)
 # The legacy grain modes: exactly lower -/+ upper around 128 on the stored values (see layerjob).
-LAYER_MODES = {layerjob.MODE_NORMAL: _enum("LAYER_MODE_NORMAL", 28),
-               layerjob.MODE_GRAIN_EXTRACT: _enum("LAYER_MODE_GRAIN_EXTRACT_LEGACY", 20),
-               layerjob.MODE_GRAIN_MERGE: _enum("LAYER_MODE_GRAIN_MERGE_LEGACY", 21)}
+LAYER_MODES = {} if MISSING else {layerjob.MODE_NORMAL: _enum("LAYER_MODE_NORMAL", 28),
+                                  layerjob.MODE_GRAIN_EXTRACT: _enum("LAYER_MODE_GRAIN_EXTRACT_LEGACY", 20),
+                                  layerjob.MODE_GRAIN_MERGE: _enum("LAYER_MODE_GRAIN_MERGE_LEGACY", 21)}
 
 
 def _native(text):
@@ -103,7 +130,7 @@ def _last_backend():
     return localserver.BACKENDS.index(name) if name in localserver.BACKENDS else 0
 
 
-class GimpHost(layerjob.Host):
+class GimpHost(object if MISSING else layerjob.Host):
     """layerjob's host interface with GIMP 2.10 PDB calls."""
 
     def __init__(self, image=None):
@@ -406,7 +433,17 @@ def smart_beauty_settings():
         _fail([str(e)], False)
 
 
-_last = _remembered()
+def _without_library(*args):
+    """Every procedure, when lib/ or requests is missing: the sentence saying what and the fix."""
+    from_dialog = _from_dialog()
+    gimp.message(_native(MISSING))
+    _fail([MISSING], from_dialog)
+
+
+if MISSING:
+    smart_beauty = smart_beauty_batch = smart_beauty_settings = smart_beauty_check = _without_library
+
+_last = {} if MISSING else _remembered()
 # Both retouch procedures' knobs, defaults from the last run (settings.json outlives gimpfu's shelf).
 _KNOBS = [
     (PF_SLIDER, "beauty_level", "Beauty _level", float(_last.get("beauty_level", 0.8)), (0.0, 1.0, 0.05)),

@@ -36,8 +36,30 @@ gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp  # noqa: E402
 from gi.repository import Gio, GLib, GObject  # noqa: E402
 
-from smart_beauty import doctor, errors, layerjob, localserver  # noqa: E402
-from smart_beauty import settings as sb_settings  # noqa: E402
+INSTALL_FIX = ("run ./install.sh again from the Smart Beauty folder you downloaded (it puts lib/ and, if "
+               "needed, vendor/ with requests beside this plug-in), then restart GIMP")
+
+
+def _missing(exc):
+    """The one sentence for a plug-in whose library (lib/) or one of its packages cannot be imported."""
+    name = getattr(exc, "name", None) or str(exc)
+    if name.split(".")[0] == "smart_beauty":
+        what = "its library (smart_beauty) is not in %s" % os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                        "lib")
+    else:
+        what = "the Python package '%s' it needs cannot be imported (%s)" % (name.split(".")[0], exc)
+    return "Smart Beauty cannot start: %s. To fix it, %s." % (what, INSTALL_FIX)
+
+
+# Registration needs only the standard library and libgimp: when lib/ or requests is missing, every
+# procedure is still registered (Check Setup too) and answers with what is missing and the fix.
+try:
+    from smart_beauty import doctor, errors, layerjob, localserver  # noqa: E402
+    from smart_beauty import settings as sb_settings  # noqa: E402
+    MISSING = None
+except ImportError as _e:
+    doctor = errors = layerjob = localserver = sb_settings = None
+    MISSING = _missing(_e)
 
 PROC = "python-fu-smart-beauty"
 PROC_BATCH = "python-fu-smart-beauty-batch"
@@ -50,9 +72,9 @@ MENU = "<Image>/Filters/Enhance"
 RW = GObject.ParamFlags.READWRITE
 NONINTERACTIVE = Gimp.RunMode.NONINTERACTIVE
 # The legacy grain modes: exactly lower -/+ upper around 128 on the stored values (see layerjob).
-LAYER_MODES = {layerjob.MODE_NORMAL: Gimp.LayerMode.NORMAL,
-               layerjob.MODE_GRAIN_EXTRACT: Gimp.LayerMode.GRAIN_EXTRACT_LEGACY,
-               layerjob.MODE_GRAIN_MERGE: Gimp.LayerMode.GRAIN_MERGE_LEGACY}
+LAYER_MODES = {} if MISSING else {layerjob.MODE_NORMAL: Gimp.LayerMode.NORMAL,
+                                  layerjob.MODE_GRAIN_EXTRACT: Gimp.LayerMode.GRAIN_EXTRACT_LEGACY,
+                                  layerjob.MODE_GRAIN_MERGE: Gimp.LayerMode.GRAIN_MERGE_LEGACY}
 
 
 def _user_cancelled():
@@ -68,7 +90,7 @@ def _check(result, what):
     return result
 
 
-class GimpHost(layerjob.Host):
+class GimpHost(object if MISSING else layerjob.Host):
     """layerjob's host interface with libgimp 3 calls."""
 
     def __init__(self, image=None):
@@ -384,6 +406,16 @@ def run_check(procedure, config, run_data):
     return _status(procedure, [report.summary()], config.get_property("run-mode"))
 
 
+def _needs_library(run):
+    """Every procedure's run function: without the library, the sentence saying what is missing (a
+    menu run shows it as GIMP's error message; a script gets it with EXECUTION_ERROR and on stderr)."""
+    def guarded(procedure, *args):
+        if MISSING is None:
+            return run(procedure, *args)
+        return _status(procedure, [MISSING], args[-2].get_property("run-mode"))
+    return guarded
+
+
 class SmartBeauty(Gimp.PlugIn):
     def do_set_i18n(self, name):
         return False
@@ -393,7 +425,8 @@ class SmartBeauty(Gimp.PlugIn):
 
     def do_create_procedure(self, name):
         if name == PROC:
-            procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_smart_beauty, None)
+            procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, _needs_library(run_smart_beauty),
+                                                None)
             procedure.set_image_types("*")
             procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE
                                            | Gimp.ProcedureSensitivityMask.DRAWABLES)
@@ -406,7 +439,7 @@ class SmartBeauty(Gimp.PlugIn):
                 name)
         else:
             run = {PROC_BATCH: run_batch, PROC_SETTINGS: run_settings, PROC_CHECK: run_check}[name]
-            procedure = Gimp.Procedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
+            procedure = Gimp.Procedure.new(self, name, Gimp.PDBProcType.PLUGIN, _needs_library(run), None)
             procedure.add_enum_argument("run-mode", "Run mode", "The run mode", Gimp.RunMode,
                                         Gimp.RunMode.NONINTERACTIVE, RW)
             procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)

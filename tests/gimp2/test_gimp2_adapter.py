@@ -63,6 +63,32 @@ def test_procedures_are_registered_with_the_contract_signatures(g2):
         assert not [p for p in procs[name].params if "key" in p[1].lower()]
 
 
+@pytest.mark.parametrize("blocked", ["requests", "smart_beauty"])
+def test_without_its_library_every_procedure_registers_and_says_the_fix(g2, blocked):
+    """lib/ or requests missing beside the plug-in: registration needs only the standard library and
+    gimpfu, so the four procedures (Check Setup too) are there, with the same signatures, and each
+    answers with what is missing and the command that fixes it, once, and an error status."""
+    import sys
+    for name in [m for m in list(sys.modules) if m == "smart_beauty" or m.startswith("smart_beauty.")]:
+        g2.monkeypatch.delitem(sys.modules, name)
+    g2.monkeypatch.setitem(sys.modules, blocked, None)      # "import X" now raises ImportError
+    plugin = g2.reload()
+    assert plugin.MISSING.startswith("Smart Beauty cannot start: ") and "./install.sh" in plugin.MISSING
+    assert ("'requests'" in plugin.MISSING) if blocked == "requests" else ("smart_beauty" in plugin.MISSING)
+    procs = g2.gimp._PROCS
+    assert [p[1] for p in procs["python-fu-smart-beauty"].params] == [
+        "run-mode", "image", "drawable", "beauty_level", "multi_face"]
+    img, group, face = portrait_scene(g2)
+    before = core.snapshot(img._m)
+    for name, args in (("python_fu_smart_beauty", (img, face, LEVEL, 0)),
+                       ("python_fu_smart_beauty_batch", ("/nowhere", "/nowhere", LEVEL, 0)),
+                       ("python_fu_smart_beauty_settings", ()), ("python_fu_smart_beauty_check", ())):
+        del g2.session.messages[:]
+        g2.fails(name, *args)
+        assert g2.session.messages == [plugin.MISSING], name
+    assert core.snapshot(img._m) == before
+
+
 def test_success_new_layer_above_source_in_its_group(g2):
     img, group, face = portrait_scene(g2)
     before = core.snapshot(img._m)

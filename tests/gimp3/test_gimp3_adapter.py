@@ -280,6 +280,38 @@ def test_dialogs_give_every_field_its_own_mnemonic(g3, gimp_version):
                                         ["Procedure 'python-fu-smart-beauty': no mnemonic for property backend"])
 
 
+@pytest.mark.parametrize("blocked", ["requests", "smart_beauty"])
+def test_without_its_library_every_procedure_registers_and_says_the_fix(g3, capfd, blocked):
+    """lib/ or requests missing beside the plug-in: registration needs only the standard library, so
+    all four procedures (Check Setup too) are there and each answers with what is missing and the
+    command that fixes it, once."""
+    import sys
+
+    from conftest import load_plugin
+    Gimp = g3.Gimp
+    for name in [m for m in sys.modules if m == "smart_beauty" or m.startswith("smart_beauty.")]:
+        g3.monkeypatch.delitem(sys.modules, name)
+    g3.monkeypatch.setitem(sys.modules, blocked, None)      # "import X" now raises ImportError
+    g3.session.gimp_version = "3.2.6"                      # nobody else prints a batch error
+    plugin = load_plugin()
+    assert plugin.MISSING and plugin.MISSING.startswith("Smart Beauty cannot start: ")
+    names = ["python-fu-smart-beauty", "python-fu-smart-beauty-batch", "python-fu-smart-beauty-settings",
+             "python-fu-smart-beauty-check"]
+    assert all(g3.pdb.lookup_procedure(n) is not None for n in names)
+    img, group, face = portrait_scene(g3)
+    before = core.snapshot(img._m)
+    capfd.readouterr()
+    for name in names:
+        result = g3.run(name, image=img, drawables=[face]) if name == names[0] else g3.run(name)
+        assert status(result) == int(Gimp.PDBStatusType.EXECUTION_ERROR), name
+        sentence = result.index(1).message
+        assert sentence == plugin.MISSING and "./install.sh" in sentence
+        assert ("'requests'" in sentence) if blocked == "requests" else ("smart_beauty" in sentence), sentence
+        err = capfd.readouterr().err
+        assert err.count(sentence) == 1, err
+    assert core.snapshot(img._m) == before
+
+
 def test_missing_key(g3_offline):
     g3 = g3_offline
     img, group, face = portrait_scene(g3)

@@ -386,6 +386,51 @@ def test_failure_leaves_image_unchanged(installed, host_work, ailab, case):
     assert ailab.valid_key not in shown and "not-a-valid-key" not in shown
 
 
+CHECK3 = r'''
+import json
+p = Gimp.get_pdb().lookup_procedure("python-fu-smart-beauty-check")
+R = {"registered": p is not None}
+if p is not None:
+    c = p.create_config()
+    c.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    r = p.run(c)
+    R["status"] = r.index(0).value_nick
+    R["error"] = str(r.index(1)) if r.length() > 1 else None
+json.dump(R, open("/sb/work/result.json", "w"))
+'''
+
+CHECK2 = r'''
+import json
+R = {"registered": "python-fu-smart-beauty-check" in pdb.query("python-fu-smart-beauty-check")}
+try:
+    pdb.python_fu_smart_beauty_check()
+    R["status"] = "success"
+except RuntimeError as e:
+    R["status"] = str(e)
+json.dump(R, open("/sb/work/result.json", "w"))
+'''
+
+
+def test_without_its_library_check_setup_is_still_there_and_says_the_fix(installed, host_work):
+    """lib/ gone from the installed plug-in folder: GIMP still registers the procedures (they need only
+    the standard library to register) and Check Setup answers with an error status and one sentence
+    naming what is missing and the command that fixes it, printed once."""
+    import shutil
+
+    folder = host_work / "profile" / "plug-ins" / ("smart-beauty" if installed.major == 3 else "smart_beauty")
+    shutil.rmtree(str(folder / "lib"))
+    res = installed.batch(host_work, CHECK3 if installed.major == 3 else CHECK2, timeout=300)
+    rj = host_work / "result.json"
+    assert rj.exists(), res.output[-4000:]
+    r = json.loads(rj.read_text())
+    assert r["registered"] and r["status"] in ("execution-error", "execution error"), (r, res.output[-3000:])
+    sentence = "Smart Beauty cannot start: its library (smart_beauty) is not in"
+    assert res.output.count(sentence) == 1, res.output[-3000:]
+    line = [ln for ln in res.output.splitlines() if sentence in ln][0]
+    assert "./install.sh" in line, line
+    assert ZOMBIE not in res.output
+
+
 def test_batch_procedure_over_folder(installed, host_work, ailab):
     body = GIMP3_BATCH if installed.major == 3 else GIMP2_BATCH
     code = program(installed.version, body, LEVEL=LEVEL)
