@@ -129,7 +129,7 @@ def build_parser():
 
 # -- retouch -----------------------------------------------------------------------------------
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")   # folder scans (a GIF only when named)
 OUTPUT_MARK = ".beauty"
 OUTPUT_SUFFIX = ".beauty.png"
 REPORT_FIELDS = ("file", "status", "seconds", "request_id", "error", "output", "task_id", "encoding", "scale",
