@@ -336,8 +336,11 @@ class Original:
 
     @property
     def needs_conversion(self) -> bool:
-        """Whether the file itself is not what the service would see (profile, depth, CMYK...)."""
-        return self.profile is not None or self.bits != 8 or self.colour == "CMYK"
+        """Whether the file itself is not what the service would see (profile, depth, CMYK...).
+        An sRGB profile (what most cameras embed) is what the service assumes anyway."""
+        srgb = self.profile is not None and self.colour == "RGB" and ImageCms.getProfileDescription(
+            self.profile).strip().lower().startswith("srgb")
+        return (self.profile is not None and not srgb) or self.bits != 8 or self.colour == "CMYK"
 
 
 def _work_mode(im) -> tuple[str, int, bool]:

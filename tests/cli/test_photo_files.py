@@ -273,3 +273,20 @@ def test_output_format_same_maps_the_input(tmp_path):
     assert imaging.output_format("same", "TIFF") == "tiff"
     assert imaging.output_format("same", "WEBP") == "png"
     assert imaging.output_format("tiff", "JPEG") == "tiff"
+
+
+def test_an_srgb_tagged_photo_is_sent_as_it_is_and_comes_back_tagged(service, tmp_path):
+    src = tmp_path / "camera.jpg"
+    pixels = photofiles.portrait(W, H, seed=11)
+    srgb_icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(pixels).save(src, "JPEG", quality=95, icc_profile=srgb_icc)
+    dest, item = retouch(service, src, tmp_path)
+    assert item.encoding == "original"            # byte for byte: the service assumes sRGB anyway
+    with Image.open(src) as im:
+        decoded = np.asarray(im.convert("RGB"))
+    assert np.array_equal(service[1].seen[0], decoded)
+    with Image.open(dest) as out:
+        assert out.info.get("icc_profile") == srgb_icc
+        result = np.asarray(out)
+    keep = untouched(result.shape)
+    assert np.array_equal(result[keep], decoded[keep])
