@@ -122,6 +122,7 @@ class Client(object):
         # concurrent jobs wait, not only the one that heard it.
         self._lock = threading.Lock()
         self._not_before = 0.0
+        self._paused_by = None   # (reply, phase) of the refusal that set the shared pause
         self.session = _VerifiedSession()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.trust_env = True  # proxies and a CA bundle from the environment; verification stays on
@@ -253,7 +254,7 @@ class Client(object):
                 raise self._error(reply, phase)
             delay = self._backoff_delay(attempt, _retry_after(retry, reply.retry_after))
             if reply.http_status in (429, 503):
-                self._pause_all(delay)
+                self._pause_all(delay, reply, phase)
             if not waiter.fits(delay):
                 # The pause would outlast the job's deadline: report what the service said, not a
                 # time-out the user could not act on.
@@ -276,14 +277,21 @@ class Client(object):
             delay = max(delay, min(float(retry_after), 300.0))
         return delay
 
-    def _pause_all(self, delay):
+    def _pause_all(self, delay, reply, phase):
         with self._lock:
-            self._not_before = max(self._not_before, monotonic() + delay)
+            if monotonic() + delay > self._not_before:
+                self._not_before = monotonic() + delay
+                self._paused_by = (reply, phase)
 
     def _wait_turn(self, waiter):
         with self._lock:
             pause = self._not_before - monotonic()
+            paused_by = self._paused_by
         if pause > 0:
+            if paused_by is not None and not waiter.fits(pause):
+                # Another job's refusal paused every job past this one's deadline: report what the
+                # service said (as for this job's own refusal), not a time-out the user could not act on.
+                raise self._error(*paused_by)
             waiter.sleep(pause)
 
     def _send(self, method, url, waiter, **kwargs):

@@ -72,7 +72,7 @@ FAULTS = [
           inject=[("rate_limit", {"retry_after": 1, "times": 1})], deadline=10.0, real_gimp=True),
     fault("rate_429_persistent", "429 rate limit, persistent (Retry-After: 1)", "RateLimitError", True,
           "retried until the next pause would outlast the deadline, then the service's answer is shown",
-          inject=[("rate_limit", {"retry_after": 1})], deadline=2.5),
+          inject=[("rate_limit", {"retry_after": 1})], deadline=2.9),
     fault("http_500_ailab_submit", "500 with AILab body on submit", "ServiceError", False, SUBMIT_ONCE,
           inject=[("error", {"status": 500, "code": "PROCESSING_FAILURE"})]),
     fault("http_500_ailab_poll", "500 with AILab body on a status query", "ServiceError", False,
