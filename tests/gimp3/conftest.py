@@ -60,6 +60,11 @@ class G3:
         self.plugin = load_plugin()
         self.pdb = Gimp.get_pdb()
 
+    def reload(self):
+        """A new run of the plug-in process: query it again (its procedures replace the old ones)."""
+        self.plugin = load_plugin()
+        return self.plugin
+
     def run(self, name, run_mode=None, **props):
         """Call a procedure like python-fu-eval does: lookup, create_config, set properties, run."""
         proc = self.pdb.lookup_procedure(name)

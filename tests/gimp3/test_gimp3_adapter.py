@@ -286,14 +286,12 @@ def test_without_its_library_every_procedure_registers_and_says_the_fix(g3, capf
     all four procedures (Check Setup too) are there and each answers with what is missing and the
     command that fixes it, once."""
     import sys
-
-    from conftest import load_plugin
     Gimp = g3.Gimp
     for name in [m for m in sys.modules if m == "smart_beauty" or m.startswith("smart_beauty.")]:
         g3.monkeypatch.delitem(sys.modules, name)
     g3.monkeypatch.setitem(sys.modules, blocked, None)      # "import X" now raises ImportError
     g3.session.gimp_version = "3.2.6"                      # nobody else prints a batch error
-    plugin = load_plugin()
+    plugin = g3.reload()
     assert plugin.MISSING and plugin.MISSING.startswith("Smart Beauty cannot start: ")
     names = ["python-fu-smart-beauty", "python-fu-smart-beauty-batch", "python-fu-smart-beauty-settings",
              "python-fu-smart-beauty-check"]
