@@ -2,9 +2,9 @@
 # The whole test suite, from a fresh checkout: sets up what it needs, then runs every tier.
 #   ./test.sh [pytest args...]
 # Tiers: core library (py3 here; real Python 2.7 in tests/hosts), local AILab server, CLI, offline
-# engine, GIMP adapters on stand-ins, static gates, and real GIMP 3.0.4 / GIMP 2.10 + Python-Fu in
-# Debian chroots (tests/hosts: needs root + debootstrap; skipped LOUDLY elsewhere, required when CI
-# is set or SB_REQUIRE_HOSTS=1).
+# engine, GIMP adapters on stand-ins, static gates, and real GIMP 3.0.4 / 3.2 / 2.10 + Python-Fu and a
+# fresh Debian 13 (README's commands, the engine on Python 3.13) in Debian chroots (tests/hosts: needs
+# root + debootstrap; skipped LOUDLY elsewhere, required when CI is set or SB_REQUIRE_HOSTS=1).
 set -euo pipefail
 cd "$(dirname "$0")"
 
