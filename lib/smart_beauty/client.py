@@ -430,6 +430,24 @@ def _default_ca():
     return True
 
 
+def ca_bundle(env=None):
+    """``(path, source)``: the CA file this client verifies TLS with, and where that choice comes from
+    (``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``, ``system``, or ``certifi``); for Check Setup / doctor."""
+    env = os.environ if env is None else env
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        value = env.get(name)
+        if value:                   # requests' own order; an empty value falls through (never "off")
+            if value.strip():
+                return value, name
+            break
+    found = _default_ca()
+    if found is not True:
+        return found, "system"
+    from requests import certs
+
+    return certs.where(), "certifi"
+
+
 def _safe_verify(value):
     if isinstance(value, string_types) and value.strip():
         return value

@@ -82,14 +82,12 @@ def _requests_findings(report, env):
         return
     where = os.path.dirname(os.path.abspath(requests.__file__))
     report.add(INFO, "requests", "%s from %s" % (requests.__version__, where))
-    bundle = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")
-    source = "REQUESTS_CA_BUNDLE" if env.get("REQUESTS_CA_BUNDLE") else "CURL_CA_BUNDLE"
-    if not bundle:
-        try:
-            from requests import certs
-            bundle, source = certs.where(), "certifi"
-        except Exception:  # noqa: BLE001
-            bundle, source = None, "?"
+    try:
+        from .client import ca_bundle
+
+        bundle, source = ca_bundle(env)     # the one the client really verifies with
+    except Exception:  # noqa: BLE001
+        bundle, source = None, "?"
     if bundle and os.path.exists(bundle):
         report.add(INFO, "CA bundle", "%s (%s)" % (bundle, source))
     else:
