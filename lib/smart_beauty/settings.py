@@ -30,7 +30,22 @@ _IPV4 = re.compile(r"^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\Z")
 _IPV6_LOOPBACK = b"\0" * 15 + b"\1"
 
 
+#: present inside a Flatpak sandbox (the Flathub GIMP), with FLATPAK_ID in the environment
+FLATPAK_INFO = "/.flatpak-info"
+
+
+def in_flatpak(env=None):
+    env = os.environ if env is None else env
+    return bool(env.get("FLATPAK_ID")) or os.path.exists(FLATPAK_INFO)
+
+
 def config_dir(env=None):
+    """The Smart Beauty config folder (key, settings, recorded engine command).
+
+    Inside Flatpak, XDG_CONFIG_HOME is the sandbox's own ``~/.var/app/<id>/config``, which install.sh
+    and the command line (outside) never see; Flathub's GIMP sees the real home, so the folder they
+    share, ``~/.config/smart-beauty``, is used there -- unless the sandbox's own one already exists.
+    """
     env = os.environ if env is None else env
     if env.get(ENV_CONFIG_DIR):
         return env[ENV_CONFIG_DIR]
@@ -41,6 +56,8 @@ def config_dir(env=None):
         base = os.path.join(home, "Library", "Application Support")
     else:
         base = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+        if in_flatpak(env) and not os.path.isdir(os.path.join(base, "smart-beauty")):
+            base = os.path.join(home, ".config")
     return os.path.join(base, "smart-beauty")
 
 

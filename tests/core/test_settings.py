@@ -4,6 +4,7 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 import json
 import os
 import stat
+import sys
 
 import pytest
 
@@ -99,3 +100,29 @@ def test_remembered_values_persist_and_never_hold_the_key(env):
 def test_save_refuses_non_keys(env, bad):
     with pytest.raises(errors.ConfigError):
         settings.save_api_key(bad, env)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Flatpak is Linux only")
+def test_flathub_gimp_finds_the_key_and_engine_install_sh_and_the_cli_stored(tmpdir, monkeypatch):
+    """Inside Flatpak XDG_CONFIG_HOME is the sandbox's own ~/.var/app/org.gimp.GIMP/config (the
+    environment Flatpak sets, simulated here); the folder install.sh and the CLI wrote outside,
+    ~/.config/smart-beauty, is the one read -- the key stored there is found."""
+    home = tmpdir.mkdir("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(settings, "FLATPAK_INFO", str(tmpdir.join("no-flatpak-info")))
+    sandbox_xdg = str(home.join(".var", "app", "org.gimp.GIMP", "config"))
+    outside = {"HOME": str(home)}                                       # install.sh, the CLI
+    inside = {"HOME": str(home), "XDG_CONFIG_HOME": sandbox_xdg, "FLATPAK_ID": "org.gimp.GIMP"}
+    shared = os.path.join(str(home), ".config", "smart-beauty")
+    assert settings.config_dir(outside) == shared
+    assert settings.config_dir(inside) == shared
+    settings.save_api_key("sb-test-0123456789abcdef", outside)
+    assert Settings.load(inside).api_key == "sb-test-0123456789abcdef"
+    # the sandbox's own folder, once it exists (an earlier version wrote there), is kept
+    own = os.path.join(sandbox_xdg, "smart-beauty")
+    os.makedirs(own)
+    assert settings.config_dir(inside) == own
+    # outside Flatpak XDG_CONFIG_HOME is simply followed; /.flatpak-info alone also means Flatpak
+    assert settings.config_dir({"HOME": str(home), "XDG_CONFIG_HOME": str(tmpdir)}) == str(tmpdir.join("smart-beauty"))
+    monkeypatch.setattr(settings, "FLATPAK_INFO", str(tmpdir.join("home")))   # an existing path
+    assert settings.in_flatpak({})
