@@ -34,9 +34,9 @@ BUILDERS = {
     # GIMP 3.2.x from Debian sid, built the way gimp3 is
     "gimp32": ["sh", str(HERE / "gimp32-root.sh")],
     # gimp3 + Debian's numpy/Pillow/werkzeug (the local server) + Xvfb/xdotool/imagemagick (screenshots)
-    "gimp3x": ["sh", str(HERE / "gimp3x-root.sh")],
+    "gimp3x": ["sh", str(HERE / "gimp3-plus-root.sh"), "gimp3x"],
     # gimp3 + python3-venv/python3-pip: README's commands on a fresh Debian 13, the real offline engine
-    "d13": ["sh", str(HERE / "d13-root.sh")],
+    "d13": ["sh", str(HERE / "gimp3-plus-root.sh"), "d13"],
     "gimp210": ["sh", str(HERE / "bullseye-root.sh"), "gimp210"],
     "py27": ["sh", str(HERE / "bullseye-root.sh"), "py27"],
 }
