@@ -77,31 +77,9 @@ def open_pil_rgb(path):
 
 
 def prepare_upload(path, workdir=None):
-    """Return a :class:`Prepared` upload for ``path`` that meets the service limits.
-
-    A file that already fits (JPEG/PNG/BMP, <= 5 MB, < 4096 px, no EXIF rotation) is sent as it is,
-    byte for byte. Otherwise it is scaled to fit and encoded with the least loss that fits 5 MB:
-    PNG when it fits, else JPEG at the highest quality that fits, without chroma subsampling.
-    """
-    report = imagefile.check_limits(path)
-    with Image.open(path) as probe:
-        rotated = probe.getexif().get(0x0112, 1) not in (1, None)
-    full = (report.info.width, report.info.height)
-    if report.ok and not rotated and report.info.format in protocol.UPLOAD_FORMATS:
-        return Prepared(path, 1.0, "original", full, full, owned=False)
-    image, _alpha = open_pil_rgb(path)  # PIL only: no numpy copy of a 48 MP photo
-    full = image.size
-    scale = imagefile.fit_scale(*full)
-    size = imagefile.scaled_size(full[0], full[1], scale) if scale < 1.0 else full
-    if size != full:
-        image = image.resize(size, Image.LANCZOS)
-    data, encoding = encode_to_fit(image)
-    del image
-    fd, tmp = tempfile.mkstemp(prefix="smart-beauty-upload-", suffix=".png" if encoding == "png" else ".jpg",
-                               dir=workdir)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    return Prepared(tmp, size[0] / float(full[0]), encoding, size, full, owned=True)
+    """The :class:`Prepared` upload for the file at ``path``: what the CLI sends for it
+    (:func:`prepare_original` of its :class:`Original`)."""
+    return prepare_original(Original(path, pixels=False), workdir)
 
 
 def encode_to_fit(image, limit=protocol.MAX_UPLOAD_BYTES):
