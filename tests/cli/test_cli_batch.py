@@ -10,18 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from smart_beauty import settings
 from smart_beauty_py3 import cli
 
 from test_cli import outputs, photo
 
 
 @pytest.fixture
-def env(ailab, monkeypatch, tmp_path):
-    monkeypatch.setenv("AILAB_API_KEY", ailab.valid_key)
-    monkeypatch.setenv("AILAB_API_BASE", ailab.url)
-    monkeypatch.setenv(settings.ENV_CONFIG_DIR, str(tmp_path / "cfg"))
-    return tmp_path
+def env(service_env):
+    return service_env
 
 
 def folder(env, n, name="in"):

@@ -27,11 +27,8 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 @pytest.fixture
-def env(ailab, monkeypatch, tmp_path):
-    monkeypatch.setenv("AILAB_API_KEY", ailab.valid_key)
-    monkeypatch.setenv("AILAB_API_BASE", ailab.url)
-    monkeypatch.setenv(settings.ENV_CONFIG_DIR, str(tmp_path / "cfg"))
-    return tmp_path
+def env(service_env):
+    return service_env
 
 
 def images(env, n, folder="in"):

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageCms
 
 import photofiles
-from smart_beauty import Client, batch, settings
+from smart_beauty import Client, batch
 from smart_beauty_py3 import cli, imaging
 from smart_beauty_py3.server import LocalAilab
 
@@ -232,11 +232,8 @@ def test_animated_gif_is_refused_with_one_sentence_and_nothing_sent(service, tmp
 
 
 @pytest.fixture
-def cli_env(ailab, monkeypatch, tmp_path):
-    monkeypatch.setenv("AILAB_API_KEY", ailab.valid_key)
-    monkeypatch.setenv("AILAB_API_BASE", ailab.url)
-    monkeypatch.setenv(settings.ENV_CONFIG_DIR, str(tmp_path / "cfg"))
-    return tmp_path
+def cli_env(service_env):
+    return service_env
 
 
 def test_format_option_names_the_output_and_the_report_says_which(cli_env, ailab):
