@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 import threading
 import time
@@ -165,3 +166,18 @@ def test_reset_forgets_everything(ailab):
     assert stats["faults"] == [] and stats["tasks"] == {} and stats["counts"]["total"] == 0
     assert stats["result_ttl"] == 86400 and stats["credits"] > 8
     assert stats["durations"] == {"queued": 0.05, "processing": pytest.approx(0.15)}
+
+
+def test_a_server_leaves_no_folder_behind(tmp_path, monkeypatch):
+    """Its private folder is made on first use and removed when it stops: a server that was only made
+    (never started, or stopped without a job) leaves nothing in the temp folder either."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    LocalAilab(api_keys=["k"])                       # made, never started
+    srv = LocalAilab(port=0, api_keys=["k"], job_seconds=0.0).start()
+    srv.stop()
+    assert os.listdir(str(tmp_path)) == []
+    srv = LocalAilab(port=0, api_keys=["k"], job_seconds=0.0).start()
+    folder = srv.store.result_dir                    # in use: exists, private
+    assert os.path.isdir(folder) and os.path.dirname(folder) == str(tmp_path)
+    srv.stop()
+    assert os.listdir(str(tmp_path)) == []

@@ -133,7 +133,8 @@ class TaskStore:
     def __init__(self, engine, durations, result_ttl=86400.0, credits=100000, engine_workers=2, result_dir=None):
         self.engine = engine
         self._own_dir = result_dir is None
-        self.result_dir = result_dir or tempfile.mkdtemp(prefix="smart-beauty-server-")  # mode 0700
+        self._result_dir = result_dir   # our own private folder is made on first use (see result_dir)
+        self._dir_lock = threading.Lock()    # not self._lock: files are written while holding that one
         self.durations = durations
         self.result_ttl = float(result_ttl)
         self.initial_credits = credits
@@ -147,6 +148,15 @@ class TaskStore:
 
     def start(self):
         self._janitor.start()
+
+    @property
+    def result_dir(self):
+        """Where uploads wait and results live: the given folder, or a private one (mode 0700) made on
+        first use -- a store that never holds a file leaves no folder behind -- and removed by close()."""
+        with self._dir_lock:
+            if self._result_dir is None:
+                self._result_dir = tempfile.mkdtemp(prefix="smart-beauty-server-")
+            return self._result_dir
 
     # -- jobs -------------------------------------------------------------------------------
     def submit(self, image, level, multi_face, durations=None, stuck=None, fail=None, fault=None,
@@ -279,8 +289,8 @@ class TaskStore:
             self._janitor.join()
         self._pool.shutdown(wait=True)
         self.clear()
-        if self._own_dir:
-            shutil.rmtree(self.result_dir, ignore_errors=True)
+        if self._own_dir and self._result_dir is not None:
+            shutil.rmtree(self._result_dir, ignore_errors=True)
 
 
 def _remove(path):
