@@ -58,8 +58,6 @@ ROI_SCALE_TIGHT = 1.2
 #: face flag (logit) threshold: sigmoid > 0.5
 FACE_FLAG = 0.0
 
-Box = tuple[float, float, float, float, float]  # x0, y0, x1, y1, score (image pixels)
-
 
 class ModelError(RuntimeError):
     """A model file is missing, changed or cannot be read."""
