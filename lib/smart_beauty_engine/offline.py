@@ -57,6 +57,20 @@ def _probe():
     return True, "The local engine is installed (OpenCV %s)." % cv2.__version__
 
 
+_shared = None
+_shared_lock = threading.Lock()
+
+
+def shared_engine():
+    """This process's engine: made on the first call (its networks start loading in the background
+    then), the same instance afterwards. The CLI asks for it as early as it can (``launch``)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = OfflineEngine(preload=True)
+        return _shared
+
+
 def _no_face_error():
     from . import NoFaceFound  # defined in the package __init__ (the local server maps it to a 422)
 
@@ -85,9 +99,15 @@ class OfflineEngine:
     def _faces(self):
         with self._loading:
             if self._finder is None:
+                # imports the first retouch would otherwise pay (~15 ms): the effect modules, and numpy.ma,
+                # which np.median imports on first use
+                import numpy.ma  # noqa: F401
+
+                from . import masks, retouch, warp  # noqa: F401
                 from .faces import FaceFinder
 
                 finder = FaceFinder()
+                finder.warm_up()
                 _warm_up_opencv()
                 self._finder = finder
             return self._finder
