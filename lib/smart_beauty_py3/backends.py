@@ -37,7 +37,7 @@ def local_engine():
     if not ok:
         raise errors.ConfigError("The offline engine is not installed (%s); run './install.sh --with-engine' "
                                  "or set an AILab API key to use the cloud." % reason)
-    return offline.OfflineEngine()
+    return offline.shared_engine()
 
 
 def open_backend(name="auto", api_base=None, env=None, engine=None):
