@@ -19,8 +19,6 @@ import sys
 import tempfile
 import threading
 
-from tqdm import tqdm
-
 import smart_beauty
 from smart_beauty import Settings, batch, errors, imagefile, settings
 from smart_beauty_py3 import backends, imaging
@@ -74,7 +72,8 @@ def build_parser():
                    help="auto (cloud if a key is set, else offline), cloud, local")
     p.add_argument("--deadline", type=float, default=300.0, metavar="S",
                    help="give up on one image after S seconds (default 300)")
-    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary (the bar is only drawn "
+                   "on a terminal)")
     p.add_argument("-j", "--jobs", type=int, default=batch.DEFAULT_JOBS, metavar="N",
                    help="images in flight at once (default %d, what the service suggests starting with: "
                         "jobs mostly wait on the service, so N of them go ~N times faster until it answers "
@@ -211,7 +210,7 @@ def cmd_retouch(args):
                   file=sys.stderr)
         run = make_batch(backend.client, pairs, args.level, args.multi_face, jobs=args.jobs, force=args.force,
                          deadline=args.deadline, out_format=args.out_format, strip_metadata=args.strip_metadata)
-        interrupted = _drive(run, show_progress=not args.quiet)
+        interrupted = _drive(run, show_progress=not args.quiet and sys.stderr.isatty())
     failed = run.count(batch.FAILED) + len(clashes)
     summary = run.summary(extra_failed=len(clashes))
     if args.report:
@@ -339,6 +338,8 @@ def _drive(run, show_progress=True, echo=True):
     todo = len(run.items) if run.force else sum(1 for i in run.items if not os.path.exists(i.output))
     bar = None
     if show_progress:
+        from tqdm import tqdm  # only with a bar to show (its import is a tenth of a one-photo run)
+
         bar = tqdm(total=todo, unit="img", desc="smart-beauty", file=sys.stderr, dynamic_ncols=True,
                    bar_format="{desc} {bar:24} {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}] {postfix}")
     interrupts = []
@@ -346,7 +347,7 @@ def _drive(run, show_progress=True, echo=True):
     def on_sigint(signum, frame):
         interrupts.append(signum)
         run.cancel(abandon=len(interrupts) > 1)
-        say = tqdm.write if bar is not None else (lambda text, file=None: print(text, file=file))
+        say = bar.write if bar is not None else (lambda text, file=None: print(text, file=file))
         if len(interrupts) == 1:
             say("smart-beauty: stopping: no new jobs; waiting for the ones in flight (Ctrl-C again to abandon "
                 "them).", file=sys.stderr)
@@ -382,10 +383,10 @@ def _echo(event, bar, echo):
                 line += " (sent reduced to %.0f%%, %s)" % (item.scale * 100, item.encoding)
             if item.context.get("format"):
                 line += " [%s]" % item.context["format"]
-            (tqdm.write if bar is not None else print)(line, file=sys.stdout)
+            (bar.write if bar is not None else print)(line, file=sys.stdout)
     elif event.kind == "failed" or (event.kind == "cancelled" and run_was_abandoned(item)):
         line = "%s: %s" % (item.source, item.error)
-        (tqdm.write if bar is not None else print)(line, file=sys.stderr)
+        (bar.write if bar is not None else print)(line, file=sys.stderr)
 
 
 def run_was_abandoned(item):

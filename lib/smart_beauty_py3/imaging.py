@@ -176,6 +176,8 @@ SRGB_ICC = SRGB_PROFILE.tobytes()
 INTENT = ImageCms.Intent.RELATIVE_COLORIMETRIC   # in-gamut colours exactly as they are
 OUTPUT_FORMATS = ("png", "jpeg", "tiff", "same")
 EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif"}
+#: zlib level of written PNGs: 3 is 2.5x faster than 6 for files ~4 % larger (G'MIC writes ~level 1 sizes)
+PNG_LEVEL = 3
 _SAME = {"JPEG": "jpeg", "PNG": "png", "TIFF": "tiff", "MPO": "jpeg"}   # anything else: PNG
 _XMP_ORIENTATION = re.compile(rb'(tiff:Orientation(?:="|>))\d')
 
@@ -483,7 +485,7 @@ def save_as(original: Original, image, out, fmt: str) -> str:
         info = PngImagePlugin.PngInfo()
         if original.xmp:
             info.add_itxt("XML:com.adobe.xmp", original.xmp.decode("utf-8", "replace"))
-        image.save(out, "PNG", pnginfo=info, compress_level=6, **params)
+        image.save(out, "PNG", pnginfo=info, compress_level=PNG_LEVEL, **params)
     elif fmt == "jpeg":
         if original.xmp:
             params["xmp"] = original.xmp

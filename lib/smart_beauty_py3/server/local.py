@@ -108,7 +108,7 @@ class LocalAilab:
         self._httpd = make_server(self.host, self.port, self.app, threaded=True, request_handler=handler)
         self.port = self._httpd.server_port
         self.store.start()
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="ailab-http", daemon=True)
         self._thread.start()
         return self
