@@ -182,7 +182,7 @@ def _read_state(env=None):
 
 
 def _write_state(data, env=None):
-    sb_settings._write_private(_state_path(env), json.dumps(data, sort_keys=True))
+    sb_settings.write_private(_state_path(env), json.dumps(data, sort_keys=True))
 
 
 def _alive(url, key):

@@ -124,7 +124,7 @@ class Settings(object):
     def load(cls, env=None):
         env = os.environ if env is None else env
         directory = config_dir(env)
-        stored = _read_json(os.path.join(directory, SETTINGS_FILE))
+        stored = read_json(os.path.join(directory, SETTINGS_FILE))
         key, source = (env.get(ENV_KEY) or "").strip(), "environment"
         if not key:
             key, source = read_key_file(directory), "config file"
@@ -153,9 +153,9 @@ class Settings(object):
             raise ValueError("the API key is not stored in settings.json")
         self.remembered.update(values)
         path = os.path.join(self.directory, SETTINGS_FILE)
-        data = _read_json(path)
+        data = read_json(path)
         data["remembered"] = self.remembered
-        _write_private(path, json.dumps(data, indent=2, sort_keys=True))
+        write_private(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def deadline_from_env(env=None, default=None):
@@ -193,7 +193,7 @@ def save_api_key(key, env=None):
     if not key or any(c.isspace() for c in key):
         raise errors.ConfigError("That does not look like an API key (it is empty or contains spaces).")
     path = os.path.join(config_dir(env), KEY_FILE)
-    _write_private(path, key + "\n")
+    write_private(path, key + "\n")
     return path
 
 
@@ -208,15 +208,16 @@ def delete_api_key(env=None):
 
 def save_base_url(url, env=None):
     path = os.path.join(config_dir(env), SETTINGS_FILE)
-    data = _read_json(path)
+    data = read_json(path)
     if url:
         data["api_base"] = check_base_url(url)
     else:
         data.pop("api_base", None)
-    _write_private(path, json.dumps(data, indent=2, sort_keys=True))
+    write_private(path, json.dumps(data, indent=2, sort_keys=True))
 
 
-def _read_json(path):
+def read_json(path):
+    """The JSON object in ``path``; {} when it is missing, unreadable or not an object."""
     try:
         with io.open(path, "r", encoding="utf-8") as f:
             data = json.load(f)
@@ -225,7 +226,7 @@ def _read_json(path):
     return data if isinstance(data, dict) else {}
 
 
-def _write_private(path, text):
+def write_private(path, text):
     """Atomically write ``text`` to ``path`` with mode 0600 (folder 0700)."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
