@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from smart_beauty import effects, errors, settings
+from smart_beauty.compat import text_type
 from smart_beauty.effects import BUILTIN, Effects
 
 
@@ -84,7 +85,7 @@ def test_a_hand_edited_preset_that_does_not_make_sense_is_left_out(env):
     data["half"] = {"smooth": 0.5}
     data["natural"] = dict(data["good"])          # cannot shadow a built-in
     with io.open(path, "w", encoding="utf-8") as f:
-        f.write(json.dumps(data))
+        f.write(text_type(json.dumps(data)))
     assert sorted(effects.own_presets(env)) == ["good"]
     assert effects.preset("natural", env) == BUILTIN["natural"]
 
