@@ -3,9 +3,13 @@
 
     pip download --no-deps -d /tmp/w scikit-image matplotlib
     .venv/bin/python scripts/make-samples.py /tmp/w/scikit_image-*.whl /tmp/w/matplotlib-*.whl [FR_DIR]
+        [--faceaisharp DIR] [--voteview DIR]
 
 FR_DIR (optional): a checkout of the GitHub repository ageitgey/face_recognition (commit 2e2dccea), from
 whose ``examples/`` the two White House portraits are cropped (public domain, see samples/README.md).
+--faceaisharp DIR: a checkout of georg-jung/FaceAiSharp (commit c7e94128): the Obama family portrait.
+--voteview DIR: a checkout of voteview/member_photos (commit 687cf7a9): the photograph of James A. Garfield.
+Those two are copied byte for byte; each is checked against its sha256 first.
 
 Writes (see samples/README.md for sources and licences):
   samples/portrait.jpg        Eileen Collins (NASA), 512x512
@@ -13,10 +17,15 @@ Writes (see samples/README.md for sources and licences):
   samples/group.jpg           a 4-face collage of the two portraits at different sizes
   tests/engine/data/noface.jpg  a coffee cup (CC0), no face
   samples/obama.jpg, samples/biden.jpg  (with FR_DIR) 424x512 crops
+  samples/family.jpg          (with --faceaisharp) 640x427, a real group photo of four
+  samples/garfield.jpg        (with --voteview) 473x600, a black-and-white photograph of a bearded man
 Needs Pillow only.
 """
 
+import argparse
+import hashlib
 import io
+import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -77,9 +86,35 @@ def white_house(fr_dir):
         img.save(ROOT / out, quality=88, optimize=True)
 
 
+#: (file in the checkout, sha256 of its bytes, output) -- copied unchanged
+AS_IS = {
+    "faceaisharp": ("examples/obama_family.jpg",
+                    "3ecdc21cf56a6bd8263dd98d156477677ba405e4d9aeaee7bcd07868046a07f2", "samples/family.jpg"),
+    "voteview": ("images/wiki/099888.jpg",
+                 "2629846fdd8755efa43a99da20542015f3dc8d94068fc0bde2c81fa5bde1df01", "samples/garfield.jpg"),
+}
+
+
+def copy_checked(checkout, which):
+    path, sha256, out = AS_IS[which]
+    src = Path(checkout) / path
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    if digest != sha256:
+        sys.exit("%s: sha256 %s, expected %s (another version of the file?)" % (src, digest, sha256))
+    shutil.copyfile(src, ROOT / out)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) not in (3, 4):
-        sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
-    if len(sys.argv) == 4:
-        white_house(sys.argv[3])
+    parser = argparse.ArgumentParser(usage=__doc__)
+    parser.add_argument("skimage_wheel")
+    parser.add_argument("matplotlib_wheel")
+    parser.add_argument("fr_dir", nargs="?")
+    parser.add_argument("--faceaisharp")
+    parser.add_argument("--voteview")
+    args = parser.parse_args()
+    main(args.skimage_wheel, args.matplotlib_wheel)
+    if args.fr_dir:
+        white_house(args.fr_dir)
+    for which in AS_IS:
+        if getattr(args, which):
+            copy_checked(getattr(args, which), which)
