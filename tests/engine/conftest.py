@@ -62,6 +62,18 @@ def group():
 
 
 @pytest.fixture(scope="session")
+def family():
+    """A real group photo (the Obama family, 2011, public domain), 640x427: four faces 57-69 px."""
+    return load_rgb(os.path.join(SAMPLES, "family.jpg"))
+
+
+@pytest.fixture(scope="session")
+def garfield():
+    """James A. Garfield (public domain), 473x600 black-and-white photograph: a bearded man."""
+    return load_rgb(os.path.join(SAMPLES, "garfield.jpg"))
+
+
+@pytest.fixture(scope="session")
 def noface():
     """A coffee cup (scikit-image ``coffee``, CC0): no face."""
     return load_rgb(os.path.join(HERE, "data", "noface.jpg"))

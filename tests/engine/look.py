@@ -206,9 +206,23 @@ def downscaled_to_face(rgb, face, width):
     return cv2.resize(rgb, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
+#: the real one-face photos (samples/README.md): four in colour, ``garfield`` a black-and-white photograph
+REAL_PHOTOS = ("portrait", "hopper", "obama", "biden", "garfield")
+
+#: the real group photo (samples/family.jpg, 640x427): each person's face box, drawn by hand from the
+#: photo (forehead to chin, ear to ear), left to right
+FAMILY = "family"
+FAMILY_FACES = {
+    "Michelle Obama": (172, 88, 246, 168),
+    "Malia Obama": (240, 116, 312, 190),
+    "Barack Obama": (374, 94, 456, 178),
+    "Sasha Obama (child)": (452, 96, 528, 172),
+}
+
+
 def photos():
     """name -> (rgb, what it is); the real photos first, then the synthetic variants."""
-    p = {n: load_rgb(os.path.join(SAMPLES, n + ".jpg")) for n in ("portrait", "hopper", "obama", "biden")}
+    p = {n: load_rgb(os.path.join(SAMPLES, n + ".jpg")) for n in REAL_PHOTOS}
     out = {n: (img, "real") for n, img in p.items()}
     out["portrait-dark"] = (darkened(p["portrait"]), "synthetic: portrait darkened")
     out["obama-grey"] = (desaturated(p["obama"]), "synthetic: obama desaturated")
@@ -238,6 +252,19 @@ def report(level=0.8):
         blem = blemish_var(out, region, face.width) / max(1e-6, blemish_var(img, region, face.width))
         print("%-14s %5.0f %8.2f %8.2f %6.2f %6d %7.2f %7.2f %8d %7.1f%% %8.2f %8.2f" % (
             name, face.width, dc, dn, abs(dc - dn), nn, c0, dcm, n, 100 * share, tex, blem))
+    img = load_rgb(os.path.join(SAMPLES, FAMILY + ".jpg"))
+    out = eng(img, level, True)
+    for face in sorted(eng.find_faces(img, every_face=True), key=lambda f: f.box[0]):
+        dc, dn, nn = whitening_gap(img, out, face)
+        c0, dcm = lip_chroma_gain(img, out, face)
+        n, share = warp_outside_share(img, warp_only(img, face, level), face)
+        skin = cheek_region(img.shape, face)
+        tex = fine_detail_var(out, skin) / max(1e-6, fine_detail_var(img, skin))
+        region = skin_region(img, face)
+        blem = blemish_var(out, region, face.width) / max(1e-6, blemish_var(img, region, face.width))
+        print("%-14s %5.0f %8.2f %8.2f %6.2f %6d %7.2f %7.2f %8d %7.1f%% %8.2f %8.2f" % (
+            "family@%d" % face.box[0], face.width, dc, dn, abs(dc - dn), nn, c0, dcm, n, 100 * share, tex,
+            blem))
     small = downscaled_to_face(photos()["portrait"][0], eng.find_faces(photos()["portrait"][0])[0], 40)
     face = eng.find_faces(small)[0]
     out = eng(small, level, False)
