@@ -295,3 +295,18 @@ def test_the_real_group_photo_has_necks_to_measure(family):
     """At least three of the four family faces show enough neck skin for the whitening-gap bound above."""
     img, _out, faces = family
     assert sum(look.neck_region(img, f).sum() >= 50 for f in faces) >= 3
+
+
+def test_lips_stay_under_the_bound_at_full_strength(engine, photos, family):
+    """Level 1 (the strongest a user can pick): the mean chroma gain of the mouth stays <= 4 C* too, on
+    the colour portraits and on every face of the group photo (whose smiling lips are the most saturated)."""
+    for name in COLOUR:
+        img = photos[name][0]
+        face = engine.find_faces(img)[0]
+        _c, gain = look.lip_chroma_gain(img, engine(img, 1.0, False), face)
+        assert 0.3 <= gain <= 4.0, (name, gain)
+    img, _out, faces = family
+    out = engine(img, 1.0, True)
+    for face in faces:
+        _c, gain = look.lip_chroma_gain(img, out, face)
+        assert 0.3 <= gain <= 4.0, (face.box, gain)
