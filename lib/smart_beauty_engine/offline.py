@@ -135,26 +135,32 @@ class OfflineEngine:
             faces = faces[:1]
         return [face_roi(f, rgb.shape) for f in faces]
 
-    def __call__(self, rgb, level, multi_face=False, timings=None):
+    def __call__(self, rgb, level, multi_face=False, timings=None, effects=None):
+        """``effects`` (:class:`smart_beauty.effects.Effects`): a strength per effect; without it,
+        every effect at ``level`` (``Effects.from_level``)."""
+        from smart_beauty.effects import EFFECTS, Effects
+
         rgb = _check_image(rgb)
         level = float(level)
         if not 0.0 <= level <= 1.0:  # also rejects NaN
             raise ValueError("level must be within [0, 1], got %r" % level)
+        effects = Effects.from_level(level) if effects is None else effects
         faces = self.find_faces(rgb, timings, every_face=multi_face)
         if not faces:
             raise _no_face_error()
-        if level == 0.0:
+        if not any(getattr(effects, name) for name in EFFECTS):
             return rgb.copy()
         if not multi_face:
             faces = faces[:1]
         out = rgb.copy()
         for face in faces:
-            retouch_face(out, face, level, timings)
+            retouch_face(out, face, effects, timings)
         return out
 
 
-def retouch_face(img, face, level, timings=None):
-    """Retouch one face of ``img`` (uint8 HxWx3) in place, inside the face's ROI only.
+def retouch_face(img, face, effects, timings=None):
+    """Retouch one face of ``img`` (uint8 HxWx3) in place, inside the face's ROI only, with the
+    strengths ``effects`` (:class:`smart_beauty.effects.Effects`).
 
     Low-frequency work (masks, smoothing base, whitening, lips) on a working copy where the face is
     ~224 px wide; its change is upscaled once and added to the full-resolution ROI; then the warp
@@ -170,17 +176,17 @@ def retouch_face(img, face, level, timings=None):
     with _timed(timings, "masks"):
         work = masks.build(crop, face, (x0, y0), img.shape)
     with _timed(timings, "smoothing"):
-        change = retouch.smoothing_change(work, face.width, level)
+        change = retouch.smoothing_change(work, face.width, effects.smooth, effects.texture)
     with _timed(timings, "whitening"):
-        change += retouch.whitening_change(work, work.small + change, level)
+        change += retouch.whitening_change(work, work.small + change, effects.tone)
     with _timed(timings, "lips"):
-        change += retouch.lips_change(work, work.small + change, level)
+        change += retouch.lips_change(work, work.small + change, effects.lips)
     with _timed(timings, "apply"):
         result = retouch.apply_change(crop, change)
     with _timed(timings, "warp"):
         dest = img[y0:y1, x0:x1]
         dest[...] = result
-        warp_face(result, face, (x0, y0), level, out=dest)
+        warp_face(result, face, (x0, y0), effects.slim, effects.eyes, out=dest)
 
 
 def _warm_up_opencv():

@@ -9,10 +9,13 @@ offsets computed on the working copy, then applied to the full-resolution ROI in
 
 import numpy as np
 
+from smart_beauty.effects import TEXTURE_DEFAULT
+
 from . import landmarks as lm
 
 #: share of the finest detail (under ~1 px of the working copy: pores, freckles, fine hair) kept
-FINE_DETAIL_KEPT = 0.6
+#: unless the caller says otherwise (``texture``)
+FINE_DETAIL_KEPT = TEXTURE_DEFAULT
 #: whitening strength: L* curve ``beta = 1 + WHITEN * level`` (about +5 L* on mid-tones at level 0.8)
 WHITEN = 0.7
 #: chroma gain of the lips at level 1 (relative to their own chroma), its cap in C* units per unit of
@@ -31,17 +34,20 @@ def size_factor(face_width):
     return float(np.clip((face_width - 10.0) / 80.0, 0.3, 1.0))
 
 
-def smoothing_change(work, face_width, level):
+def smoothing_change(work, face_width, level, texture=FINE_DETAIL_KEPT):
     """Frequency-separation smoothing on the working copy, as an offset (float32 HxWx3).
 
     Base layer = edge-preserving (guided) filter of the working copy (face ~224 px wide): blemishes,
     blotches and uneven patches melt while the features' edges stay. The finest detail of the
-    working copy is partly put back, and everything finer than the working scale is never touched
-    (the offset is upscaled), so the skin keeps its texture. Weight ``0.9 * level * size * skin``.
+    working copy is partly put back (the share ``texture``, 0..1), and everything finer than the
+    working scale is never touched (the offset is upscaled), so the skin keeps its texture. Weight
+    ``0.9 * level * size * skin``.
     """
     import cv2
 
     small = work.small
+    if level <= 0:
+        return np.zeros_like(small)
     fw = work.face_width
     radius = max(2, int(round(0.06 * fw)))
     eps = (0.14 * 255) ** 2
@@ -49,7 +55,7 @@ def smoothing_change(work, face_width, level):
     base = cv2.ximgproc.guidedFilter(small, base, max(1, radius // 2), eps * 0.5)
     fine = small - cv2.GaussianBlur(small, (0, 0), 0.8)
     alpha = (0.9 * level * size_factor(face_width)) * work.skin
-    return alpha[..., None] * ((base - small) + FINE_DETAIL_KEPT * fine)
+    return alpha[..., None] * ((base - small) + np.float32(texture) * fine)
 
 
 def whitening_change(work, smoothed, level):
@@ -64,6 +70,8 @@ def whitening_change(work, smoothed, level):
     """
     import cv2
 
+    if level <= 0:
+        return np.zeros_like(smoothed)
     m = work.whiten
     lab = cv2.cvtColor(smoothed * np.float32(1 / 255.0), cv2.COLOR_RGB2Lab)
     L = lab[..., 0]

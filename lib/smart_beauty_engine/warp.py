@@ -50,10 +50,11 @@ def _lower_contour():
 RIGHT_CONTOUR, LEFT_CONTOUR = _lower_contour()
 
 
-def displacement(face, roi_origin, shape, level):
+def displacement(face, roi_origin, shape, slim, eyes=None):
     """Backward displacement ``(dx, dy, s)`` on the field grid (grid px = ROI px * ``s``).
 
-    A destination pixel at ROI position p samples the source at ``p + d(p)``.
+    A destination pixel at ROI position p samples the source at ``p + d(p)``. ``slim`` and ``eyes``
+    are the strengths (0..1) of the slimming and of the eye enlarging (``eyes`` defaults to ``slim``).
     """
     import cv2
 
@@ -65,7 +66,8 @@ def displacement(face, roi_origin, shape, level):
     fw = face.width * s
     dx = np.zeros((gh, gw), np.float32)
     dy = np.zeros((gh, gw), np.float32)
-    if level <= 0 or fw < 4:
+    eyes = slim if eyes is None else eyes
+    if (slim <= 0 and eyes <= 0) or fw < 4:
         return dx, dy, s
 
     # face frame: u along the eye axis (image right for an upright face)
@@ -78,53 +80,54 @@ def displacement(face, roi_origin, shape, level):
     half_l = float(pts[454] @ u) - nose
     mean_half = max(1e-6, (half_r + half_l) / 2)
 
-    # slimming: values drawn along the contour, spread in a narrow Gaussian band
-    ind = np.zeros((gh, gw), np.float32)
-    vx = np.zeros((gh, gw), np.float32)
-    vy = np.zeros((gh, gw), np.float32)
-    for idx, sign, half in ((RIGHT_CONTOUR, 1.0, half_r), (LEFT_CONTOUR, -1.0, half_l)):
-        p, prof = _side(idx, pts)
-        amount = SLIM * level * fw * float(np.clip(half / mean_half, 0.0, 1.0))
-        for a, b, pa, pb in zip(p[:-1], p[1:], prof[:-1], prof[1:]):
-            m = sign * amount * 0.5 * (pa + pb)
-            a_i, b_i = tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b)
-            cv2.line(ind, a_i, b_i, 1.0, 1, cv2.LINE_8)
-            # backward map: the content moves by m*u, so a pixel samples from -m*u
-            cv2.line(vx, a_i, b_i, float(-m * u[0]), 1, cv2.LINE_8)
-            cv2.line(vy, a_i, b_i, float(-m * u[1]), 1, cv2.LINE_8)
-    sigma = max(1.0, BAND * fw)
-    g = cv2.GaussianBlur(ind, (0, 0), sigma)
-    gx = cv2.GaussianBlur(vx, (0, 0), sigma)
-    gy = cv2.GaussianBlur(vy, (0, 0), sigma)
-    peak = 1.0 / (np.sqrt(2 * np.pi) * sigma)  # value of a blurred 1-px line on the line
-    r = np.clip(g / peak, 0.0, 1.0)
-    k = np.clip((r - _CUT) / (1.0 - _CUT), 0.0, 1.0)
-    k = k * k * (3 - 2 * k)
-    safe = np.maximum(g, 1e-12)
-    # hold it off the nose and the mouth
-    keep = np.zeros((gh, gw), np.float32)
-    for idx in (lm.LIPS_OUTER, lm.NOSE_WINGS):
-        hull = cv2.convexHull(np.round(pts[list(idx)] * 16).astype(np.int32))
-        cv2.fillConvexPoly(keep, hull, 1.0, cv2.LINE_AA, 4)
-    keep = cv2.GaussianBlur(keep, (0, 0), max(1.0, 0.04 * fw))
-    keep = np.clip(keep * 2.0, 0.0, 1.0)
-    wgt = k * (1.0 - keep) / safe
-    dx += gx * wgt
-    dy += gy * wgt
+    if slim > 0:  # slimming: values drawn along the contour, spread in a narrow Gaussian band
+        ind = np.zeros((gh, gw), np.float32)
+        vx = np.zeros((gh, gw), np.float32)
+        vy = np.zeros((gh, gw), np.float32)
+        for idx, sign, half in ((RIGHT_CONTOUR, 1.0, half_r), (LEFT_CONTOUR, -1.0, half_l)):
+            p, prof = _side(idx, pts)
+            amount = SLIM * slim * fw * float(np.clip(half / mean_half, 0.0, 1.0))
+            for a, b, pa, pb in zip(p[:-1], p[1:], prof[:-1], prof[1:]):
+                m = sign * amount * 0.5 * (pa + pb)
+                a_i, b_i = tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b)
+                cv2.line(ind, a_i, b_i, 1.0, 1, cv2.LINE_8)
+                # backward map: the content moves by m*u, so a pixel samples from -m*u
+                cv2.line(vx, a_i, b_i, float(-m * u[0]), 1, cv2.LINE_8)
+                cv2.line(vy, a_i, b_i, float(-m * u[1]), 1, cv2.LINE_8)
+        sigma = max(1.0, BAND * fw)
+        g = cv2.GaussianBlur(ind, (0, 0), sigma)
+        gx = cv2.GaussianBlur(vx, (0, 0), sigma)
+        gy = cv2.GaussianBlur(vy, (0, 0), sigma)
+        peak = 1.0 / (np.sqrt(2 * np.pi) * sigma)  # value of a blurred 1-px line on the line
+        r = np.clip(g / peak, 0.0, 1.0)
+        k = np.clip((r - _CUT) / (1.0 - _CUT), 0.0, 1.0)
+        k = k * k * (3 - 2 * k)
+        safe = np.maximum(g, 1e-12)
+        # hold it off the nose and the mouth
+        keep = np.zeros((gh, gw), np.float32)
+        for idx in (lm.LIPS_OUTER, lm.NOSE_WINGS):
+            hull = cv2.convexHull(np.round(pts[list(idx)] * 16).astype(np.int32))
+            cv2.fillConvexPoly(keep, hull, 1.0, cv2.LINE_AA, 4)
+        keep = cv2.GaussianBlur(keep, (0, 0), max(1.0, 0.04 * fw))
+        keep = np.clip(keep * 2.0, 0.0, 1.0)
+        wgt = k * (1.0 - keep) / safe
+        dx += gx * wgt
+        dy += gy * wgt
 
     def room(c):
         # largest radius keeping the circle (plus a pixel) inside the ROI grid
         return float(min(c[0], c[1], gw - 1 - c[0], gh - 1 - c[1])) - 2.0
 
+    eye_contours = ((lm.RIGHT_EYE, (33, 133)), (lm.LEFT_EYE, (263, 362))) if eyes > 0 else ()
     X, Y = np.meshgrid(np.arange(gw, dtype=np.float32), np.arange(gh, dtype=np.float32))
-    for contour, (c0, c1) in ((lm.RIGHT_EYE, (33, 133)), (lm.LEFT_EYE, (263, 362))):
+    for contour, (c0, c1) in eye_contours:
         c = pts[list(contour)].mean(axis=0)
         eye_w = float(np.hypot(*(pts[c0] - pts[c1])))
         rad = min(1.0 * eye_w, room(c))
         if rad < 2:
             continue
         kk = _falloff((X - c[0]) ** 2 + (Y - c[1]) ** 2, rad)
-        a = EYES * level * kk
+        a = EYES * eyes * kk
         dx -= a * (X - c[0])
         dy -= a * (Y - c[1])
 
@@ -151,8 +154,9 @@ def _factor(h, w):
 BLOCK = 8
 
 
-def warp_face(roi, face, roi_origin, level, out=None):
-    """``roi`` (uint8 HxWx3) slimmed and with enlarged eyes, written to ``out`` (default: a copy).
+def warp_face(roi, face, roi_origin, slim, eyes=None, out=None):
+    """``roi`` (uint8 HxWx3) slimmed (strength ``slim``) and with enlarged eyes (strength ``eyes``,
+    default ``slim``), written to ``out`` (default: a copy).
 
     ``out`` must hold ``roi``'s pixels and must not share memory with it: only the blocks that move
     are written.
@@ -161,10 +165,11 @@ def warp_face(roi, face, roi_origin, level, out=None):
 
     if out is None:
         out = roi.copy()
-    if level <= 0:
+    eyes = slim if eyes is None else eyes
+    if slim <= 0 and eyes <= 0:
         return out
     h, w = roi.shape[:2]
-    dx, dy, s = displacement(face, roi_origin, roi.shape, level)
+    dx, dy, s = displacement(face, roi_origin, roi.shape, slim, eyes)
     f = int(round(1.0 / s))
     gh, gw = dx.shape
     moving = ((dx != 0) | (dy != 0)).astype(np.uint8)
