@@ -147,13 +147,13 @@ def _cloud_findings(report, env, check_network):
 
 
 def _local_findings(report, env, start_engine):
-    cli = localserver.find_cli(env)
+    cli = localserver.find_engine(env)
     if cli is None:
         report.add(FAIL if report.backend == "local" else WARN, "offline engine",
                    "not installed (looked for: %s)" % localserver.describe_missing(env),
-                   localserver.INSTALL_FIX + " (Linux/macOS, Python 3.9-3.12)")
+                   localserver.missing_message(env).split("; ", 1)[-1].rstrip("."))
         return
-    report.add(INFO, "offline engine", "command %s" % cli)
+    report.add(INFO, "offline engine", "command %s (%s)" % (cli, cli.where))
     if not start_engine:
         return
     try:
@@ -226,7 +226,7 @@ def preflight(backend="auto", env=None):
     except errors.SmartBeautyError as e:
         return text_type(e)
     if chosen == "local":
-        return None if localserver.find_cli(env) else localserver.NO_ENGINE
+        return None if localserver.find_engine(env) else localserver.missing_message(env)
     if not settings.api_key:
         return errors.ConfigError().user_message
     try:

@@ -7,9 +7,16 @@ random token for this server run only, not the user's API key) and exits after S
 That line is kept in ``local-server.json`` (0600) in the Smart Beauty config folder, so the next
 plug-in run reuses the server while it is alive.
 
-The command is looked up in this order (:func:`find_cli`): ``$SMART_BEAUTY_CLI`` (only that one),
-the path ``install.sh`` recorded in ``cli-path`` in the config folder, ``~/.local/bin/smart-beauty``,
-the checkout's ``.venv`` (when the library runs from a checkout), ``smart-beauty`` on PATH.
+The command is looked up in this order (:func:`find_engine`): ``$SMART_BEAUTY_CLI`` (only that one);
+inside the Flatpak GIMP's sandbox only the engine the installer put there for the sandbox's own Python
+(``engine.json``'s ``flatpak`` entry: that Python, run with the recorded folder of wheels unpacked for
+it on PYTHONPATH -- the sandbox cannot run the host's venv, whose interpreter links into the host's
+``/usr``); elsewhere the interpreter the installer recorded (``engine.json``'s ``host`` entry: the venv's
+``bin/python`` or, on Windows, ``Scripts\\python.exe``, started as ``python -m smart_beauty_py3.cli``),
+the command an older ``install.sh`` recorded in ``cli-path``, ``~/.local/bin/smart-beauty``, the
+checkout's ``.venv`` (when the library runs from a checkout), ``smart-beauty`` on PATH.
+The platform is a parameter wherever the rules differ (Windows paths are built with ``ntpath``), so
+the Windows and macOS rules are tested on any system.
 
 ``open_client(backend, settings)`` is the one place that turns a backend choice (``auto``: the cloud
 when a key is set, else the offline engine; ``cloud``; ``local``) into a :class:`~smart_beauty.Client`.
@@ -20,6 +27,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import threading
 
 from . import errors, settings as sb_settings
@@ -29,7 +37,9 @@ from .compat import monotonic, text_type
 BACKENDS = ("auto", "cloud", "local")
 ENV_CLI = "SMART_BEAUTY_CLI"
 ENV_ENGINE = "SMART_BEAUTY_ENGINE"      # offline (default) or simple (tests)
-CLI_PATH_FILE = "cli-path"              # written by install.sh
+ENGINE_FILE = "engine.json"             # written by install.py: {"host": {...}, "flatpak": {...}}
+CLI_PATH_FILE = "cli-path"              # written by older install.sh versions: the command's path
+CLI_MODULE = "smart_beauty_py3.cli"     # what a recorded interpreter runs (python -m ...)
 STATE_FILE = "local-server.json"
 LOG_FILE = "local-server.log"
 IDLE_EXIT = 600.0                       # seconds the server lives without requests
@@ -37,9 +47,24 @@ START_TIMEOUT = 90.0                    # first start imports OpenCV and numpy; 
 PROBE_TIMEOUT = 2.0
 _children = []                          # servers started by this process (reaped by stop())
 
-INSTALL_FIX = "run './install.sh --with-engine' in the Smart Beauty folder"
-NO_ENGINE = ("The offline engine is not installed (no 'smart-beauty' command was found); %s, or store an "
-             "AILab API key with Filters > Enhance > Smart Beauty Settings... to use the cloud." % INSTALL_FIX)
+
+def install_fix(platform=None):
+    """The one command that installs (or repairs) the offline engine, as typed on ``platform``."""
+    platform = sys.platform if platform is None else platform
+    if platform.startswith("win"):
+        return "run 'py install.py --with-engine' in the Smart Beauty folder"
+    return "run './install.sh --with-engine' in the Smart Beauty folder"
+
+
+def no_engine(platform=None):
+    return ("The offline engine is not installed (no 'smart-beauty' command was found); %s, or store an "
+            "AILab API key with Filters > Enhance > Smart Beauty Settings... to use the cloud." % install_fix(platform))
+
+
+INSTALL_FIX = install_fix()
+NO_ENGINE = no_engine()
+FLATPAK_FIX = ("run './install.sh --with-engine' in the Smart Beauty folder from a terminal outside Flatpak "
+               "(it installs a copy of the engine for the Flatpak GIMP's own Python), then restart GIMP")
 
 
 class LocalServer(object):
@@ -111,57 +136,164 @@ def in_background(func, tick, on_tick, *args, **kwargs):
 
 # -- finding the command ----------------------------------------------------------------------
 
-def _exe(path):
-    return bool(path) and os.path.isfile(path) and os.access(path, os.X_OK)
+class Command(object):
+    """How to start ``smart-beauty``: ``program`` + ``args`` (e.g. a Python and ``-m smart_beauty_py3.cli``),
+    ``where`` it was found, and ``pythonpath`` (folders the child gets as PYTHONPATH, or None)."""
+
+    def __init__(self, program, args=(), where="", pythonpath=None):
+        self.program, self.args, self.where, self.pythonpath = program, list(args), where, pythonpath
+
+    def argv(self, rest=()):
+        return [self.program] + self.args + list(rest)
+
+    def __str__(self):
+        return " ".join(self.argv())
+
+    def __repr__(self):
+        return "Command(%r, where=%r)" % (self.argv(), self.where)
 
 
-def _checkout_venv():
+def _exe(path, platform=None):
+    """An existing program file (on Windows every file can be run; elsewhere it needs its x bit)."""
+    platform = sys.platform if platform is None else platform
+    if not path or not os.path.isfile(path):
+        return False
+    return platform.startswith("win") or os.access(path, os.X_OK)
+
+
+def _checkout_venv(platform=None):
+    path = sb_settings.path_module(platform)
     here = os.path.dirname(os.path.abspath(__file__))          # <checkout>/lib/smart_beauty
     root = os.path.dirname(os.path.dirname(here))
-    if os.name == "nt":
-        return os.path.join(root, ".venv", "Scripts", "smart-beauty.exe")
-    return os.path.join(root, ".venv", "bin", "smart-beauty")
+    if (sys.platform if platform is None else platform).startswith("win"):
+        return path.join(root, ".venv", "Scripts", "smart-beauty.exe")
+    return path.join(root, ".venv", "bin", "smart-beauty")
 
 
-def _which(name, env):
-    for d in (env.get("PATH") or "").split(os.pathsep):
-        for ext in ([""] if os.name != "nt" else [".exe", ".cmd", ""]):
-            p = os.path.join(d, name + ext)
-            if _exe(p):
+def _which(name, env, platform=None):
+    platform = sys.platform if platform is None else platform
+    windows = platform.startswith("win")
+    path = sb_settings.path_module(platform)
+    for d in (env.get("PATH") or "").split(";" if windows else ":"):
+        for ext in ([".exe", ".cmd", ""] if windows else [""]):
+            p = path.join(d, name + ext)
+            if _exe(p, platform):
                 return p
     return None
 
 
-def candidates(env=None):
-    """(path, where) pairs in lookup order (existing or not)."""
+def _sandboxed(env, platform=None):
+    """Inside the Flatpak GIMP's sandbox (Linux only; FLATPAK_ID or /.flatpak-info)."""
+    return (sys.platform if platform is None else platform).startswith("linux") and sb_settings.in_flatpak(env)
+
+
+def read_record(env=None, platform=None):
+    """``engine.json`` from the config folder (what the installer recorded), or {}."""
+    path = sb_settings.path_module(platform).join(sb_settings.config_dir(env, platform), ENGINE_FILE)
+    data = sb_settings._read_json(path)
+    data["_file"] = path
+    return data
+
+
+def _python_command(entry, where):
+    """A Command running the CLI module with a recorded interpreter (+ its PYTHONPATH folder)."""
+    return Command(entry.get("python") or "", ["-m", CLI_MODULE], where, entry.get("path") or None)
+
+
+def candidates(env=None, platform=None):
+    """Commands in lookup order (existing or not)."""
     env = os.environ if env is None else env
     if env.get(ENV_CLI):
-        return [(env[ENV_CLI], "$" + ENV_CLI)]
+        return [Command(env[ENV_CLI], where="$" + ENV_CLI)]
+    record = read_record(env, platform)
+    if _sandboxed(env, platform):
+        entry = record.get("flatpak")
+        if isinstance(entry, dict) and entry.get("python"):
+            return [_python_command(entry, "installed for the Flatpak GIMP, recorded in %s" % record["_file"])]
+        return []
     out = []
-    recorded = os.path.join(sb_settings.config_dir(env), CLI_PATH_FILE)
+    entry = record.get("host")
+    if isinstance(entry, dict) and entry.get("python"):
+        out.append(_python_command(entry, "recorded by the installer in %s" % record["_file"]))
+    path = sb_settings.path_module(platform)
+    recorded = path.join(sb_settings.config_dir(env, platform), CLI_PATH_FILE)
     try:
         with io.open(recorded, "r", encoding="utf-8") as f:
             line = f.read().strip()
         if line:
-            out.append((line, "recorded by install.sh in %s" % recorded))
+            out.append(Command(line, where="recorded by install.sh in %s" % recorded))
     except (IOError, OSError):
         pass
-    home = os.path.expanduser("~")
-    local_bin = os.path.join(home, ".local", "bin", "smart-beauty")
-    out.append((local_bin, "~/.local/bin"))
-    out.append((_checkout_venv(), "the checkout's .venv"))
-    on_path = _which("smart-beauty", env)
+    home = sb_settings.home_dir(env, platform)
+    out.append(Command(path.join(home, ".local", "bin", "smart-beauty"), where="~/.local/bin"))
+    out.append(Command(_checkout_venv(platform), where="the checkout's .venv"))
+    on_path = _which("smart-beauty", env, platform)
     if on_path:
-        out.append((on_path, "PATH"))
+        out.append(Command(on_path, where="PATH"))
     return out
 
 
-def find_cli(env=None):
-    """The ``smart-beauty`` command to start the offline engine with, or None."""
-    for path, _where in candidates(env):
-        if _exe(path):
-            return path
+def _usable(command, platform=None):
+    if not _exe(command.program, platform):
+        return False
+    return all(os.path.isdir(p) for p in (command.pythonpath or "").split(os.pathsep) if p)
+
+
+def find_engine(env=None, platform=None):
+    """The Command to start the offline engine with, or None (:func:`missing_message` says why)."""
+    for command in candidates(env, platform):
+        if _usable(command, platform):
+            return command
     return None
+
+
+def find_cli(env=None, platform=None):
+    """The program of :func:`find_engine`'s command (a ``smart-beauty`` or a Python), or None."""
+    command = find_engine(env, platform)
+    return command.program if command else None
+
+
+def python_version(python):
+    """``"3.13"`` for an interpreter that runs, else None."""
+    try:
+        out = subprocess.check_output([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                      stderr=subprocess.STDOUT)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.decode("ascii", "replace").strip() or None
+
+
+def missing_message(env=None, platform=None):
+    """One sentence: why no engine command is usable here, and the fix."""
+    env = os.environ if env is None else env
+    if env.get(ENV_CLI) or not _sandboxed(env, platform):
+        return no_engine(platform)
+    record = read_record(env, platform)
+    entry = record.get("flatpak")
+    if not isinstance(entry, dict) or not entry.get("python"):
+        host = record.get("host") if isinstance(record.get("host"), dict) else {}
+        seen = (" (%s, installed on this computer, needs the computer's own /usr)" % host["python"]
+                if host.get("python") else "")
+        return ("The offline engine is not installed for the Flatpak GIMP: its sandbox cannot run the engine "
+                "installed outside it%s; %s." % (seen, FLATPAK_FIX))
+    if not _exe(entry["python"], platform):
+        return ("The offline engine for the Flatpak GIMP needs %s, which is not in GIMP's sandbox; %s."
+                % (entry["python"], FLATPAK_FIX))
+    return ("The offline engine for the Flatpak GIMP is incomplete (%s is missing); %s."
+            % (entry.get("path") or "its folder", FLATPAK_FIX))
+
+
+def flatpak_mismatch(command, env=None):
+    """For the Flatpak engine: a sentence when the sandbox's Python is not the one its wheels are for."""
+    entry = read_record(env).get("flatpak") or {}
+    wanted = entry.get("python_version")
+    if not wanted or not command.where.startswith("installed for the Flatpak"):
+        return None
+    have = python_version(command.program)
+    if have == wanted:
+        return None
+    return ("The offline engine was installed for the Flatpak GIMP's Python %s, but GIMP's Python is now %s "
+            "(a Flatpak runtime update); %s." % (wanted, have or "not runnable", FLATPAK_FIX))
 
 
 # -- the state file ---------------------------------------------------------------------------
@@ -202,23 +334,33 @@ def _alive(url, key):
 def serve_argv(cli, env=None):
     env = os.environ if env is None else env
     engine = (env.get(ENV_ENGINE) or "offline").strip()
-    return [cli, "serve", "--port", "0", "--announce", "--idle-exit", "%g" % IDLE_EXIT, "--engine", engine]
+    command = cli if isinstance(cli, Command) else Command(cli)
+    return command.argv(["serve", "--port", "0", "--announce", "--idle-exit", "%g" % IDLE_EXIT, "--engine", engine])
 
 
-def _detach_kwargs():
-    if os.name == "nt":
+def popen_kwargs(platform=None):
+    """How the server is started so it outlives the plug-in and opens no window: Windows has no fork,
+    so no ``preexec_fn``/sessions there -- a new process group without a console window, and
+    ``close_fds`` left off (Python 2.7 on Windows refuses it with redirected handles)."""
+    platform = sys.platform if platform is None else platform
+    if platform.startswith("win"):
         flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200) | 0x08000000  # CREATE_NO_WINDOW
-        return {"creationflags": flags}
-    return {"preexec_fn": os.setsid}
+        return {"creationflags": flags, "close_fds": False}
+    if sys.version_info[0] >= 3:
+        return {"start_new_session": True, "close_fds": True}  # novermin
+    return {"preexec_fn": os.setsid, "close_fds": True}
 
 
-def _child_env(env):
+def _child_env(env, command=None):
     child = dict(env)
     # GIMP's own Python settings must not leak into the Python 3 server (GIMP 2.10 sets PYTHONHOME etc.).
     for name in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONNOUSERSITE"):
         child.pop(name, None)
     # keep the user's AILab key out of the local server: it gets its own per-run token
     child.pop(sb_settings.ENV_KEY, None)
+    if command is not None and command.pythonpath:
+        child["PYTHONPATH"] = command.pythonpath     # the engine unpacked for this Python (Flatpak)
+        child["PYTHONNOUSERSITE"] = "1"
     return child
 
 
@@ -240,11 +382,13 @@ def start(cli, env=None, timeout=START_TIMEOUT):
     log_path = os.path.join(directory, LOG_FILE)
     log = io.open(log_path, "wb")
     devnull = io.open(os.devnull, "rb")
+    command = cli if isinstance(cli, Command) else Command(cli)
     try:
-        proc = subprocess.Popen(serve_argv(cli, env), stdin=devnull, stdout=subprocess.PIPE, stderr=log,
-                                close_fds=os.name != "nt", env=_child_env(env), **_detach_kwargs())
+        proc = subprocess.Popen(serve_argv(command, env), stdin=devnull, stdout=subprocess.PIPE, stderr=log,
+                                env=_child_env(env, command), **popen_kwargs())
     except (OSError, ValueError) as e:
-        raise errors.ConfigError("The offline engine could not be started (%s: %s); %s." % (cli, e, INSTALL_FIX))
+        raise errors.ConfigError("The offline engine could not be started (%s: %s); %s." % (
+            command, e, FLATPAK_FIX if command.pythonpath else INSTALL_FIX))
     finally:
         log.close()
         devnull.close()
@@ -281,10 +425,10 @@ def start(cli, env=None, timeout=START_TIMEOUT):
         raise errors.ConfigError("The offline engine did not start (%s; details in %s); %s." % (
             detail, log_path, INSTALL_FIX))
     proc.stdout.close()   # the server writes nothing more to stdout
-    data["cli"] = cli
+    data["cli"] = str(command)
     data["started"] = True
     _write_state(data, env)
-    return LocalServer(data["url"], data["key"], data.get("pid"), data.get("engine"), False, cli)
+    return LocalServer(data["url"], data["key"], data.get("pid"), data.get("engine"), False, str(command))
 
 
 def ensure(env=None, timeout=START_TIMEOUT):
@@ -294,10 +438,13 @@ def ensure(env=None, timeout=START_TIMEOUT):
     state = _read_state(env)
     if state and _alive(state["url"], state["key"]):
         return LocalServer(state["url"], state["key"], state.get("pid"), state.get("engine"), True, state.get("cli"))
-    cli = find_cli(env)
-    if cli is None:
-        raise errors.ConfigError(NO_ENGINE)
-    return start(cli, env, timeout)
+    command = find_engine(env)
+    if command is None:
+        raise errors.ConfigError(missing_message(env))
+    mismatch = flatpak_mismatch(command, env)
+    if mismatch:
+        raise errors.ConfigError(mismatch)
+    return start(command, env, timeout)
 
 
 def stop(env=None, wait=5.0):
@@ -312,9 +459,11 @@ def stop(env=None, wait=5.0):
     if not pid:
         return False
     try:
-        os.kill(int(pid), signal.SIGTERM)
+        os.kill(int(pid), signal.SIGTERM)       # Windows: TerminateProcess
     except (OSError, ValueError):
         return False
+    if os.name == "nt":
+        return True     # there, os.kill(pid, 0) would send CTRL_C_EVENT (0), not ask whether it lives
     import time
     deadline = monotonic() + wait
     while monotonic() < deadline:
@@ -332,4 +481,4 @@ def stop(env=None, wait=5.0):
 
 def describe_missing(env=None):
     """Where the command was looked for (for Check Setup)."""
-    return "; ".join("%s (%s)" % (p, w) for p, w in candidates(env))
+    return "; ".join("%s (%s)" % (c.program, c.where) for c in candidates(env)) or missing_message(env)

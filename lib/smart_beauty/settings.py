@@ -9,7 +9,9 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 
 import io
 import json
+import ntpath
 import os
+import posixpath
 import re
 import socket
 import stat
@@ -39,26 +41,47 @@ def in_flatpak(env=None):
     return bool(env.get("FLATPAK_ID")) or os.path.exists(FLATPAK_INFO)
 
 
-def config_dir(env=None):
+def path_module(platform=None):
+    """``ntpath`` for Windows, ``posixpath`` elsewhere: paths for ``platform`` (``sys.platform`` by
+    default) are built with that platform's rules, whatever system runs the code (tests, installers)."""
+    platform = sys.platform if platform is None else platform
+    return ntpath if platform.startswith("win") else posixpath
+
+
+def home_dir(env=None, platform=None):
+    """The user's home folder as ``platform`` finds it (Windows: USERPROFILE; others: HOME)."""
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    if platform.startswith("win"):
+        return env.get("USERPROFILE") or os.path.expanduser("~")
+    return env.get("HOME") or os.path.expanduser("~")
+
+
+def config_dir(env=None, platform=None):
     """The Smart Beauty config folder (key, settings, recorded engine command).
 
-    Inside Flatpak, XDG_CONFIG_HOME is the sandbox's own ``~/.var/app/<id>/config``, which install.sh
+    Windows ``%APPDATA%\\smart-beauty``, macOS ``~/Library/Application Support/smart-beauty``, else
+    ``$XDG_CONFIG_HOME/smart-beauty`` (default ``~/.config``); ``$SMART_BEAUTY_CONFIG_DIR`` wins.
+    Inside Flatpak, XDG_CONFIG_HOME is the sandbox's own ``~/.var/app/<id>/config``, which the installer
     and the command line (outside) never see; Flathub's GIMP sees the real home, so the folder they
     share, ``~/.config/smart-beauty``, is used there -- unless the sandbox's own one already exists.
+    ``platform`` (default ``sys.platform``) chooses the rule; the installer and the tests pass it.
     """
     env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
     if env.get(ENV_CONFIG_DIR):
         return env[ENV_CONFIG_DIR]
-    home = os.path.expanduser("~")
-    if sys.platform.startswith("win"):
-        base = env.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
-    elif sys.platform == "darwin":
-        base = os.path.join(home, "Library", "Application Support")
+    path = path_module(platform)
+    home = home_dir(env, platform)
+    if platform.startswith("win"):
+        base = env.get("APPDATA") or path.join(home, "AppData", "Roaming")
+    elif platform == "darwin":
+        base = path.join(home, "Library", "Application Support")
     else:
-        base = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-        if in_flatpak(env) and not os.path.isdir(os.path.join(base, "smart-beauty")):
-            base = os.path.join(home, ".config")
-    return os.path.join(base, "smart-beauty")
+        base = env.get("XDG_CONFIG_HOME") or path.join(home, ".config")
+        if in_flatpak(env) and not os.path.isdir(path.join(base, "smart-beauty")):
+            base = path.join(home, ".config")
+    return path.join(base, "smart-beauty")
 
 
 def is_loopback_host(host):

@@ -101,7 +101,7 @@ def test_lookup_order(env, monkeypatch, tmp_path):
     recorded.chmod(0o755)
     (cfg / localserver.CLI_PATH_FILE).write_text(str(recorded) + "\n")
     assert localserver.find_cli() == str(recorded)
-    wheres = [w for _p, w in localserver.candidates()]
+    wheres = [c.where for c in localserver.candidates()]
     assert wheres[0].startswith("recorded by install.sh") and wheres[1] == "~/.local/bin"
 
 
