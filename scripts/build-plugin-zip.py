@@ -7,11 +7,11 @@
 ``smart-beauty-gimp3.zip`` holds ``smart-beauty/`` (smart-beauty.py, lib/smart_beauty, vendor/ with
 requests and its pure-Python set), for GIMP 3.0 and 3.2 on Linux, Windows and macOS;
 ``smart-beauty-gimp2.10.zip`` holds ``smart_beauty/`` (the gimpfu plug-in, lib/, the pinned Python 2.7
-requests set). The folders are made by ``install.sh --gimp-dir <scratch profile> --vendor always``, so
+requests set). The folders are made by ``install.py --gimp-dir <scratch profile> --vendor always``, so
 a zip holds exactly what an install puts in a profile. The plug-in file is stored with mode 0755 (GIMP
 on Linux and macOS only runs executable plug-ins; ``unzip`` and file managers keep the mode). Entries
-are sorted and dated 1980-01-01, so the same sources give the same bytes. Needs bash and, unless the
-wheels are cached (``SB_WHEEL_CACHE``), pip and PyPI to fetch the requests wheels.
+are sorted and dated 1980-01-01, so the same sources give the same bytes. Needs, unless the wheels are
+cached (``SB_WHEEL_CACHE``), pip and PyPI to fetch the requests wheels.
 """
 import argparse
 import os
@@ -31,12 +31,12 @@ def build(gimp, out_dir, env=None):
     with tempfile.TemporaryDirectory(prefix="sb-zip-") as scratch:
         profile = os.path.join(scratch, "profile")
         os.makedirs(profile)
-        subprocess.run(["bash", os.path.join(REPO, "install.sh"), "--gimp-dir", profile, "--gimp-version",
+        subprocess.run([sys.executable, os.path.join(REPO, "install.py"), "--gimp-dir", profile, "--gimp-version",
                         "3.0" if gimp == "3" else "2.10", "--no-cli", "--vendor", "always"],
                        check=True, stdout=subprocess.DEVNULL, env=env)
         src = os.path.join(profile, "plug-ins", folder)
         if not os.path.isfile(os.path.join(src, folder + ".py")):
-            raise SystemExit("install.sh made no %s/%s.py" % (folder, folder))
+            raise SystemExit("install.py made no %s/%s.py" % (folder, folder))
         os.makedirs(out_dir, exist_ok=True)
         path = os.path.join(out_dir, "smart-beauty-gimp%s.zip" % gimp)
         entries = []
@@ -56,7 +56,7 @@ def build(gimp, out_dir, env=None):
                 with open(full, "rb") as f:
                     data = f.read()
                 if os.path.basename(arc) == "INSTALLED.txt":
-                    # what install.sh notes, less the builder's path and clock (same sources, same zip)
+                    # what the installer notes, less the builder's path and clock (same sources, same zip)
                     keep = [ln for ln in data.decode("utf-8").splitlines() if ln.startswith(("commit=", "gimp="))]
                     data = ("\n".join(keep + ["source=%s" % os.path.basename(path)]) + "\n").encode("utf-8")
                 z.writestr(info, data)

@@ -1,4 +1,4 @@
-"""Supply chain: what install.sh vendors for GIMP is pinned; bandit finds nothing new; pip-audit
+"""Supply chain: what the installer (install.py) vendors for GIMP is pinned; bandit finds nothing new; pip-audit
 (when its advisory service is reachable) finds nothing unexplained. See docs/supply-chain.md."""
 import json
 import os
@@ -18,9 +18,13 @@ if sys.version_info[0] < 3:
 
 
 def _vendor_sets():
-    with open(os.path.join(REPO, "install.sh")) as f:
-        text = f.read()
-    return dict(re.findall(r'^(PY\w+_VENDOR)="([^"]*)"', text, re.M))
+    """The pinned sets the installer vendors for GIMP, from install.py (their one home)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sb_install", os.path.join(REPO, "install.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {name: " ".join(getattr(module, name)) for name in ("PY27_VENDOR", "PY3_VENDOR")}
 
 
 def _tool(name):

@@ -71,6 +71,16 @@ def export_layer(l, path):
 '''
 
 
+def load_installer(path: Path = REPO / "install.py"):
+    """The installer module (install.py at the checkout's root), for its pins and its functions."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sb_install", str(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def record_time(what: str, seconds: float) -> None:
     TIMES.append((what, seconds))
 
