@@ -78,7 +78,7 @@ def _requests_findings(report, env):
         import requests
     except ImportError as e:
         report.add(FAIL, "requests", "cannot be imported (%s)" % e,
-                   "re-run ./install.sh (it puts requests beside the plug-in in vendor/)")
+                   "re-run %s (it puts requests beside the plug-in in vendor/)" % localserver.installer_command())
         return
     where = os.path.dirname(os.path.abspath(requests.__file__))
     report.add(INFO, "requests", "%s from %s" % (requests.__version__, where))
@@ -93,7 +93,7 @@ def _requests_findings(report, env):
     else:
         report.add(FAIL, "CA bundle", "%s (%s) does not exist, so secure connections will fail" % (bundle, source),
                    "set REQUESTS_CA_BUNDLE to your system's CA file (Linux: /etc/ssl/certs/ca-certificates.crt) "
-                   "or re-run ./install.sh")
+                   "or re-run %s" % localserver.installer_command())
     try:
         import ssl
         report.add(INFO, "TLS", ssl.OPENSSL_VERSION)
@@ -105,7 +105,8 @@ def _network_fix(error):
     text = text_type(error).lower()
     if "certificate" in text or "ssl" in text:
         return ("the system clock or CA certificates: set REQUESTS_CA_BUNDLE to your CA file (a corporate "
-                "proxy's CA too); Windows/macOS: re-run ./install.sh to refresh the bundled certifi")
+                "proxy's CA too); Windows/macOS: re-run %s to refresh the bundled certifi"
+                % localserver.installer_command())
     return "check the internet connection, a proxy (HTTPS_PROXY) or AILAB_API_BASE"
 
 

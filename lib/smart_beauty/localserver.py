@@ -48,12 +48,14 @@ PROBE_TIMEOUT = 2.0
 _children = []                          # servers started by this process (reaped by stop())
 
 
+def installer_command(platform=None):
+    """How the installer is run on ``platform``: ``py install.py`` on Windows, ``./install.sh`` elsewhere."""
+    return "py install.py" if (sys.platform if platform is None else platform).startswith("win") else "./install.sh"
+
+
 def install_fix(platform=None):
     """The one command that installs (or repairs) the offline engine, as typed on ``platform``."""
-    platform = sys.platform if platform is None else platform
-    if platform.startswith("win"):
-        return "run 'py install.py --with-engine' in the Smart Beauty folder"
-    return "run './install.sh --with-engine' in the Smart Beauty folder"
+    return "run '%s --with-engine' in the Smart Beauty folder" % installer_command(platform)
 
 
 def no_engine(platform=None):
@@ -272,10 +274,9 @@ def missing_message(env=None, platform=None):
     entry = record.get("flatpak")
     if not isinstance(entry, dict) or not entry.get("python"):
         host = record.get("host") if isinstance(record.get("host"), dict) else {}
-        seen = (" (%s, installed on this computer, needs the computer's own /usr)" % host["python"]
-                if host.get("python") else "")
-        return ("The offline engine is not installed for the Flatpak GIMP: its sandbox cannot run the engine "
-                "installed outside it%s; %s." % (seen, FLATPAK_FIX))
+        seen = ("the one installed on this computer (%s) needs the computer's own /usr, which GIMP's sandbox "
+                "replaces" % host["python"] if host.get("python") else "GIMP's sandbox needs its own copy")
+        return "The offline engine is not installed for the Flatpak GIMP: %s; %s." % (seen, FLATPAK_FIX)
     if not _exe(entry["python"], platform):
         return ("The offline engine for the Flatpak GIMP needs %s, which is not in GIMP's sandbox; %s."
                 % (entry["python"], FLATPAK_FIX))

@@ -12,13 +12,14 @@ Per face, on a box around it only (cost follows face area, not photo size):
 landmarks -> masks -> smoothing -> whitening -> lip tint -> slimming + eye enlarging (one remap).
 """
 
+import sys
 import threading
 import time
 from contextlib import contextmanager
 
 import numpy as np
 
-INSTALL_HINT = "run ./install.sh --with-engine"
+INSTALL_HINT = "run %s --with-engine" % ("py install.py" if sys.platform.startswith("win") else "./install.sh")
 #: the oldest OpenCV whose DNN module reads the TFLite models
 MIN_OPENCV = (4, 8)
 _available = None

@@ -35,8 +35,8 @@ def local_engine():
 
     ok, reason = offline.available()
     if not ok:
-        raise errors.ConfigError("The offline engine is not installed (%s); run './install.sh --with-engine' "
-                                 "or set an AILab API key to use the cloud." % reason)
+        raise errors.ConfigError("The offline engine is not installed (%s); run '%s --with-engine' or set an "
+                                 "AILab API key to use the cloud." % (reason, localserver.installer_command()))
     return offline.shared_engine()
 
 

@@ -39,8 +39,9 @@ import gimpfu  # noqa: E402
 from gimpfu import (PF_DIRNAME, PF_DRAWABLE, PF_IMAGE, PF_SLIDER, PF_STRING, PF_TOGGLE,  # noqa: E402
                     main, pdb, register)
 
-INSTALL_FIX = ("run ./install.sh again from the Smart Beauty folder you downloaded (it puts lib/ and vendor/ "
-               "with requests beside this plug-in), then restart GIMP")
+INSTALL_FIX = ("run %s again from the Smart Beauty folder you downloaded (it puts lib/ and vendor/ "
+               "with requests beside this plug-in), then restart GIMP" %
+               ("py install.py" if os.name == "nt" else "./install.sh"))
 
 
 def _missing(exc):

@@ -36,8 +36,9 @@ gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp  # noqa: E402
 from gi.repository import Gio, GLib, GObject  # noqa: E402
 
-INSTALL_FIX = ("run ./install.sh again from the Smart Beauty folder you downloaded (it puts lib/ and, if "
-               "needed, vendor/ with requests beside this plug-in), then restart GIMP")
+INSTALL_FIX = ("run %s again from the Smart Beauty folder you downloaded (it puts lib/ and, if "
+               "needed, vendor/ with requests beside this plug-in), then restart GIMP" %
+               ("py install.py" if os.name == "nt" else "./install.sh"))
 
 
 def _missing(exc):
