@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import glob
+import hashlib
 import importlib
 import json
 import os
@@ -254,7 +255,7 @@ class Wheels:
 
     def fetch(self, name: str, args: Sequence[str]) -> str:
         """``pip download args`` into ``<cache>/<name>`` (kept; ``.complete`` marks a whole set)."""
-        dest = os.path.join(self.cache, name)
+        dest = cache_folder(self.cache, name, args)
         if os.path.isfile(os.path.join(dest, ".complete")):
             return dest
         part = dest + ".part"
@@ -272,16 +273,24 @@ class Wheels:
         return dest
 
     def py27(self) -> str:
-        # --no-deps + an explicit closed set: pip would evaluate dependency markers with this machine's
-        # Python 3 and pull py3-only packages otherwise.
-        return self.fetch("py27-requests", ["--no-deps", "--only-binary=:all:", "--python-version", "2.7",
-                                            "--implementation", "cp", "--abi", "none", "--platform", "any"]
-                          + PY27_VENDOR)
+        return self.fetch("py27-requests", PY27_ARGS)
 
     def py3(self) -> str:
-        return self.fetch("py3-requests", ["--no-deps", "--only-binary=:all:", "--python-version", "3.9",
-                                           "--implementation", "py", "--abi", "none", "--platform", "any"]
-                          + PY3_VENDOR)
+        return self.fetch("py3-requests", PY3_ARGS)
+
+
+# --no-deps + an explicit closed set: pip would evaluate dependency markers with this machine's Python 3
+# and pull py3-only packages otherwise.
+PY27_ARGS = ["--no-deps", "--only-binary=:all:", "--python-version", "2.7", "--implementation", "cp", "--abi", "none",
+             "--platform", "any"] + PY27_VENDOR
+PY3_ARGS = ["--no-deps", "--only-binary=:all:", "--python-version", "3.9", "--implementation", "py", "--abi", "none",
+            "--platform", "any"] + PY3_VENDOR
+
+
+def cache_folder(cache: str, name: str, args: Sequence[str]) -> str:
+    """Where a wheel set is cached: its name carries a digest of the request, so changed pins never
+    reuse an old set."""
+    return os.path.join(cache, "%s-%s" % (name, hashlib.sha256(" ".join(args).encode()).hexdigest()[:10]))
 
 
 def unpack_wheels(wheel_dir: str, target: str) -> list[str]:
@@ -537,7 +546,9 @@ class Installer:
         if subprocess.run(pip).returncode != 0:
             raise Failure("pip install -e %s[cli] failed" % REPO)
         did("pip install -e %s[cli] into %s" % (REPO, venv))
-        if not self.platform.startswith("win"):
+        if self.platform.startswith("win"):
+            say("  the command is %s (run it by that path, or add %s to your PATH)" % (layout["cli"], layout["bin"]))
+        else:
             self.link_cli(layout["cli"])
         path = record_engine(self.env, self.platform, host={"python": layout["python"], "made_by": PROG})
         did("recorded %s in %s (the plug-ins start the offline engine with it)" % (layout["python"], path))
@@ -579,7 +590,14 @@ class Installer:
         folder = settings.config_dir(self.env, self.platform)
         for name in ("engine.json", "cli-path"):
             path = os.path.join(folder, name)
-            if os.path.isfile(path) and REPO in open(path, encoding="utf-8").read():
+            if not os.path.isfile(path):
+                continue
+            if name == "engine.json":
+                recorded = (settings._read_json(path).get("host") or {}).get("python") or ""
+            else:
+                with open(path, encoding="utf-8") as f:
+                    recorded = f.read().strip()
+            if recorded.startswith(REPO + os.sep):      # what this checkout recorded, nothing else
                 if self.args.dry_run:
                     say("  would remove %s" % path)
                 else:

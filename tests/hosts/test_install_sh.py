@@ -392,7 +392,8 @@ def test_engine_option(repo, home, tmp_path):
 
 def test_vendored_wheels_are_the_pinned_py27_set():
     """The py27 wheel cache holds exactly the pinned, py2-compatible wheels."""
-    d = WHEEL_CACHE / "py27-requests"
+    installer = load_installer()
+    d = Path(installer.cache_folder(str(WHEEL_CACHE), "py27-requests", installer.PY27_ARGS))
     if not (d / ".complete").exists():
         pytest.skip("wheel cache not filled yet (filled by the install tests)")
     names = sorted(p.name for p in d.glob("*.whl"))
