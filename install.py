@@ -188,12 +188,12 @@ def record_engine(env: dict[str, str], platform: str, host: dict | None = None,
     entries given replace the recorded ones. Returns the file's path."""
     settings = core_settings()
     path = settings.path_module(platform).join(settings.config_dir(env, platform), "engine.json")
-    data = settings._read_json(path)
+    data = settings.read_json(path)
     if host is not None:
         data["host"] = host
     if flatpak is not None:
         data["flatpak"] = flatpak
-    settings._write_private(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    settings.write_private(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -593,7 +593,7 @@ class Installer:
             if not os.path.isfile(path):
                 continue
             if name == "engine.json":
-                recorded = (settings._read_json(path).get("host") or {}).get("python") or ""
+                recorded = (settings.read_json(path).get("host") or {}).get("python") or ""
             else:
                 with open(path, encoding="utf-8") as f:
                     recorded = f.read().strip()

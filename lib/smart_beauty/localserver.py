@@ -192,7 +192,7 @@ def _sandboxed(env, platform=None):
 def read_record(env=None, platform=None):
     """``engine.json`` from the config folder (what the installer recorded), or {}."""
     path = sb_settings.path_module(platform).join(sb_settings.config_dir(env, platform), ENGINE_FILE)
-    data = sb_settings._read_json(path)
+    data = sb_settings.read_json(path)
     data["_file"] = path
     return data
 
