@@ -3,7 +3,9 @@
 Python 3 only (runs on the host). Used by tests/hosts/conftest.py; also a small CLI:
 
     python3 tests/hosts/hosts.py build gimp3|gimp32|gimp3x|gimp210|py27
-    python3 tests/hosts/hosts.py run gimp210 [--bind HOST:GUEST[:ro]]... [--env K=V]... -- cmd args...
+    python3 tests/hosts/hosts.py run [--bind HOST:GUEST[:ro]]... [--env K=V]... [--cwd DIR] gimp210 -- cmd args...
+
+(the options come before the root's name: everything after it is the command)
 
 Every run: `chroot ROOT env -i <only the variables given> timeout ...`, bind mounts made for that
 run and ALWAYS unmounted afterwards (also on timeout/KeyboardInterrupt).
