@@ -307,15 +307,25 @@ def unpack_wheels(wheel_dir: str, target: str) -> list[str]:
 
 
 def extra_requirements(name: str) -> list[str]:
-    """The requirements of pyproject.toml's install extra ``name`` (the engine's pins live there)."""
+    """The requirements of pyproject.toml's install extra ``name`` (the engine's pins live there). An
+    extra that names this project's own extras (``engine`` is ``smart-beauty-gimp[cli]``) gets theirs."""
     with open(os.path.join(REPO, "pyproject.toml"), encoding="utf-8") as f:
         text = f.read()
+    project = re.search(r'^name = "([^"]+)"', text, re.M).group(1)
     section = text[text.index("[project.optional-dependencies]"):]
     m = re.search(r"^%s = \[(.*?)^\]" % re.escape(name), section, re.S | re.M)
     if not m:
         raise Failure("pyproject.toml has no install extra %r" % name)
     body = "\n".join(line.split("#", 1)[0] for line in m.group(1).splitlines())
-    return re.findall(r'"([^"]+)"', body)
+    requirements = []
+    for requirement in re.findall(r'"([^"]+)"', body):
+        own = re.match(r"%s\[([^\]]+)\]$" % re.escape(project), requirement)
+        if own:
+            for extra in own.group(1).split(","):
+                requirements.extend(extra_requirements(extra.strip()))
+        else:
+            requirements.append(requirement)
+    return requirements
 
 
 # ---------------------------------------------------------------- profiles

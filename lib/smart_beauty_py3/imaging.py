@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 import os
 import re
+import struct
 import tempfile
 import warnings
+import zlib
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin, TiffImagePlugin, TiffTags
@@ -194,8 +196,10 @@ class Original:
     rotation applied once), its ICC profile, EXIF and XMP (orientation reset), its format.
 
     ``image``: the colour channels as a PIL image (mode RGB, L, CMYK, or I;16 for 16-bit grey);
+    16-bit RGB, which Pillow cannot hold, is ``deep`` instead (H x W x 3 uint16, read by OpenCV) with
+    ``deep_alpha`` (H x W uint16 or None), and ``image`` is None;
     ``colour``: "RGB", "L" or "CMYK"; ``bits``: 8 or 16; ``alpha``: a PIL "L" image or None;
-    ``notes``: what could not be kept, one phrase each (e.g. 16-bit RGB read as 8-bit).
+    ``notes``: what could not be kept, one phrase each (e.g. 16-bit CMYK read as 8-bit).
     """
 
     def __init__(self, path: str, strip_metadata: bool = False, pixels: bool = True):
@@ -218,15 +222,25 @@ class Original:
                     self.format = im.format
                     self.icc = im.info.get("icc_profile") or None
                     self.xmp = _xmp_of(im)
-                    if _is_16bit_colour(im):
-                        self.notes.append("16-bit colour was read as 8-bit (Pillow cannot hold 16-bit RGB)")
+                    deep = _is_16bit_colour(im)
                     self.colour, self.bits, self.has_alpha = _work_mode(im)
-                    if pixels:
+                    rgb16 = deep and self.colour == "RGB"
+                    if rgb16:
+                        self.bits = 16     # read by OpenCV below: Pillow has no 16-bit RGB mode
+                    elif deep:
+                        self.notes.append("16-bit CMYK was read as 8-bit")
+                    if pixels and not rgb16:
                         im.load()
                     exif = im.getexif()
-                    self.rotated = rotated = exif.get(0x0112, 1) not in (1, None)
+                    for pointer in (0x8769, 0x8825):   # read the Exif/GPS sub-IFDs while the file is open
+                        if pointer in exif:
+                            exif.get_ifd(pointer)
+                    orientation = exif.get(0x0112, 1)
+                    self.rotated = rotated = orientation not in (1, None)
                     image = None
-                    if pixels:
+                    if pixels and rgb16:
+                        self.dpi = im.info.get("dpi")
+                    elif pixels:
                         image = ImageOps.exif_transpose(im) if rotated else im   # loaded: stays valid
                     else:
                         self.dpi = im.info.get("dpi")
@@ -242,11 +256,16 @@ class Original:
         self.exif = exif.tobytes() if len(exif) else None
         if strip_metadata:
             self.exif = self.xmp = None
-        self.image = self.alpha = None
+        self.image = self.alpha = self.deep = self.deep_alpha = None
         if image is not None:
             self.dpi = image.info.get("dpi")
             self._split(image)
             del image
+        elif pixels and rgb16:
+            self.deep, self.deep_alpha = read_rgb16(path)
+            if rotated:
+                self.deep = _oriented(self.deep, orientation)
+                self.deep_alpha = None if self.deep_alpha is None else _oriented(self.deep_alpha, orientation)
         try:
             self.profile = ImageCms.ImageCmsProfile(io.BytesIO(self.icc)) if self.icc else None
         except (OSError, ImageCms.PyCMSError):
@@ -277,6 +296,8 @@ class Original:
     @property
     def pixels(self):
         """The colour channels as an H x W x C array (uint8, or uint16 for 16 bits); None if not loaded."""
+        if self.deep is not None:
+            return self.deep
         if self.image is None:
             return None
         data = np.asarray(self.image)
@@ -284,16 +305,20 @@ class Original:
 
     def load(self) -> Original:
         """This original with its pixels (itself when they are loaded)."""
-        if self.image is not None:
+        if self.image is not None or self.deep is not None:
             return self
         return Original(self.path, strip_metadata=self.strip_metadata)
 
     @property
     def size(self) -> tuple[int, int]:
+        if self.deep is not None:
+            return self.deep.shape[1], self.deep.shape[0]
         return self.image.size
 
     def _image8(self):
         """The colour channels as an 8-bit PIL image in the original colour space."""
+        if self.deep is not None:
+            return Image.fromarray(to8(self.deep), "RGB")
         if self.bits == 16:
             data = np.asarray(self.image).astype(np.uint32)
             return Image.fromarray(((data + 128) // 257).astype(np.uint8), "L")
@@ -321,6 +346,48 @@ class Original:
         srgb = self.profile is not None and self.colour == "RGB" and ImageCms.getProfileDescription(
             self.profile).strip().lower().startswith("srgb")
         return (self.profile is not None and not srgb) or self.bits != 8 or self.colour == "CMYK"
+
+
+def to8(data):
+    """16-bit samples as 8-bit (rounded: 65535 -> 255, 257 * v -> v)."""
+    return ((data.astype(np.uint32) + 128) // 257).astype(np.uint8)
+
+
+def _cv2():
+    try:
+        import cv2
+    except ImportError:
+        raise errors.BadInputError("16-bit colour files need OpenCV, which is missing; reinstall the command "
+                                   "with its cli extra (pip install -e '.[cli]').")
+    return cv2
+
+
+def read_rgb16(path: str):
+    """(H x W x 3 uint16 RGB, H x W uint16 alpha or None) of a 16-bit RGB(A) PNG or TIFF, read by
+    OpenCV (Pillow has no 16-bit RGB mode). EXIF orientation is not applied here."""
+    cv2 = _cv2()
+    try:
+        data = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)   # fromfile: any file name
+    except (OSError, cv2.error) as e:
+        raise errors.BadInputError("%s cannot be read as an image (%s); check the file."
+                                   % (os.path.basename(path), e.__class__.__name__))
+    if data is None or data.dtype != np.uint16 or data.ndim != 3 or data.shape[2] not in (3, 4):
+        raise errors.BadInputError("%s cannot be read as a 16-bit colour image; check the file."
+                                   % os.path.basename(path))
+    rgb = np.ascontiguousarray(data[:, :, 2::-1])          # OpenCV's BGR(A) -> RGB
+    alpha = np.ascontiguousarray(data[:, :, 3]) if data.shape[2] == 4 else None
+    return rgb, alpha
+
+
+_ORIENT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+           8: lambda a: np.rot90(a, 1)}
+
+
+def _oriented(data, orientation):
+    """``data`` (H x W [x C]) turned upright for EXIF ``orientation``, as ImageOps.exif_transpose does."""
+    turn = _ORIENT.get(orientation)
+    return data if turn is None else np.ascontiguousarray(turn(data))
 
 
 def _work_mode(im) -> tuple[str, int, bool]:
@@ -414,7 +481,8 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
     sent_o, result_o = original.from_srgb(sent), original.from_srgb(result)
     del sent, result
     image = original.image    # changed in place, strip by strip: the only full-size copy held
-    width, height = image.size
+    deep = original.deep      # (16-bit RGB: the array is changed in place instead)
+    width, height = original.size
     gain, top_value = (257, 65535) if original.bits == 16 else (1, 255)
     dtype = np.uint16 if original.bits == 16 else np.uint8
     same_size = sent_o.size == (width, height)
@@ -433,14 +501,22 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
         del up_s
         if gain != 1:
             up_r *= gain
-        strip = np.asarray(image.crop((0, top, width, bottom)), dtype=work)
+        if deep is not None:
+            strip = deep[top:bottom].astype(work)
+        else:
+            strip = np.asarray(image.crop((0, top, width, bottom)), dtype=work)
         strip += up_r.reshape(strip.shape)
         del up_r
         np.clip(strip, 0, top_value, out=strip)
         strip = strip.astype(dtype)
-        image.paste(Image.fromarray(strip) if original.bits == 16 or strip.ndim == 2
-                    else Image.fromarray(strip, original.colour), (0, top))
+        if deep is not None:
+            deep[top:bottom] = strip
+        else:
+            image.paste(Image.fromarray(strip) if original.bits == 16 or strip.ndim == 2
+                        else Image.fromarray(strip, original.colour), (0, top))
     del sent_o, result_o
+    if deep is not None:
+        return save_rgb16(original, out, fmt)
     return save_as(original, image, out, fmt)
 
 
@@ -454,11 +530,13 @@ def save_as(original: Original, image, out, fmt: str) -> str:
     profile and metadata as ``fmt``; returns the description for the report."""
     colour, bits, alpha, icc = original.colour, original.bits, original.alpha, original.icc
     notes = list(original.notes)
+    if original.deep_alpha is not None:    # 16-bit RGBA written here only as JPEG: the alpha is dropped
+        alpha = Image.fromarray(to8(original.deep_alpha), "L")
     if bits == 16 and fmt == "jpeg":
-        data = np.asarray(image).astype(np.uint32)
-        image = Image.fromarray(((data + 128) // 257).astype(np.uint8), "L")
+        image = Image.fromarray(to8(original.deep), "RGB") if original.deep is not None else Image.fromarray(
+            to8(np.asarray(image)), "L")
         bits = 8
-        notes.append("8-bit (JPEG has no 16-bit)")
+        notes.append("reduced from 16 to 8 bits (JPEG has no 16-bit)")
     if fmt == "png" and colour == "CMYK":   # PNG has no CMYK: sRGB, converted with the profile
         if original.profile is not None:
             image = ImageCms.profileToProfile(image, original.profile, SRGB_PROFILE, renderingIntent=INTENT,
@@ -505,3 +583,121 @@ def save_as(original: Original, image, out, fmt: str) -> str:
     if original.exif or original.xmp:
         words.append("metadata kept")
     return ", ".join(words + notes)
+
+
+# -- 16-bit RGB files: OpenCV encodes the samples, the metadata is added as Pillow would -------------
+
+_TIFF_LAYOUT = {254, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279, 280, 281, 282, 283, 284, 296, 317, 320,
+                322, 323, 324, 325, 338, 339, 530, 531, 532, 700, 34675}
+
+
+def save_rgb16(original: Original, out, fmt: str) -> str:
+    """Write 16-bit RGB(A) ``original.deep`` (+ ``deep_alpha``) to the file object ``out`` as ``fmt``
+    with the original's profile, EXIF, XMP and resolution; JPEG is written at 8 bits (it has no 16),
+    and says so. Returns the description for the report."""
+    if fmt == "jpeg":
+        return save_as(original, None, out, fmt)
+    if fmt not in ("png", "tiff"):
+        raise ValueError("unknown output format %r" % fmt)
+    cv2 = _cv2()
+    data = original.deep[:, :, ::-1]      # RGB -> OpenCV's BGR
+    if original.deep_alpha is not None:
+        data = np.dstack([data, original.deep_alpha])
+    data = np.ascontiguousarray(data)
+    if fmt == "png":
+        kinds, blobs = [], []
+        for kind, blob in ((cv2.IMAGE_METADATA_EXIF, _exif_tiff(original.exif)),
+                           (cv2.IMAGE_METADATA_ICCP, original.icc), (cv2.IMAGE_METADATA_XMP, original.xmp)):
+            if blob:
+                kinds.append(kind)
+                blobs.append(np.frombuffer(blob, np.uint8))
+        params = [cv2.IMWRITE_PNG_COMPRESSION, 6]
+        ok, encoded = (cv2.imencodeWithMetadata(".png", data, kinds, blobs, params) if kinds
+                       else cv2.imencode(".png", data, params))
+        if not ok:
+            raise errors.SmartBeautyError("OpenCV could not encode the 16-bit PNG; please report this.")
+        out.write(_png_with_dpi(encoded.tobytes(), original.dpi))
+    else:
+        ok, encoded = cv2.imencode(".tif", data, [cv2.IMWRITE_TIFF_COMPRESSION, 8])   # 8: Adobe deflate
+        if not ok:
+            raise errors.SmartBeautyError("OpenCV could not encode the 16-bit TIFF; please report this.")
+        out.write(_tiff_with_metadata(encoded.tobytes(), original, alpha=original.deep_alpha is not None))
+    words = ["%s 16-bit" % fmt]
+    if original.icc:
+        words.append("sRGB profile" if original.icc == SRGB_ICC else "colour profile kept")
+    if original.exif or original.xmp:
+        words.append("metadata kept")
+    return ", ".join(words + list(original.notes))
+
+
+def _exif_tiff(exif: bytes | None) -> bytes | None:
+    """EXIF as a bare TIFF structure (a PNG eXIf chunk has no "Exif\\0\\0" header; Pillow's has)."""
+    if exif and exif.startswith(b"Exif\x00\x00"):
+        return exif[6:]
+    return exif
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def _png_with_dpi(png: bytes, dpi) -> bytes:
+    """``png`` with a pHYs chunk (pixels per metre) after its IHDR when ``dpi`` is known."""
+    if not dpi:
+        return png
+    ppm = [max(1, int(round(float(d) / 0.0254))) for d in dpi[:2]]
+    ihdr_end = 8 + 8 + 13 + 4
+    return png[:ihdr_end] + _png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)) + png[ihdr_end:]
+
+
+def _tiff_with_metadata(tiff: bytes, original: Original, alpha: bool) -> bytes:
+    """OpenCV's one-image TIFF rebuilt with the original's ICC profile, XMP, EXIF (first-IFD tags
+    and the Exif/GPS sub-IFDs) and resolution, and alpha marked as unassociated (ExtraSamples),
+    which OpenCV leaves out. The compressed strips are kept as OpenCV wrote them; Pillow lays out
+    the tags (header, tags, then the strips, as its own TIFF writer does)."""
+    order = "<" if tiff[:2] == b"II" else ">"
+    source = TiffImagePlugin.ImageFileDirectory_v2(tiff[:8])
+    stream = io.BytesIO(tiff)
+    stream.seek(struct.unpack(order + "L", tiff[4:8])[0])
+    source.load(stream)
+    offsets, counts = source[273], source[279]
+    offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+    counts = counts if isinstance(counts, tuple) else (counts,)
+    strips = b"".join(tiff[o:o + n] for o, n in zip(offsets, counts))
+    ifd = TiffImagePlugin.ImageFileDirectory_v2(tiff[:8])
+    if original.exif:
+        exif = Image.Exif()
+        exif.load(original.exif)
+        for tag, value in exif.items():
+            if tag in _TIFF_LAYOUT:
+                continue
+            if tag in (0x8769, 0x8825):      # Exif and GPS sub-IFDs, written as such
+                value = dict(exif.get_ifd(tag))
+                if not value:
+                    continue
+            ifd[tag] = value
+            known = TiffTags.lookup(tag)
+            if known.type:
+                ifd.tagtype[tag] = known.type
+    for tag in (256, 257, 258, 259, 262, 277, 278, 279, 284, 317, 339):
+        if tag in source:
+            ifd[tag] = source[tag]
+            ifd.tagtype[tag] = source.tagtype[tag]
+    position, starts = 0, []
+    for n in counts:                  # relative to the strips; Pillow adds where they start
+        starts.append(position)
+        position += n
+    ifd[273] = tuple(starts)
+    ifd.tagtype[273] = TiffTags.LONG
+    if alpha:
+        ifd[338] = 2                 # unassociated alpha
+        ifd.tagtype[338] = TiffTags.SHORT
+    if original.dpi:
+        ifd[282], ifd[283], ifd[296] = float(original.dpi[0]), float(original.dpi[1]), 2
+    if original.icc:
+        ifd[34675] = original.icc
+        ifd.tagtype[34675] = TiffTags.UNDEFINED
+    if original.xmp:
+        ifd[700] = original.xmp
+        ifd.tagtype[700] = TiffTags.BYTE
+    return tiff[:4] + struct.pack(order + "L", 8) + ifd.tobytes(8) + strips

@@ -7,8 +7,13 @@ Adobe's file. ``cmyk_profile()``: an ICC v2 output profile (lut16 A2B0 CMYK->Lab
 a simple press model (CMY complements of sRGB with a dot gain, black multiplies), enough for
 littleCMS to convert both ways as it does with a real press profile -- and far enough from Pillow's
 naive CMYK->RGB that ignoring the profile shows.
+
+``png16()`` / ``tiff16()``: 16-bit RGB(A) files with an ICC profile and EXIF, written here from the
+formats' definitions (PNG chunks; an uncompressed TIFF laid out by Pillow's tag writer), not by the
+OpenCV code under test.
 """
 import struct
+import zlib
 
 import numpy as np
 
@@ -140,3 +145,57 @@ def portrait(width, height, seed=1):
     base = np.stack([x * 255 // max(1, width - 1), y * 255 // max(1, height - 1),
                      255 - (x + y) * 255 // max(1, width + height - 2)], -1).astype(np.int32)
     return np.clip(base + rng.integers(-12, 13, size=base.shape), 0, 255).astype(np.uint8)
+
+
+def _chunk(kind, body):
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def _exif_tiff(exif):
+    data = exif.tobytes()
+    return data[6:] if data.startswith(b"Exif\x00\x00") else data
+
+
+def png16(path, rgb, alpha=None, icc=None, exif=None):
+    """A 16-bit RGB (colour type 2) or RGBA (6) PNG, with iCCP and eXIf chunks when given."""
+    pixels = rgb if alpha is None else np.dstack([rgb, alpha])
+    height, width, channels = pixels.shape
+    data = pixels.astype(">u2")
+    raw = b"".join(b"\0" + data[row].tobytes() for row in range(height))
+    body = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16,
+                                                                  2 if channels == 3 else 6, 0, 0, 0))
+    if icc:
+        body += _chunk(b"iCCP", b"test\0\0" + zlib.compress(icc))
+    if exif is not None:
+        body += _chunk(b"eXIf", _exif_tiff(exif))
+    body += _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b"")
+    with open(path, "wb") as f:
+        f.write(body)
+
+
+def tiff16(path, rgb, alpha=None, icc=None, exif=None):
+    """An uncompressed little-endian 16-bit RGB(A) TIFF (one strip), with its ICC profile and EXIF
+    (first-IFD tags and the Exif sub-IFD)."""
+    from PIL import Image, TiffImagePlugin, TiffTags
+
+    pixels = rgb if alpha is None else np.dstack([rgb, alpha])
+    height, width, channels = pixels.shape
+    strip = pixels.astype("<u2").tobytes()
+    ifd = TiffImagePlugin.ImageFileDirectory_v2(b"II*\0\0\0\0\0")
+    tags = {256: width, 257: height, 258: (16,) * channels, 259: 1, 262: 2, 273: 0, 277: channels,
+            278: height, 279: len(strip), 284: 1}
+    if alpha is not None:
+        tags[338] = 2
+    for tag, value in tags.items():
+        ifd[tag] = value
+        ifd.tagtype[tag] = TiffTags.LONG if tag in (256, 257, 273, 278, 279) else TiffTags.SHORT
+    if icc:
+        ifd[34675] = icc
+        ifd.tagtype[34675] = TiffTags.UNDEFINED
+    if exif is not None:
+        parsed = Image.Exif()
+        parsed.load(exif.tobytes())
+        for tag, value in parsed.items():
+            ifd[tag] = dict(parsed.get_ifd(tag)) if tag in (0x8769, 0x8825) else value
+    with open(path, "wb") as f:
+        f.write(b"II*\0" + struct.pack("<I", 8) + ifd.tobytes(8) + strip)

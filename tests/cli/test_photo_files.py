@@ -1,11 +1,11 @@
 """Issue 13, part 1: a photographer's file comes back as it went in, retouched.
 
 Real files made here with Pillow/ImageCms (profiles from ``photofiles``): an Adobe RGB-like JPEG
-with EXIF rotation and XMP, a CMYK JPEG with its profile, 16-bit grayscale PNG and TIFF, a 16-bit
-RGB PNG, an ICC-tagged 8-bit TIFF, an animated GIF. They go through the CLI's own batch steps to a
-local AILab server over real HTTP whose engine changes one box only and remembers what it was
-given, so "untouched pixels identical" and "sent in sRGB, converted with the profile" are checked
-exactly.
+with EXIF rotation and XMP, a CMYK JPEG with its profile, 16-bit grayscale PNG and TIFF, 16-bit
+RGB and RGBA PNG and TIFF with a profile and EXIF, an ICC-tagged 8-bit TIFF, an animated GIF. They
+go through the CLI's own batch steps to a local AILab server over real HTTP whose engine changes one
+box only and remembers what it was given, so "untouched pixels identical" and "sent in sRGB,
+converted with the profile" are checked exactly.
 """
 import io
 import json
@@ -190,20 +190,71 @@ def test_16bit_grayscale_keeps_its_depth_and_is_not_clipped_to_white(service, tm
     assert item.context["format"].startswith("%s 16-bit" % fmt.lower())
 
 
-def test_16bit_rgb_png_says_it_comes_back_8bit(service, tmp_path):
-    """Pillow has no 16-bit RGB mode: the result is 8-bit, and the report says so (never silently)."""
-    import struct
-    import zlib
-    data = (np.arange(W * H * 3).reshape(H, W, 3) * 37 % 65536).astype(">u2")
-    raw = b"".join(b"\0" + data[row].tobytes() for row in range(H))
+def rgb16_source(tmp_path, fmt, alpha):
+    """A 16-bit RGB(A) PNG or TIFF with the Adobe RGB-like profile and EXIF (first IFD + Exif sub-IFD),
+    with values no 8-bit file can hold (v % 257 != 0); returns (path, rgb, alpha)."""
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:H, 0:W]
+    rgb = np.stack([9000 + x * 500, 12000 + y * 600, 30000 - x * 200 - y * 100], -1)
+    rgb = (rgb + rng.integers(0, 200, size=rgb.shape)).astype(np.uint16)
+    a = (40000 + x * 100 + y * 7).astype(np.uint16) if alpha else None
+    exif = exif_with()
+    exif.get_ifd(0x8769)[0x9003] = "2026:11:29 09:30:00"      # DateTimeOriginal, in the Exif sub-IFD
+    src = tmp_path / ("rgb16%s.%s" % ("a" if alpha else "", "png" if fmt == "PNG" else "tif"))
+    (photofiles.png16 if fmt == "PNG" else photofiles.tiff16)(str(src), rgb, a, icc=ADOBE, exif=exif)
+    return src, rgb, a
 
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-    src = tmp_path / "rgb16.png"
-    src.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", W, H, 16, 2, 0, 0, 0))
-                    + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-    _dest, item = retouch(service, src, tmp_path)
-    assert "16-bit colour was read as 8-bit" in item.context["format"]
+
+def read16(path):
+    """(RGB, alpha or None) of a 16-bit file, read by OpenCV (Pillow reads 16-bit RGB as 8-bit)."""
+    import cv2
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    assert data is not None and data.dtype == np.uint16, (path, None if data is None else data.dtype)
+    return data[:, :, 2::-1], (data[:, :, 3] if data.shape[2] == 4 else None)
+
+
+@pytest.mark.parametrize("alpha", [False, True], ids=["rgb", "rgba"])
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_16bit_rgb_keeps_its_depth_profile_and_exif_and_untouched_pixels_at_16_bits(service, tmp_path, fmt,
+                                                                                      alpha):
+    src, rgb, a = rgb16_source(tmp_path, fmt, alpha)
+    original = imaging.Original(str(src))
+    assert original.bits == 16 and np.array_equal(original.pixels, rgb)     # not Pillow's 8-bit reading
+    dest, item = retouch(service, src, tmp_path, out_format="same")
+    sent = service[1].seen[0]                                             # the service got 8-bit sRGB
+    eight = Image.fromarray(((rgb.astype(np.uint32) + 128) // 257).astype(np.uint8), "RGB")
+    assert np.array_equal(sent, np.asarray(ImageCms.profileToProfile(
+        eight, ImageCms.ImageCmsProfile(io.BytesIO(ADOBE)), SRGB,
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB")))
+    out_rgb, out_a = read16(dest)                                          # 16-bit in, 16-bit out
+    keep = untouched(rgb.shape)
+    assert np.array_equal(out_rgb[keep], rgb[keep])                        # every 16-bit value kept
+    assert (rgb[keep] % 257 != 0).mean() > 0.9                             # (values 8 bits cannot hold)
+    ys, xs = box(rgb.shape)
+    assert (out_rgb[ys, xs].astype(int) - rgb[ys, xs]).mean() > 20 * 257    # retouched...
+    assert (out_rgb[ys, xs] % 257 != 0).mean() > 0.9                       # ...at 16 bits: not 8-bit values
+    if alpha:
+        assert np.array_equal(out_a, a)
+    else:
+        assert out_a is None
+    with Image.open(dest) as out:
+        assert out.format == fmt and out.info.get("icc_profile") == ADOBE
+        exif = out.getexif()
+        assert exif.get(0x010F) == "TestCam" and exif.get(0x0132) == "2026:11:30 10:00:00"
+        assert exif.get_ifd(0x8769).get(0x9003) == "2026:11:29 09:30:00"
+    assert item.context["format"] == "%s 16-bit, colour profile kept, metadata kept" % fmt.lower()
+
+
+def test_16bit_rgb_to_jpeg_says_it_was_reduced_to_8_bits(cli_env, ailab):
+    src, rgb, _a = rgb16_source(cli_env, "PNG", alpha=False)
+    report = cli_env / "r.json"
+    assert cli.main(["retouch", str(src), "-o", str(cli_env / "o"), "--format", "jpeg", "--report", str(report),
+                     "--quiet"]) == 0
+    with Image.open(cli_env / "o" / "rgb16.beauty.jpg") as out:
+        assert out.format == "JPEG" and out.mode == "RGB" and out.info.get("icc_profile") == ADOBE
+        assert out.getexif().get(0x010F) == "TestCam"
+    row = json.loads(report.read_text())[0]
+    assert row["format"].startswith("jpeg 8-bit") and "reduced from 16 to 8 bits" in row["format"], row
 
 
 def test_tiff_with_profile_round_trips_as_tiff(service, tmp_path):
@@ -287,3 +338,28 @@ def test_an_srgb_tagged_photo_is_sent_as_it_is_and_comes_back_tagged(service, tm
         result = np.asarray(out)
     keep = untouched(result.shape)
     assert np.array_equal(result[keep], decoded[keep])
+
+
+def test_16bit_orientation_turns_the_array_as_pillow_turns_images():
+    from PIL import ImageOps
+    data = np.random.default_rng(2).integers(0, 255, size=(3, 5, 3)).astype(np.uint8)
+    for orientation in range(1, 9):
+        image = Image.fromarray(data)
+        exif = image.getexif()
+        exif[0x0112] = orientation
+        image.info["exif"] = exif.tobytes()
+        turned = np.asarray(ImageOps.exif_transpose(image))
+        assert np.array_equal(imaging._oriented(data, orientation), turned), orientation
+
+
+def test_a_damaged_16bit_png_fails_with_one_sentence_and_nothing_sent(service, tmp_path):
+    src, _rgb, _a = rgb16_source(tmp_path, "PNG", alpha=False)
+    data = src.read_bytes()
+    idat = data.index(b"IDAT")
+    src.write_bytes(data[:idat + 40] + data[-12:])      # the pixel data cut short, IEND kept
+    client, engine = service
+    run = cli.make_batch(client, [(str(src), str(tmp_path / "o.beauty.png"))], 0.8, False)
+    run.run_all(tick=0.05)
+    assert run.items[0].status == batch.FAILED and engine.seen == []
+    assert "cannot be read" in run.items[0].message and "\n" not in run.items[0].message
+    assert not (tmp_path / "o.beauty.png").exists()
