@@ -26,12 +26,16 @@ that could not be kept). ``temp_output`` is a file the batch has already created
 (which refuses a link planted in its place); it is renamed into place, with the permissions the
 umask gives an ordinary file, only once complete.
 
+Writers that can only write by name (GIMP's exporters) write into the item's private work folder
+and copy the file in with :func:`copy_to_temp_output` (the same :func:`open_temp_output`).
+
 Resume: an item whose output already exists is ``skipped`` unless ``force``. With a ``recipe`` (a
-dict of the options that shape the result), the batch keeps a ledger in each output folder
-(:data:`LEDGER`): what each output was made from (source path, size, mtime, sha256, recipe). Then an
-existing output is skipped only when its ledger entry matches the source and the recipe; it is
-redone when the same source changed or the recipe differs, and refused (failed, unsent) when it was
-made from another file or by something else. Rate limits: every job
+dict of the options that shape the result, made by :func:`recipe`; the CLI and the GIMP batches
+both pass one), the batch keeps a ledger in each output folder (:data:`LEDGER`): what each output
+was made from (source path, size, mtime, sha256, recipe). Then an existing output is skipped only
+when its ledger entry matches the source and the recipe; it is redone when the same source changed
+or the recipe differs, and refused (failed, unsent) when it was made from another file or by
+something else. ``force_hint`` ends those refusals with how this host's user replaces it anyway. Rate limits: every job
 shares the client's pause (:meth:`Client._pause_all`): after a 429/503 with ``Retry-After`` no job of
 this client sends anything before the pause ends; a job refused for rate limiting after the client's
 own retries is put back in the queue (nothing was processed or billed) and the batch keeps one job
@@ -114,7 +118,8 @@ class Batch(object):
     """See the module documentation."""
 
     def __init__(self, client, pairs, prepare, finish, level=1.0, multi_face=False, jobs=DEFAULT_JOBS,
-                 force=False, deadline=DEFAULT_DEADLINE, policy=None, release=None, workdir=None, recipe=None):
+                 force=False, deadline=DEFAULT_DEADLINE, policy=None, release=None, workdir=None, recipe=None,
+                 force_hint=None):
         self.client = client
         self.items = [BatchItem(src, dest) for src, dest in pairs]
         self.prepare = prepare
@@ -129,6 +134,7 @@ class Batch(object):
         self.policy = policy
         self.workdir = workdir
         self.recipe = None if recipe is None else dict(recipe)
+        self.force_hint = force_hint  # how this host's user replaces an output anyway ("use --force ...")
         self.file_mode = ordinary_file_mode()
         self._ledgers = {}           # output folder -> {output name: record}
         self.started = None
@@ -372,16 +378,18 @@ class Batch(object):
         record = self._ledger(folder).get(name)
         source = os.path.abspath(item.source)
         if not isinstance(record, dict):
-            return "refuse", ("%s already exists and smart-beauty has no record of making it from this file; "
-                              "delete it, choose another output folder, or use --force to replace it (nothing "
-                              "was sent)." % item.output)
+            return "refuse", ("%s already exists and Smart Beauty has no record of making it from this file; "
+                              "%s (nothing was sent)." % (item.output, self._choices("delete it")))
         if record.get("source") != source:
-            return "refuse", ("%s was made from %s, not from this file; rename one of them, choose another "
-                              "output folder, or use --force to replace it (nothing was sent)."
-                              % (item.output, record.get("source")))
+            return "refuse", ("%s was made from %s, not from this file; %s (nothing was sent)."
+                              % (item.output, record.get("source"), self._choices("rename one of them")))
         if record.get("recipe") != self.recipe or not same_file(record, item.source):
             return "run", None   # ours, from this file, but the file or the options changed: redo it
         return "skip", None
+
+    def _choices(self, first):
+        choices = [first, "choose another output folder"] + ([self.force_hint] if self.force_hint else [])
+        return ", ".join(choices[:-1]) + (", or " if len(choices) > 2 else " or ") + choices[-1]
 
     def _record(self, item):
         if self.recipe is None:
@@ -416,6 +424,16 @@ class Batch(object):
         if item._started is not None:
             item.seconds = monotonic() - item._started
         self._counts[status] += 1
+
+
+def recipe(level, multi_face, **options):
+    """What shapes a batch's results, as its resume ledger records it (:class:`Batch` ``recipe``):
+    the level, multi-face, and the writer's own options (format, metadata, which program wrote it).
+    The CLI and the GIMP batches build theirs here, so an output is only ever skipped when it was made
+    from the same file the same way."""
+    made = {"level": float(level), "multi_face": bool(multi_face)}
+    made.update(options)
+    return made
 
 
 def ordinary_file_mode():
@@ -488,6 +506,15 @@ def open_temp_output(path):
                                       "to it; check who else writes to that folder." % path)
     os.ftruncate(fd, 0)
     return io.open(fd, "wb")
+
+
+def copy_to_temp_output(source, path):
+    """Fill the batch's temp file ``path`` with the bytes of ``source`` through :func:`open_temp_output`
+    (no link followed): for writers that can only write by name (GIMP's exporters), which write into
+    a private work folder and have it copied here."""
+    with io.open(source, "rb") as f:
+        with open_temp_output(path) as out:
+            shutil.copyfileobj(f, out)
 
 
 def _set_mode(path, mode):

@@ -11,7 +11,10 @@ the host and leaves the image as it was; the temp folder is always removed.
 ``run_batch(host, spec, output_dir, level, multi_face)``: the same for each image file matched by
 ``spec`` (a folder or a glob pattern), writing ``NAME.beauty.png`` files, continuing past failures,
 with several images at the service at once (:mod:`smart_beauty.batch`; GIMP calls stay on the
-plug-in's thread) and skipping outputs that already exist.
+plug-in's thread). It resumes by the same rule as the CLI (the batch's ledger): an existing output is
+skipped only when it was made from the same file with the same options, redone when that file or
+the options changed (or the CLI made it), and refused, unsent, when it was made from another file or
+there is no record of making it.
 
 Layers over the service limits are sent reduced and the result is composed at full size with the
 change the service made (:func:`compose_detail`), so untouched areas keep the original's detail.
@@ -491,6 +494,12 @@ class BatchReport(object):
         return text + "."
 
 
+# What a GIMP batch's outputs are, for the resume ledger (smart_beauty.batch.recipe): the image as GIMP
+# exports it to PNG with the new layer on top. The CLI's results are made otherwise, so an output the
+# CLI made from the same file is redone here, not skipped.
+BATCH_RECIPE = {"format": "png", "writer": "gimp"}
+
+
 def jobs_from_env(env=None, default=batch.DEFAULT_JOBS):
     """Images in flight at once for the GIMP batch procedures: SMART_BEAUTY_JOBS, else 3."""
     env = os.environ if env is None else env
@@ -506,9 +515,10 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
     """Retouch every file matched by ``spec`` into ``output_dir``; continue past failures.
 
     Up to ``jobs`` images are with the service at once (:mod:`smart_beauty.batch`); every GIMP call
-    (open, export, insert, save) is made from this thread, between the waits. Outputs that already
-    exist are skipped unless ``force`` (a re-run resumes). Returns a :class:`BatchReport`; its
-    summary is also shown through the host."""
+    (open, export, insert, save) is made from this thread, between the waits. An output that already
+    exists is skipped when the batch's ledger says it was made from the same file with the same
+    options (a re-run resumes), redone when not, refused when another file made it -- unless
+    ``force``. Returns a :class:`BatchReport`; its summary is also shown through the host."""
     report = BatchReport()
     own_client = client is None
     try:
@@ -534,7 +544,7 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
     run = batch.Batch(client, [(p, output_path(output_dir, p)) for p in inputs], steps.prepare, steps.finish,
                       level=level, multi_face=multi_face, jobs=jobs or jobs_from_env(), force=force,
                       deadline=deadline or deadline_from_env(default=DEADLINE), release=steps.release,
-                      workdir=workdir)
+                      workdir=workdir, recipe=batch.recipe(level, multi_face, **BATCH_RECIPE))
     host.progress_start("Smart Beauty batch")
     try:
         for event in run.run(tick=tick):
@@ -565,7 +575,12 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
 class _BatchSteps(object):
     """The GIMP side of a batch item, always on the plug-in's thread: export a copy that fits the
     service (the image is opened and closed again, so only images being written stay open), then
-    open it again to insert the result exactly as the single-layer procedure does, and save."""
+    open it again to insert the result exactly as the single-layer procedure does, and save.
+
+    GIMP's exporters open files by name and would follow a link planted at that name, so they only
+    ever write into the item's private work folder (made by mkdtemp, the user's alone); the file is
+    then copied into the batch's exclusively created temp file beside the output
+    (:func:`smart_beauty.batch.copy_to_temp_output`, which follows no link), and renamed into place."""
 
     def __init__(self, host, level):
         self.host = host
@@ -583,6 +598,7 @@ class _BatchSteps(object):
         return layer, info
 
     def prepare(self, item, workdir):
+        item.context["workdir"] = workdir
         layer, info = self._open(item)
         path, scale = export_within_limits(self.host, layer, info, workdir)
         item.scale, item.encoding = scale, "png"
@@ -592,10 +608,12 @@ class _BatchSteps(object):
     def finish(self, item, result_path, temp_output):
         layer, info = self._open(item)
         _insert(self.host, layer, info, result_path, layer_name(self.level), item.scale or 1.0)
+        private = os.path.join(item.context["workdir"], "output" + os.path.splitext(item.output)[1])
         try:
-            self.host.save_image(item.context["image"], temp_output)
+            self.host.save_image(item.context["image"], private)
         except Exception as e:  # noqa: BLE001
             raise HostError("GIMP could not save the result: %s" % (text_type(e).splitlines() or ["?"])[0])
+        batch.copy_to_temp_output(private, temp_output)
 
     def release(self, item):
         image = item.context.pop("image", None)

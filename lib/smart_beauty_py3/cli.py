@@ -259,10 +259,10 @@ def make_batch(client, pairs, level, multi_face, jobs=batch.DEFAULT_JOBS, force=
                policy=None, out_format="png", strip_metadata=False):
     """A :class:`smart_beauty.batch.Batch` whose steps are the CLI's: Pillow in, the chosen format out."""
     steps = _Steps(out_format, strip_metadata)
-    recipe = {"level": level, "multi_face": bool(multi_face), "format": out_format,
-              "strip_metadata": bool(strip_metadata)}
+    recipe = batch.recipe(level, multi_face, format=out_format, strip_metadata=bool(strip_metadata))
     return batch.Batch(client, pairs, steps.prepare, steps.finish, level=level, multi_face=multi_face, jobs=jobs,
-                       force=force, deadline=deadline, policy=policy, release=steps.release, recipe=recipe)
+                       force=force, deadline=deadline, policy=policy, release=steps.release, recipe=recipe,
+                       force_hint="use --force to replace it")
 
 
 class _Steps:

@@ -315,3 +315,59 @@ def test_resume_with_a_recipe_skips_redoes_and_refuses_by_what_each_output_was_m
     statuses, b = run(other, {"level": 0.9})
     assert statuses == [FAILED] and "was made from" in b.items[0].message
     assert ailab.stats()["counts"]["submit"] == 5
+
+
+def test_the_resume_rule_is_one_for_every_host_recipes_decide_and_hints_are_the_hosts(ailab, tmpdir):
+    """The CLI and the GIMP batches pass batch.recipe(...) of their own options to the same Batch:
+    a recipe of another writer redoes (never skips) an output made from the same file; a refusal
+    names only the way out the host has (the CLI's --force, nothing in GIMP)."""
+    from smart_beauty import batch as sb_batch
+    pairs, out = inputs(tmpdir, 1)
+    cli_recipe = sb_batch.recipe(0.5, False, format="png", strip_metadata=False)
+    gimp_recipe = sb_batch.recipe(0.5, 0, format="png", writer="gimp")
+    assert cli_recipe == {"level": 0.5, "multi_face": False, "format": "png", "strip_metadata": False}
+    assert gimp_recipe["multi_face"] is False and gimp_recipe != cli_recipe
+
+    def run(pairs_, recipe_, hint=None):
+        b = make_batch(ailab, pairs_, finish=write_through, recipe=recipe_, force_hint=hint)
+        b.run_all(tick=0.05)
+        return b.items[0]
+
+    assert run(pairs, cli_recipe).status == DONE
+    assert run(pairs, gimp_recipe).status == DONE          # made by the other writer: redone
+    assert run(pairs, gimp_recipe).status == SKIPPED
+    other = [(pngutil.write_png(str(tmpdir.join("in", "x.png")), 20, 20), pairs[0][1])]
+    gimp_refusal = run(other, gimp_recipe).message
+    cli_refusal = run(other, cli_recipe, hint="use --force to replace it").message
+    assert "was made from" in gimp_refusal and "--force" not in gimp_refusal
+    assert gimp_refusal.endswith("rename one of them or choose another output folder (nothing was sent).")
+    assert cli_refusal.endswith("choose another output folder, or use --force to replace it (nothing was sent).")
+    assert ailab.stats()["counts"]["submit"] == 2
+
+
+def test_copy_to_temp_output_follows_no_link(tmpdir):
+    from smart_beauty import errors as sb_errors
+    from smart_beauty.batch import _temp_output, copy_to_temp_output
+    if not hasattr(os, "symlink"):
+        return
+    source = str(tmpdir.join("private.png"))
+    with open(source, "wb") as f:
+        f.write(b"result bytes")
+    output = str(tmpdir.join("out.beauty.png"))
+    temp = _temp_output(output)
+    copy_to_temp_output(source, temp)
+    with open(temp, "rb") as f:
+        assert f.read() == b"result bytes"
+    victim = str(tmpdir.join("victim.txt"))
+    with open(victim, "w") as f:
+        f.write("mine")
+    os.remove(temp)
+    os.symlink(victim, temp)
+    try:
+        copy_to_temp_output(source, temp)
+    except sb_errors.SmartBeautyError as e:
+        assert "replaced by a link" in str(e)
+    else:
+        raise AssertionError("a link was written through")
+    with open(victim) as f:
+        assert f.read() == "mine"

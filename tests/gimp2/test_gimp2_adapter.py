@@ -13,6 +13,7 @@ import pytest
 
 import fakecore as core
 from scenes import ADAPTER_FAULT_IDS, ADAPTER_FAULTS, expected_rgb, portrait, simple_engine, undo_balanced
+from smart_beauty.batch import LEDGER
 
 LEVEL = 0.8
 NAME = "Smart Beauty (level 0.80)"
@@ -320,7 +321,7 @@ def test_batch_noninteractive_continues_past_failures(g2):
     with open(os.path.join(src, "notes.txt"), "w") as f:
         f.write("not an image")
     g2.fails("python_fu_smart_beauty_batch", src, out, LEVEL, 0, run_mode=g2.gimpfu.RUN_NONINTERACTIVE)
-    assert sorted(os.listdir(out)) == ["a.beauty.png", "b.beauty.png"]
+    assert sorted(os.listdir(out)) == [LEDGER, "a.beauty.png", "b.beauty.png"]   # + what each was made from
     from PIL import Image as PILImage
     got = np.asarray(PILImage.open(os.path.join(out, "a.beauty.png")).convert("RGB"))
     assert np.array_equal(got, simple_engine(a, LEVEL))
@@ -337,7 +338,7 @@ def test_batch_by_pattern(g2):
     _write_png(os.path.join(src, "two.jpg.png"), portrait(16, 16, 14))
     out = os.path.join(g2.root, "out2")
     g2.pdb.python_fu_smart_beauty_batch(os.path.join(src, "one*.png"), out, 0.3, 1)
-    assert os.listdir(out) == ["one.beauty.png"]
+    assert sorted(os.listdir(out)) == [LEDGER, "one.beauty.png"]
 
 
 def test_interactive_dialog_values_are_remembered_across_sessions(g2):

@@ -9,6 +9,8 @@ import os
 import numpy as np
 
 import fakecore as core
+import pytest
+from smart_beauty.batch import LEDGER
 from scenes import simple_engine, undo_balanced
 
 W, H = 4300, 48   # over the 4096 px limit: sent at 4095 x 46
@@ -129,8 +131,8 @@ def test_batch_runs_jobs_at_once_resumes_and_composes_big_files(g2):
     g2.monkeypatch.setenv("SMART_BEAUTY_JOBS", "3")
     report = g2.layerjob.run_batch(g2.plugin.GimpHost(), src, out, 0.0)
     assert report.ok, report.summary()
-    assert sorted(os.listdir(out)) == ["p0.beauty.png", "p1.beauty.png", "p2.beauty.png", "p3.beauty.png",
-                                       "wide.beauty.png"]
+    assert sorted(os.listdir(out)) == [LEDGER, "p0.beauty.png", "p1.beauty.png", "p2.beauty.png",
+                                       "p3.beauty.png", "wide.beauty.png"]
     assert _overlap(g2.ailab.stats()["tasks"].values()) == 3
     from PIL import Image
     wide = np.asarray(Image.open(os.path.join(out, "wide.beauty.png")).convert("RGB"))
@@ -146,3 +148,85 @@ def test_batch_runs_jobs_at_once_resumes_and_composes_big_files(g2):
     assert len(again.skipped) == 5 and len(again.done) == 1
     assert g2.ailab.stats()["counts"]["submit"] == 6
     assert "6 of 6" in g2.session.messages[-1] and "5 already done" in g2.session.messages[-1]
+
+
+def _submits(g2):
+    return g2.ailab.stats()["counts"]["submit"]
+
+
+def test_batch_resumes_by_what_each_output_was_made_from_as_the_cli_does(g2):
+    """The rule is the batch's (smart_beauty.batch, shared with the CLI): skip only an output made
+    from the same file with the same options; redo when the file or the options changed; refuse,
+    unsent, an output made from another file or that nothing recorded making."""
+    src, other, out = (os.path.join(g2.root, d) for d in ("in", "other", "out"))
+    os.makedirs(src)
+    os.makedirs(other)
+    for name in ("a", "b"):
+        _write(os.path.join(src, name + ".png"), textured(20, 24, seed=ord(name)))
+    run = lambda spec, level=0.5: g2.layerjob.run_batch(g2.plugin.GimpHost(), spec, out, level)  # noqa: E731
+    first = run(src)
+    assert len(first.done) == 2 and os.path.isfile(os.path.join(out, LEDGER))
+    again = run(src)
+    assert len(again.skipped) == 2 and not again.done and _submits(g2) == 2
+    _write(os.path.join(src, "a.png"), textured(20, 24, seed=99))        # same name, new pixels
+    changed = run(src)
+    assert [os.path.basename(p) for p, _ in changed.done] == ["a.png"] and len(changed.skipped) == 1
+    releveled = run(src, level=0.9)                                         # other options: redone
+    assert len(releveled.done) == 2 and _submits(g2) == 5
+    _write(os.path.join(other, "a.png"), textured(20, 24, seed=5))          # another file, same output name
+    refused = run(other, level=0.9)
+    assert not refused.ok and not refused.done and _submits(g2) == 5
+    assert "was made from" in refused.failed[0][1] and "nothing was sent" in refused.failed[0][1]
+    assert "--force" not in refused.failed[0][1]                            # no CLI option in GIMP's sentence
+    assert "was made from" in g2.session.messages[-1]
+    _write(os.path.join(out, "c.beauty.png"), textured(8, 8))               # an output nobody recorded
+    _write(os.path.join(src, "c.png"), textured(20, 24, seed=3))
+    unknown = run(src, level=0.9)
+    assert [m for _p, m in unknown.failed if "no record of making it" in m] and _submits(g2) == 5
+    assert len(unknown.skipped) == 2
+    assert g2.leftovers() == []
+
+
+def test_an_output_the_cli_made_from_the_same_file_is_redone_not_skipped(g2):
+    from smart_beauty import batch
+    src, out = os.path.join(g2.root, "in"), os.path.join(g2.root, "out")
+    os.makedirs(src)
+    os.makedirs(out)
+    source = os.path.join(src, "a.png")
+    _write(source, textured(20, 24))
+    _write(os.path.join(out, "a.beauty.png"), textured(20, 24, seed=1))
+    record = dict(batch.fingerprint(source), source=os.path.abspath(source),
+                  recipe=batch.recipe(0.5, False, format="png", strip_metadata=False))   # what the CLI records
+    batch.write_ledger(out, {"a.beauty.png": record}, 0o644)
+    report = g2.layerjob.run_batch(g2.plugin.GimpHost(), src, out, 0.5)
+    assert len(report.done) == 1 and _submits(g2) == 1
+
+
+@pytest.mark.parametrize("plant", ["symlink", "hardlink"])
+def test_batch_never_writes_through_a_link_planted_at_the_temp_name(g2, plant):
+    """GIMP's exporter opens by name: it writes into the item's private folder, and the file is copied
+    into the exclusively created temp file through the helper the CLI uses, which follows no link."""
+    from smart_beauty import batch
+    if not hasattr(os, "symlink"):
+        pytest.skip("no links here")
+    src, out = os.path.join(g2.root, "in"), os.path.join(g2.root, "out")
+    os.makedirs(src)
+    _write(os.path.join(src, "a.png"), textured(20, 24))
+    victim = os.path.join(g2.root, "victim.txt")
+    with open(victim, "w") as f:
+        f.write("the user's own file\n")
+    real = batch._temp_output
+
+    def planted(output):
+        path = real(output)
+        os.remove(path)           # someone who can write the folder swaps the file for a link
+        (os.symlink if plant == "symlink" else os.link)(victim, path)
+        return path
+
+    g2.monkeypatch.setattr(batch, "_temp_output", planted)
+    report = g2.layerjob.run_batch(g2.plugin.GimpHost(), src, out, 0.5)
+    with open(victim) as f:
+        assert f.read() == "the user's own file\n"
+    assert not report.done and "was replaced by" in report.failed[0][1]
+    assert os.listdir(out) == []                      # no output, no temp file, no ledger entry
+    assert g2.leftovers() == [] and g2.session.live_images() == []

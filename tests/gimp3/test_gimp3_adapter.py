@@ -6,6 +6,7 @@ import fakecore as core
 import numpy as np
 import pytest
 from scenes import ADAPTER_FAULT_IDS, ADAPTER_FAULTS, expected_rgb, portrait, simple_engine, undo_balanced
+from smart_beauty.batch import LEDGER
 
 LEVEL = 0.8
 NAME = "Smart Beauty (level 0.80)"
@@ -334,7 +335,7 @@ def test_batch_noninteractive(g3):
     result = g3.run("python-fu-smart-beauty-batch", input=src, output_folder=out, beauty_level=LEVEL)
     assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)      # one file failed
     assert "2 of 3" in result.index(1).message and "flat.png" in result.index(1).message
-    assert sorted(os.listdir(out)) == ["a.beauty.png", "b.beauty.png"]
+    assert sorted(os.listdir(out)) == [LEDGER, "a.beauty.png", "b.beauty.png"]   # + what each was made from
     from PIL import Image as PILImage
     got = np.asarray(PILImage.open(os.path.join(out, "a.beauty.png")).convert("RGB"))
     assert np.array_equal(got, simple_engine(a, LEVEL))

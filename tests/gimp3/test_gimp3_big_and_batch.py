@@ -4,7 +4,10 @@ import math
 import os
 
 import numpy as np
+import pytest
 from scenes import simple_engine, undo_balanced
+from smart_beauty import batch
+from smart_beauty.batch import LEDGER
 
 W, H = 40, 4200   # over the 4096 px limit
 
@@ -62,7 +65,62 @@ def test_batch_overlaps_jobs(g3):
         Image.fromarray(textured(30, 20 + i, seed=i)).save(os.path.join(src, "p%d.png" % i))
     report = g3.layerjob.run_batch(g3.plugin.GimpHost(), src, out, 0.5, jobs=4)
     assert report.ok, report.summary()
-    assert sorted(os.listdir(out)) == ["p%d.beauty.png" % i for i in range(4)]
+    assert sorted(os.listdir(out)) == [LEDGER] + ["p%d.beauty.png" % i for i in range(4)]
     tasks = list(g3.ailab.stats()["tasks"].values())
     assert max(sum(1 for t in tasks if t["submitted_at"] <= u["submitted_at"] < t["ready_at"]) for u in tasks) == 4
     assert g3.leftovers() == []
+
+
+def _save(path, rgb):
+    from PIL import Image
+    Image.fromarray(rgb).save(path)
+
+
+def test_batch_resumes_by_the_shared_rule(g3):
+    src, other, out = (os.path.join(g3.root, d) for d in ("in", "other", "out"))
+    os.makedirs(src)
+    os.makedirs(other)
+    _save(os.path.join(src, "a.png"), textured(20, 24, seed=1))
+
+    def run(spec, level=0.5):
+        return g3.layerjob.run_batch(g3.plugin.GimpHost(), spec, out, level)
+
+    def submits():
+        return g3.ailab.stats()["counts"]["submit"]
+
+    assert len(run(src).done) == 1
+    assert len(run(src).skipped) == 1 and submits() == 1                  # same file, same options
+    assert len(run(src, level=0.8).done) == 1 and submits() == 2         # other options: redone
+    _save(os.path.join(src, "a.png"), textured(20, 24, seed=2))
+    assert len(run(src, level=0.8).done) == 1 and submits() == 3         # the file changed: redone
+    _save(os.path.join(other, "a.png"), textured(20, 24, seed=3))
+    host = g3.plugin.GimpHost()
+    refused = g3.layerjob.run_batch(host, other, out, 0.8)                 # another file, same output name
+    assert not refused.done and "was made from" in refused.failed[0][1] and submits() == 3
+    assert host.failures == [refused.summary()] and "nothing was sent" in host.failures[0]
+    assert g3.leftovers() == []
+
+
+def test_batch_never_writes_through_a_symlink_planted_at_the_temp_name(g3, monkeypatch):
+    if not hasattr(os, "symlink"):
+        pytest.skip("no symlinks here")
+    src, out = os.path.join(g3.root, "in"), os.path.join(g3.root, "out")
+    os.makedirs(src)
+    _save(os.path.join(src, "a.png"), textured(20, 24))
+    victim = os.path.join(g3.root, "victim.txt")
+    with open(victim, "w") as f:
+        f.write("the user's own file\n")
+    real = batch._temp_output
+
+    def planted(output):
+        path = real(output)
+        os.remove(path)
+        os.symlink(victim, path)
+        return path
+
+    monkeypatch.setattr(batch, "_temp_output", planted)
+    report = g3.layerjob.run_batch(g3.plugin.GimpHost(), src, out, 0.5)
+    with open(victim) as f:
+        assert f.read() == "the user's own file\n"
+    assert not report.done and "replaced by a link" in report.failed[0][1]
+    assert os.listdir(out) == [] and g3.leftovers() == []
