@@ -611,7 +611,7 @@ def save_rgb16(original: Original, out, fmt: str) -> str:
             if blob:
                 kinds.append(kind)
                 blobs.append(np.frombuffer(blob, np.uint8))
-        params = [cv2.IMWRITE_PNG_COMPRESSION, 6]
+        params = [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL]
         ok, encoded = (cv2.imencodeWithMetadata(".png", data, kinds, blobs, params) if kinds
                        else cv2.imencode(".png", data, params))
         if not ok:
