@@ -709,7 +709,11 @@ class Installer:
                 "(set your key in Smart Beauty Settings...).")
             say("If anything is missing: Filters > Enhance > Smart Beauty > Check Setup... or 'smart-beauty doctor'.")
         if not args.with_engine and not args.uninstall:
-            say("Offline engine not installed (add --with-engine to install it).")
+            if args.cli:    # OpenCV is in the command's cli extra: the engine came with it
+                say("Offline engine: its OpenCV came with the command (the cli extra); add --with-engine to check "
+                    "that it loads (Python 3.9+) and, for a Flathub GIMP, to install the sandbox's copy.")
+            else:
+                say("Offline engine not installed (add --with-engine to install it).")
         return 0 if self.profiles or args.cli else 3
 
 
