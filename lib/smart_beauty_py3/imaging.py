@@ -178,6 +178,10 @@ SRGB_ICC = SRGB_PROFILE.tobytes()
 INTENT = ImageCms.Intent.RELATIVE_COLORIMETRIC   # in-gamut colours exactly as they are
 OUTPUT_FORMATS = ("png", "jpeg", "tiff", "same")
 EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif"}
+# Tags of a TIFF's first directory that describe the file itself (size, samples, compression, strips,
+# tiles, resolution) or are kept apart (XMP 700, ICC 34675): never copied as EXIF.
+_TIFF_LAYOUT = {254, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 280, 281, 282, 283, 284, 296, 317, 320,
+                322, 323, 324, 325, 338, 339, 530, 531, 532, 700, 34675}
 #: zlib level of written PNGs: 3 is 2.5x faster than 6 for files ~4 % larger (G'MIC writes ~level 1 sizes)
 PNG_LEVEL = 3
 _SAME = {"JPEG": "jpeg", "PNG": "png", "TIFF": "tiff", "MPO": "jpeg"}   # anything else: PNG
@@ -249,6 +253,9 @@ class Original:
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             raise errors.BadInputError("%s cannot be read as an image (%s); check the file." % (
                 name, e.__class__.__name__))
+        if self.format == "TIFF":   # a TIFF's first directory also describes its own layout: not metadata
+            for tag in [t for t in exif if t in _TIFF_LAYOUT]:
+                del exif[tag]
         if 0x0112 in exif or rotated:
             exif[0x0112] = 1     # applied once, here: no viewer must turn it again
         if self.xmp and rotated:
@@ -587,8 +594,6 @@ def save_as(original: Original, image, out, fmt: str) -> str:
 
 # -- 16-bit RGB files: OpenCV encodes the samples, the metadata is added as Pillow would -------------
 
-_TIFF_LAYOUT = {254, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279, 280, 281, 282, 283, 284, 296, 317, 320,
-                322, 323, 324, 325, 338, 339, 530, 531, 532, 700, 34675}
 
 
 def save_rgb16(original: Original, out, fmt: str) -> str:

@@ -363,3 +363,21 @@ def test_a_damaged_16bit_png_fails_with_one_sentence_and_nothing_sent(service, t
     assert run.items[0].status == batch.FAILED and engine.seen == []
     assert "cannot be read" in run.items[0].message and "\n" not in run.items[0].message
     assert not (tmp_path / "o.beauty.png").exists()
+
+
+def test_a_tiffs_own_layout_tags_are_not_carried_as_metadata(service, tmp_path):
+    """A TIFF's first directory also holds its size, strips, compression...: not EXIF. A 16-bit TIFF
+    with nothing else (as OpenCV writes one) comes back without 'metadata kept', and an 8-bit
+    TIFF's camera tags reach a PNG without the source's strip offsets."""
+    import cv2
+    rgb = rgb16_source(tmp_path, "TIFF", alpha=False)[1]
+    plain = tmp_path / "plain.tif"
+    assert cv2.imwrite(str(plain), np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_TIFF_COMPRESSION, 5])   # LZW
+    _dest, item = retouch(service, plain, tmp_path, out_format="same")
+    assert item.context["format"] == "tiff 16-bit"
+    shot = tmp_path / "shot8.tif"
+    Image.fromarray(photofiles.portrait(W, H, seed=7)).save(shot, "TIFF", compression="tiff_lzw", exif=exif_with())
+    dest, item = retouch(service, shot, tmp_path)
+    with Image.open(dest) as out:
+        exif = out.getexif()
+    assert exif.get(0x010F) == "TestCam" and not {256, 257, 259, 273, 279} & set(exif)
