@@ -180,7 +180,7 @@ OUTPUT_FORMATS = ("png", "jpeg", "tiff", "same")
 EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif"}
 # Tags of a TIFF's first directory that describe the file itself (size, samples, compression, strips,
 # tiles, resolution) or are kept apart (XMP 700, ICC 34675): never copied as EXIF.
-_TIFF_LAYOUT = {254, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 280, 281, 282, 283, 284, 296, 317, 320,
+_TIFF_LAYOUT = {254, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 280, 281, 282, 283, 284, 296, 317, 320, 332,
                 322, 323, 324, 325, 338, 339, 530, 531, 532, 700, 34675}
 #: zlib level of written PNGs: 3 is 2.5x faster than 6 for files ~4 % larger (G'MIC writes ~level 1 sizes)
 PNG_LEVEL = 3
@@ -576,12 +576,12 @@ def save_as(original: Original, image, out, fmt: str) -> str:
             params["xmp"] = original.xmp
         image.save(out, "JPEG", quality=95, subsampling=0, **params)
     elif fmt == "tiff":
-        if original.xmp:
-            info = TiffImagePlugin.ImageFileDirectory_v2()
-            info[700] = original.xmp
-            info.tagtype[700] = TiffTags.BYTE
-            params["tiffinfo"] = info
-        image.save(out, "TIFF", compression="tiff_adobe_deflate", **params)
+        # Pillow's TIFF writer fails on EXIF with an Exif/GPS sub-IFD ("Error setting from dictionary":
+        # every camera JPEG has one) and drops them without libtiff: it writes the samples, and the
+        # metadata is laid out as for 16 bits.
+        samples = io.BytesIO()
+        image.save(samples, "TIFF", compression="tiff_adobe_deflate")
+        out.write(_tiff_with_metadata(samples.getvalue(), original, alpha=image.mode in ("LA", "RGBA"), icc=icc))
     else:
         raise ValueError("unknown output format %r" % fmt)
     words = ["%s %d-bit%s" % (fmt, bits, " CMYK" if image.mode == "CMYK" else "")]
@@ -655,11 +655,12 @@ def _png_with_dpi(png: bytes, dpi) -> bytes:
     return png[:ihdr_end] + _png_chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1)) + png[ihdr_end:]
 
 
-def _tiff_with_metadata(tiff: bytes, original: Original, alpha: bool) -> bytes:
-    """OpenCV's one-image TIFF rebuilt with the original's ICC profile, XMP, EXIF (first-IFD tags
-    and the Exif/GPS sub-IFDs) and resolution, and alpha marked as unassociated (ExtraSamples),
-    which OpenCV leaves out. The compressed strips are kept as OpenCV wrote them; Pillow lays out
-    the tags (header, tags, then the strips, as its own TIFF writer does)."""
+def _tiff_with_metadata(tiff: bytes, original: Original, alpha: bool, icc=None) -> bytes:
+    """A one-image TIFF (OpenCV's or Pillow's) rebuilt with the original's ICC profile (or ``icc``),
+    XMP, EXIF (first-IFD tags and the Exif/GPS sub-IFDs) and resolution, and alpha marked as
+    unassociated (ExtraSamples), which OpenCV leaves out. The compressed strips are kept as they were
+    written; Pillow lays out the tags (header, tags, then the strips, as its own TIFF writer does)."""
+    icc = original.icc if icc is None else icc
     order = "<" if tiff[:2] == b"II" else ">"
     source = TiffImagePlugin.ImageFileDirectory_v2(tiff[:8])
     stream = io.BytesIO(tiff)
@@ -684,7 +685,7 @@ def _tiff_with_metadata(tiff: bytes, original: Original, alpha: bool) -> bytes:
             known = TiffTags.lookup(tag)
             if known.type:
                 ifd.tagtype[tag] = known.type
-    for tag in (256, 257, 258, 259, 262, 277, 278, 279, 284, 317, 339):
+    for tag in _TIFF_LAYOUT - {273, 282, 283, 296, 700, 34675}:     # the file's own layout, as written
         if tag in source:
             ifd[tag] = source[tag]
             ifd.tagtype[tag] = source.tagtype[tag]
@@ -694,13 +695,13 @@ def _tiff_with_metadata(tiff: bytes, original: Original, alpha: bool) -> bytes:
         position += n
     ifd[273] = tuple(starts)
     ifd.tagtype[273] = TiffTags.LONG
-    if alpha:
+    if alpha and 338 not in ifd:
         ifd[338] = 2                 # unassociated alpha
         ifd.tagtype[338] = TiffTags.SHORT
     if original.dpi:
         ifd[282], ifd[283], ifd[296] = float(original.dpi[0]), float(original.dpi[1]), 2
-    if original.icc:
-        ifd[34675] = original.icc
+    if icc:
+        ifd[34675] = icc
         ifd.tagtype[34675] = TiffTags.UNDEFINED
     if original.xmp:
         ifd[700] = original.xmp

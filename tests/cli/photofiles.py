@@ -8,7 +8,7 @@ a simple press model (CMY complements of sRGB with a dot gain, black multiplies)
 littleCMS to convert both ways as it does with a real press profile -- and far enough from Pillow's
 naive CMYK->RGB that ignoring the profile shows.
 
-``png16()`` / ``tiff16()``: 16-bit RGB(A) files with an ICC profile and EXIF, written here from the
+``png16()`` / ``tiff_rgb()``: 16-bit (TIFF: also 8-bit) RGB(A) files with an ICC profile and EXIF, written here from the
 formats' definitions (PNG chunks; an uncompressed TIFF laid out by Pillow's tag writer), not by the
 OpenCV code under test.
 """
@@ -173,16 +173,18 @@ def png16(path, rgb, alpha=None, icc=None, exif=None):
         f.write(body)
 
 
-def tiff16(path, rgb, alpha=None, icc=None, exif=None):
-    """An uncompressed little-endian 16-bit RGB(A) TIFF (one strip), with its ICC profile and EXIF
-    (first-IFD tags and the Exif sub-IFD)."""
+def tiff_rgb(path, rgb, alpha=None, icc=None, exif=None):
+    """An uncompressed little-endian RGB(A) TIFF (one strip) of 8 or 16 bits (the arrays' dtype), with
+    its ICC profile and EXIF (first-IFD tags and the Exif/GPS sub-IFDs, as cameras and raw converters
+    write them)."""
     from PIL import Image, TiffImagePlugin, TiffTags
 
     pixels = rgb if alpha is None else np.dstack([rgb, alpha])
     height, width, channels = pixels.shape
-    strip = pixels.astype("<u2").tobytes()
+    bits = 16 if pixels.dtype == np.uint16 else 8
+    strip = pixels.astype("<u2" if bits == 16 else np.uint8).tobytes()
     ifd = TiffImagePlugin.ImageFileDirectory_v2(b"II*\0\0\0\0\0")
-    tags = {256: width, 257: height, 258: (16,) * channels, 259: 1, 262: 2, 273: 0, 277: channels,
+    tags = {256: width, 257: height, 258: (bits,) * channels, 259: 1, 262: 2, 273: 0, 277: channels,
             278: height, 279: len(strip), 284: 1}
     if alpha is not None:
         tags[338] = 2

@@ -201,7 +201,7 @@ def rgb16_source(tmp_path, fmt, alpha):
     exif = exif_with()
     exif.get_ifd(0x8769)[0x9003] = "2026:11:29 09:30:00"      # DateTimeOriginal, in the Exif sub-IFD
     src = tmp_path / ("rgb16%s.%s" % ("a" if alpha else "", "png" if fmt == "PNG" else "tif"))
-    (photofiles.png16 if fmt == "PNG" else photofiles.tiff16)(str(src), rgb, a, icc=ADOBE, exif=exif)
+    (photofiles.png16 if fmt == "PNG" else photofiles.tiff_rgb)(str(src), rgb, a, icc=ADOBE, exif=exif)
     return src, rgb, a
 
 
@@ -381,3 +381,28 @@ def test_a_tiffs_own_layout_tags_are_not_carried_as_metadata(service, tmp_path):
     with Image.open(dest) as out:
         exif = out.getexif()
     assert exif.get(0x010F) == "TestCam" and not {256, 257, 259, 273, 279} & set(exif)
+
+
+@pytest.mark.parametrize("source", ["jpg", "tif"])
+def test_a_camera_file_with_exif_and_gps_sub_ifds_becomes_a_tiff_that_keeps_them(service, tmp_path, source):
+    """Every camera JPEG has an Exif sub-IFD; Pillow's TIFF writer failed on it ("Error setting from
+    dictionary", reported as 'failed unexpectedly') or dropped it."""
+    exif = exif_with()
+    exif.get_ifd(0x8769)[0xA434] = "NIKKOR Z 85mm f/1.8 S"       # LensModel, in the Exif sub-IFD
+    exif.get_ifd(0x8825)[1] = "N"                                  # GPSLatitudeRef, in the GPS sub-IFD
+    pixels = photofiles.portrait(W, H, seed=4)
+    if source == "jpg":
+        src = tmp_path / "camera.jpg"
+        Image.fromarray(pixels).save(src, "JPEG", quality=95, icc_profile=ADOBE, exif=exif)
+        fmt = "tiff"
+    else:
+        src = tmp_path / "camera.tif"
+        photofiles.tiff_rgb(str(src), pixels, icc=ADOBE, exif=exif)                # 8-bit
+        fmt = "same"
+    dest, item = retouch(service, src, tmp_path, out_format=fmt)
+    with Image.open(dest) as out:
+        assert out.format == "TIFF" and out.info.get("icc_profile") == ADOBE
+        got = out.getexif()
+        assert got.get(0x010F) == "TestCam" and got.get_ifd(0x8769).get(0xA434) == "NIKKOR Z 85mm f/1.8 S"
+        assert got.get_ifd(0x8825).get(1) == "N"
+    assert "metadata kept" in item.context["format"]
