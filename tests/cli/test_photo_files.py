@@ -406,3 +406,21 @@ def test_a_camera_file_with_exif_and_gps_sub_ifds_becomes_a_tiff_that_keeps_them
         assert got.get(0x010F) == "TestCam" and got.get_ifd(0x8769).get(0xA434) == "NIKKOR Z 85mm f/1.8 S"
         assert got.get_ifd(0x8825).get(1) == "N"
     assert "metadata kept" in item.context["format"]
+
+
+def test_a_16bit_photo_over_the_limits_is_sent_reduced_and_its_change_added_at_full_size(service, tmp_path):
+    rng = np.random.default_rng(8)
+    y, x = np.mgrid[0:48, 0:4300]
+    rgb = np.stack([5000 + x * 10, 9000 + y * 300, 40000 - x * 5], -1) + rng.integers(0, 200, size=(48, 4300, 3))
+    rgb = rgb.astype(np.uint16)
+    src = tmp_path / "wide16.png"
+    photofiles.png16(str(src), rgb, icc=ADOBE)
+    dest, item = retouch(service, src, tmp_path)
+    assert item.scale < 1.0 and service[1].seen[0].shape[1] < 4300          # sent reduced
+    out, _a = read16(dest)
+    assert out.shape == rgb.shape                                           # written at full size, 16 bits
+    keep = untouched(rgb.shape)
+    keep[:, 4300 // 4 - 8:4300 // 2 + 8] = False                            # the upscaled change's reach
+    assert np.array_equal(out[keep], rgb[keep])
+    ys, xs = box(rgb.shape)
+    assert (out[ys, xs].astype(int) - rgb[ys, xs]).mean() > 20 * 257
