@@ -355,9 +355,13 @@ class Original:
         return (self.profile is not None and not srgb) or self.bits != 8 or self.colour == "CMYK"
 
 
-def to8(data):
-    """16-bit samples as 8-bit (rounded: 65535 -> 255, 257 * v -> v)."""
-    return ((data.astype(np.uint32) + 128) // 257).astype(np.uint8)
+def to8(data, rows=256):
+    """16-bit samples as 8-bit (rounded: 65535 -> 255, 257 * v -> v), a few rows at a time so that
+    the wide intermediate stays small whatever the image size."""
+    out = np.empty(data.shape, np.uint8)
+    for top in range(0, data.shape[0], rows):
+        out[top:top + rows] = (data[top:top + rows].astype(np.uint32) + 128) // 257
+    return out
 
 
 def _cv2():
@@ -381,9 +385,9 @@ def read_rgb16(path: str):
     if data is None or data.dtype != np.uint16 or data.ndim != 3 or data.shape[2] not in (3, 4):
         raise errors.BadInputError("%s cannot be read as a 16-bit colour image; check the file."
                                    % os.path.basename(path))
-    rgb = np.ascontiguousarray(data[:, :, 2::-1])          # OpenCV's BGR(A) -> RGB
-    alpha = np.ascontiguousarray(data[:, :, 3]) if data.shape[2] == 4 else None
-    return rgb, alpha
+    if data.shape[2] == 3:
+        return cv2.cvtColor(data, cv2.COLOR_BGR2RGB, dst=data), None     # in place: no second copy
+    return np.ascontiguousarray(data[:, :, 2::-1]), np.ascontiguousarray(data[:, :, 3])
 
 
 _ORIENT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
