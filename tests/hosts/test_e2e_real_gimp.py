@@ -455,6 +455,44 @@ def test_batch_procedure_over_folder(installed, host_work, ailab):
     assert r["tmp_left"] == []
 
 
+def test_batch_procedure_resumes_by_what_each_output_was_made_from(installed, host_work, ailab):
+    """Issue 13 in real GIMP: the batch keeps the CLI's ledger; a re-run sends only what failed (the
+    flat file, no face); a source changed under the same name is redone, the others are kept; an
+    output made from another file is refused, unsent."""
+    body = GIMP3_BATCH if installed.major == 3 else GIMP2_BATCH
+    code = program(installed.version, body, LEVEL=LEVEL)
+    env = {"AILAB_API_KEY": ailab.valid_key, "AILAB_API_BASE": ailab.url, "TMPDIR": "/sb/work/tmp",
+           "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config"}
+    out = host_work / "batch_out"
+
+    def run():
+        res = installed.batch(host_work, code, env=env, timeout=400)
+        assert (host_work / "result.json").exists(), res.output[-5000:]
+        return json.loads((host_work / "result.json").read_text())
+
+    def submits():
+        return ailab.stats()["counts"]["submit"]
+
+    first = run()
+    assert ".smart-beauty-outputs.json" in first["out"] and "p0.beauty.png" in first["out"], first
+    made = {n: (out / n).stat().st_mtime_ns for n in ("p0.beauty.png", "p1.beauty.png")}
+    sent = submits()
+    assert run()["tmp_left"] == [] and submits() == sent + 1                 # only zz_flat, which failed
+    assert {n: (out / n).stat().st_mtime_ns for n in made} == made           # kept, not rewritten
+    Image.fromarray(textured_rgb(32, 24, 99), "RGB").save(host_work / "batch_in" / "p0.png")
+    run()
+    assert submits() == sent + 3                                            # p0 redone (+ zz_flat)
+    assert (out / "p0.beauty.png").stat().st_mtime_ns != made["p0.beauty.png"]
+    assert (out / "p1.beauty.png").stat().st_mtime_ns == made["p1.beauty.png"]
+    ledger = json.loads((out / ".smart-beauty-outputs.json").read_text())
+    ledger["p1.beauty.png"]["source"] = "/somewhere/else/p1.png"             # made from another file
+    (out / ".smart-beauty-outputs.json").write_text(json.dumps(ledger))
+    before = submits()
+    run()
+    assert (out / "p1.beauty.png").stat().st_mtime_ns == made["p1.beauty.png"]   # refused, not overwritten
+    assert submits() == before + 1                                          # zz_flat only: p1 unsent
+
+
 def test_a_killed_run_leaves_the_image_and_its_temp_folder_goes_next_run(installed, host_work, ailab):
     """Cancelling GIMP's progress bar ends the plug-in process (GIMP kills it): simulated here by killing
     it mid-job with SIGKILL, found through the process id in its work folder's name. The image stays as
