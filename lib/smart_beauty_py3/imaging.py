@@ -368,8 +368,9 @@ def _cv2():
     try:
         import cv2
     except ImportError:
-        raise errors.BadInputError("16-bit colour files need OpenCV, which is missing; reinstall the command "
-                                   "with its cli extra (pip install -e '.[cli]').")
+        from smart_beauty.localserver import installer_command
+        raise errors.BadInputError("16-bit colour files need OpenCV, which is missing; run '%s' in the Smart "
+                                   "Beauty folder (it installs the command with its cli extra)." % installer_command())
     return cv2
 
 

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageCms
 
 import photofiles
-from smart_beauty import Client, batch
+from smart_beauty import Client, batch, errors
 from smart_beauty_py3 import cli, imaging
 from smart_beauty_py3.server import LocalAilab
 
@@ -424,3 +424,19 @@ def test_a_16bit_photo_over_the_limits_is_sent_reduced_and_its_change_added_at_f
     assert np.array_equal(out[keep], rgb[keep])
     ys, xs = box(rgb.shape)
     assert (out[ys, xs].astype(int) - rgb[ys, xs]).mean() > 20 * 257
+
+
+def test_16bit_colour_without_opencv_is_one_sentence_naming_the_fix(monkeypatch, tmp_path):
+    import builtins
+    src = rgb16_source(tmp_path, "PNG", alpha=False)[0]
+    real_import = builtins.__import__
+
+    def no_cv2(name, *args, **kwargs):
+        if name == "cv2":
+            raise ImportError("No module named 'cv2'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_cv2)
+    with pytest.raises(errors.BadInputError) as info:
+        imaging.Original(str(src))
+    assert "need OpenCV" in str(info.value) and "install" in str(info.value) and "\n" not in str(info.value)
