@@ -180,8 +180,12 @@ def server_python():
     return None
 
 
-def open_ailab(job_seconds=0.2):
+def open_ailab(job_seconds=0.0):
     """An ``AilabHandle`` on ``$SB_TEST_SERVER_URL`` if set, else on a freshly started server.
+
+    Its jobs take no time (``job_seconds``): the clients of the tests run on a virtual clock
+    (``tests/virtual_clock.py``), which a server in another process cannot share; a test about how
+    long a job takes sets durations (``set_durations``) or uses an in-process server on its clock.
 
     Returns ``(handle, None)`` or ``(None, reason)`` when no server can be had (Python 2.7 without
     ``$SB_TEST_SERVER_URL`` or ``$SB_SERVER_PYTHON``).

@@ -13,6 +13,7 @@ import sys
 import pytest
 
 import ailab_fixture
+from virtual_clock import VirtualClock
 
 if ailab_fixture.LIB not in sys.path:
     sys.path.insert(0, ailab_fixture.LIB)
@@ -51,3 +52,10 @@ def ailab_inproc():
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def clock():
+    """A virtual clock (``tests/virtual_clock.py``): give it to clients and in-process servers, and
+    their waits, pauses and deadlines take no wall time."""
+    return VirtualClock()

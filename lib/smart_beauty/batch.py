@@ -60,7 +60,8 @@ import threading
 from collections import deque, namedtuple
 
 from . import errors
-from .compat import monotonic, queue, replace_file, text_type, to_text
+from .clock import SYSTEM
+from .compat import queue, replace_file, text_type, to_text
 from .jobs import DEFAULT_DEADLINE, RetouchJob
 
 DEFAULT_JOBS = 3   # the vendor suggests starting at about 3 concurrent requests
@@ -119,8 +120,9 @@ class Batch(object):
 
     def __init__(self, client, pairs, prepare, finish, level=1.0, multi_face=False, jobs=DEFAULT_JOBS,
                  force=False, deadline=DEFAULT_DEADLINE, policy=None, release=None, workdir=None, recipe=None,
-                 force_hint=None):
+                 force_hint=None, clock=None):
         self.client = client
+        self.clock = clock or getattr(client, "clock", None) or SYSTEM
         self.items = [BatchItem(src, dest) for src, dest in pairs]
         self.prepare = prepare
         self.finish = finish
@@ -193,7 +195,7 @@ class Batch(object):
     def run(self, tick=0.1):
         """Drive the batch; yields a :class:`BatchEvent` per change and at least every ``tick`` s.
         Closing the generator early abandons the jobs in flight."""
-        self.started = monotonic()
+        self.started = self.clock.now()
         own_workdir = self.workdir is None
         workdir = tempfile.mkdtemp(prefix="smart-beauty-batch-") if own_workdir else self.workdir
         pending = deque()
@@ -241,7 +243,7 @@ class Batch(object):
                 self.cancel(abandon=True)
                 for _event in self._drain(pending, block=True, timeout=None, until_empty=True):
                     pass
-            self.elapsed = monotonic() - self.started
+            self.elapsed = self.clock.now() - self.started
             if own_workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
 
@@ -259,7 +261,7 @@ class Batch(object):
 
     def _start(self, item, workdir):
         if item._started is None:
-            item._started = monotonic()
+            item._started = self.clock.now()
         item.status = RUNNING
         item_dir = tempfile.mkdtemp(prefix="item-", dir=workdir)
         prepared = False
@@ -271,7 +273,8 @@ class Batch(object):
             if self.recipe is not None and "fingerprint" not in item.context:
                 item.context["fingerprint"] = fingerprint(item.source)
             job = RetouchJob(self.client, path, level=self.level, multi_face=self.multi_face,
-                             deadline=self.deadline, policy=self.policy, result_dir=item_dir)
+                             deadline=self.deadline, policy=self.policy, result_dir=item_dir,
+                             clock=self.clock)
         except Exception as e:  # noqa: BLE001 - reported per item, the batch goes on
             if prepared or item.context:
                 self._release(item)
@@ -422,7 +425,7 @@ class Batch(object):
         item.error = error
         item.state = None
         if item._started is not None:
-            item.seconds = monotonic() - item._started
+            item.seconds = self.clock.now() - item._started
         self._counts[status] += 1
 
 

@@ -28,10 +28,12 @@ import threading
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from . import errors, imagefile, protocol, settings
-from .compat import monotonic, string_types, urlsplit
+from .clock import SYSTEM
+from .compat import string_types, urlsplit
 
 __all__ = ["Client", "Waiter", "TaskState"]
 
@@ -41,28 +43,34 @@ CHUNK = 64 * 1024
 
 
 class Waiter(object):
-    """Cancel flag + overall deadline, shared by every wait and every HTTP timeout of one job."""
+    """Cancel flag + overall deadline, shared by every wait and every HTTP timeout of one job.
+    ``clock``: where it reads the time and waits (:mod:`smart_beauty.clock`; the real one by default)."""
 
-    def __init__(self, deadline_seconds=None, cancel_event=None):
-        self.started = monotonic()
+    def __init__(self, deadline_seconds=None, cancel_event=None, clock=None):
+        self.clock = clock or SYSTEM
+        self.started = self.clock.now()
         self.deadline = None if deadline_seconds is None else self.started + float(deadline_seconds)
         self.deadline_seconds = deadline_seconds
         self.cancel_event = cancel_event or threading.Event()
+        self.cut = (False, False)   # (connect, read) of the last timeout() pair were cut at the deadline
 
     def elapsed(self):
-        return monotonic() - self.started
+        return self.clock.now() - self.started
 
     def remaining(self):
-        return None if self.deadline is None else self.deadline - monotonic()
+        return None if self.deadline is None else self.deadline - self.clock.now()
 
     def check(self):
         if self.cancel_event.is_set():
             raise errors.CancelledError()
         remaining = self.remaining()
         if remaining is not None and remaining <= 0:
-            raise errors.JobTimeoutError(
-                "The Smart Beauty service did not finish within %g seconds; try again later or allow it "
-                "more time." % round(self.deadline_seconds, 1))
+            raise self.out_of_time()
+
+    def out_of_time(self):
+        return errors.JobTimeoutError(
+            "The Smart Beauty service did not finish within %g seconds; try again later or allow it "
+            "more time." % round(self.deadline_seconds, 1))
 
     def sleep(self, seconds):
         """Sleep up to ``seconds``, waking at once on cancel; raises at the deadline."""
@@ -71,7 +79,7 @@ class Waiter(object):
         if remaining is not None:
             seconds = min(seconds, remaining)
         if seconds > 0:
-            self.cancel_event.wait(seconds)
+            self.clock.wait(self.cancel_event, seconds)
         self.check()
 
     def fits(self, seconds):
@@ -80,11 +88,14 @@ class Waiter(object):
         return remaining is None or seconds < remaining
 
     def timeout(self, connect, read):
-        """A (connect, read) timeout pair that never outlives the deadline."""
+        """A (connect, read) timeout pair that never outlives the deadline. :attr:`cut` tells which of
+        the two the deadline shortened: a time-out of that kind then means the job is out of time."""
         remaining = self.remaining()
         if remaining is None:
+            self.cut = (False, False)
             return (connect, read)
         remaining = max(0.05, remaining)
+        self.cut = (remaining < connect, remaining < read)
         return (min(connect, remaining), min(read, remaining))
 
 
@@ -102,11 +113,15 @@ class TaskState(object):
 
 
 class Client(object):
-    """A session with the Smart Beauty service (or the local server speaking its protocol)."""
+    """A session with the Smart Beauty service (or the local server speaking its protocol).
+
+    ``clock``: the time every wait of this client and of its jobs uses (:mod:`smart_beauty.clock`).
+    ``poll_policy``: when its jobs ask about a task (None: :func:`smart_beauty.jobs.policy_for` picks
+    the shared one for this address)."""
 
     def __init__(self, api_key, base_url=None, connect_timeout=10.0, read_timeout=30.0,
                  upload_timeout=120.0, max_download_bytes=64 * 1024 * 1024, status_retries=4,
-                 backoff=1.0, max_backoff=30.0):
+                 backoff=1.0, max_backoff=30.0, clock=None, poll_policy=None):
         if not api_key:
             raise errors.ConfigError()
         self.__key = api_key
@@ -118,6 +133,8 @@ class Client(object):
         self.status_retries = status_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.clock = clock or SYSTEM
+        self.poll_policy = poll_policy
         # One pause shared by every job of this client: when the service says "slow down", all
         # concurrent jobs wait, not only the one that heard it.
         self._lock = threading.Lock()
@@ -146,11 +163,15 @@ class Client(object):
     def __exit__(self, *exc):
         self.close()
 
+    def waiter(self, deadline_seconds=None, cancel_event=None):
+        """A :class:`Waiter` on this client's clock."""
+        return Waiter(deadline_seconds, cancel_event, self.clock)
+
     # -- the three calls of a job ------------------------------------------------------------
 
     def submit(self, image_path, level=1.0, multi_face=False, waiter=None):
         """Upload an image that meets the service limits; returns the task id."""
-        waiter = waiter or Waiter()
+        waiter = waiter or self.waiter()
         report = imagefile.check_limits(image_path)
         if not report.ok:
             raise errors.BadInputError(report.advice())
@@ -169,7 +190,7 @@ class Client(object):
 
     def query(self, task_id, waiter=None):
         """Ask once for the state of a task."""
-        waiter = waiter or Waiter()
+        waiter = waiter or self.waiter()
         reply = self._api("GET", protocol.QUERY_PATH, "query", waiter, params={"task_id": task_id})
         status = reply.task_status()
         if status in protocol.PENDING_STATUSES:
@@ -193,7 +214,7 @@ class Client(object):
         The file is checked to be a whole JPEG/PNG/BMP/WebP and capped at ``max_download_bytes``;
         a failed download leaves no file behind.
         """
-        waiter = waiter or Waiter()
+        waiter = waiter or self.waiter()
         parts = urlsplit(url or "")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise errors.BadResultError("The service sent an invalid result address; run Smart Beauty again.")
@@ -210,7 +231,7 @@ class Client(object):
 
     def credits(self, waiter=None):
         """The account's credit packs (a list of dicts), e.g. for a "Test key" button."""
-        reply = self._api("GET", protocol.CREDITS_PATH, "credits", waiter or Waiter())
+        reply = self._api("GET", protocol.CREDITS_PATH, "credits", waiter or self.waiter())
         data = reply.body.get("data")
         return data if isinstance(data, list) else []
 
@@ -279,13 +300,14 @@ class Client(object):
 
     def _pause_all(self, delay, reply, phase):
         with self._lock:
-            if monotonic() + delay > self._not_before:
-                self._not_before = monotonic() + delay
+            until = self.clock.now() + delay
+            if until > self._not_before:
+                self._not_before = until
                 self._paused_by = (reply, phase)
 
     def _wait_turn(self, waiter):
         with self._lock:
-            pause = self._not_before - monotonic()
+            pause = self._not_before - self.clock.now()
             paused_by = self._paused_by
         if pause > 0:
             if paused_by is not None and not waiter.fits(pause):
@@ -304,13 +326,17 @@ class Client(object):
                 "CA certificates, or your proxy." % _host(url))
             error.retryable = False  # a certificate does not get trusted by asking again
             raise error
-        except requests.exceptions.Timeout:
+        except requests.exceptions.Timeout as e:
             waiter.check()
+            if _deadline_cut(waiter, e):   # the job is out of time, whatever the clock says
+                raise waiter.out_of_time()
             raise errors.NetworkError("The Smart Beauty service at %s did not answer in time; check your "
                                       "connection and try again." % _host(url))
         except (requests.exceptions.ConnectionError, requests.exceptions.RetryError,
-                requests.exceptions.ChunkedEncodingError):
+                requests.exceptions.ChunkedEncodingError) as e:
             waiter.check()
+            if _deadline_cut(waiter, e):   # urllib3's retry reports a read time-out as a connection error
+                raise waiter.out_of_time()
             raise errors.NetworkError("Could not reach the Smart Beauty service at %s; check your internet "
                                       "connection (or proxy) and try again." % _host(url))
         except requests.exceptions.RequestException:
@@ -462,6 +488,19 @@ def _retry_after(retry, header):
         return max(0.0, float(retry.parse_retry_after(header)))
     except Exception:  # urllib3 raises InvalidHeader (1.26: a subclass of HTTPError) on junk
         return None
+
+
+def _deadline_cut(waiter, error):
+    """Whether ``error`` is a connect or read time-out whose wait the job's deadline had shortened."""
+    cut_connect, cut_read = waiter.cut
+    reason = error.args[0] if error.args else None
+    reason = getattr(reason, "reason", reason)   # urllib3 wraps it in its MaxRetryError
+    if isinstance(error, requests.exceptions.ReadTimeout) or isinstance(reason, ReadTimeoutError):
+        return cut_read
+    if isinstance(error, requests.exceptions.ConnectTimeout) or (
+            isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError)):
+        return cut_connect   # (urllib3 makes a refused connection a ConnectTimeoutError too)
+    return False
 
 
 def _host(url):

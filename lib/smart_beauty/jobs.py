@@ -17,7 +17,9 @@ from collections import namedtuple
 from . import errors
 from .client import Waiter
 from .compat import queue
+from .compat import urlsplit
 from .polling import PollPolicy
+from .settings import is_loopback_host
 
 UPLOADING, QUEUED, PROCESSING, DOWNLOADING, DONE = "uploading", "queued", "processing", "downloading", "done"
 STATE_TEXT = {
@@ -39,25 +41,30 @@ class Progress(namedtuple("Progress", "state elapsed fraction text")):
 
 
 # One poll policy for the whole process, so every job of a batch learns from the ones before it.
-_shared_policy = PollPolicy()
-# The offline engine behind our own local server (a client marked ``local_engine``) answers in tenths
-# of a second and is asked over loopback, where a query costs a millisecond: poll it every 0.03-0.25 s
-# (queries at 0.06, 0.14, 0.26, 0.41 s...), not at the cloud's pace of at most one a second, or a 0.1 s
+CLOUD_POLICY = PollPolicy()
+# A service on this computer (a loopback address: our own local server and its offline engine)
+# answers in tenths of a second, and a query costs a millisecond: poll it every 0.03-0.25 s (queries
+# at 0.06, 0.14, 0.26, 0.41 s...), not at the cloud's pace of at most one a second, or a 0.1 s
 # retouch waits a whole second for its first poll.
-_local_engine_policy = PollPolicy(k=0.15, min_interval=0.03, max_interval=0.25, first_poll=0.03,
-                                  prior_min=0.05, prior_max=10.0)
+LOCAL_POLICY = PollPolicy(k=0.15, min_interval=0.03, max_interval=0.25, first_poll=0.03,
+                          prior_min=0.05, prior_max=10.0)
 
 
 def policy_for(client):
-    """The shared poll policy for jobs on ``client``: the local engine's, or the cloud's."""
-    return _local_engine_policy if getattr(client, "local_engine", False) else _shared_policy
+    """The poll policy for jobs on ``client``: its own ``poll_policy`` if it was given one, else the
+    process's shared one for a service on this computer (loopback address) or for the cloud."""
+    own = getattr(client, "poll_policy", None)
+    if own is not None:
+        return own
+    host = urlsplit(getattr(client, "base_url", "") or "").hostname or ""
+    return LOCAL_POLICY if is_loopback_host(host) else CLOUD_POLICY
 
 
 class RetouchJob(object):
     """Retouch one image file that already meets the service limits."""
 
     def __init__(self, client, image_path, level=1.0, multi_face=False, deadline=DEFAULT_DEADLINE,
-                 policy=None, result_dir=None):
+                 policy=None, result_dir=None, clock=None):
         self.client = client
         self.image_path = image_path
         self.level = level
@@ -67,7 +74,7 @@ class RetouchJob(object):
         self.task_id = None
         self.request_id = None  # of the service's last reply about this task (for reports)
         self.queries = 0
-        self._waiter = Waiter(deadline)
+        self._waiter = Waiter(deadline, clock=clock or getattr(client, "clock", None))
         self._result_path = None
         self._error = None
         self._finished = threading.Event()

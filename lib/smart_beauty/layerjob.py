@@ -42,8 +42,6 @@ MIN_SIDE = 2
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".xcf")
 OUTPUT_SUFFIX = ".beauty.png"
 ENV_JOBS = "SMART_BEAUTY_JOBS"
-# Overall limit for one job (seconds); tests and batch scripts may lower it.
-DEADLINE = DEFAULT_DEADLINE
 # Lossless PNGs over 5 MB are exported again, smaller; a little headroom for the next try.
 SIZE_HEADROOM = 0.9
 MAX_EXPORT_TRIES = 4
@@ -343,7 +341,7 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
         if host.cancelled():
             raise errors.CancelledError()
         job = RetouchJob(client, path, level=level, multi_face=multi_face,
-                         deadline=deadline or deadline_from_env(default=DEADLINE),
+                         deadline=deadline or deadline_from_env(default=DEFAULT_DEADLINE),
                          policy=policy, result_dir=workdir)
         for event in job.run_in_background(tick=tick):
             host.progress(event.fraction, "Smart Beauty: " + event.text)
@@ -543,7 +541,7 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
     workdir = new_workdir()   # swept by a later run if GIMP kills this one (cancel)
     run = batch.Batch(client, [(p, output_path(output_dir, p)) for p in inputs], steps.prepare, steps.finish,
                       level=level, multi_face=multi_face, jobs=jobs or jobs_from_env(), force=force,
-                      deadline=deadline or deadline_from_env(default=DEADLINE), release=steps.release,
+                      deadline=deadline or deadline_from_env(default=DEFAULT_DEADLINE), release=steps.release,
                       workdir=workdir, recipe=batch.recipe(level, multi_face, **BATCH_RECIPE))
     host.progress_start("Smart Beauty batch")
     try:

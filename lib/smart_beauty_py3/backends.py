@@ -40,21 +40,21 @@ def local_engine():
     return offline.shared_engine()
 
 
-def open_backend(name="auto", api_base=None, env=None, engine=None):
-    """Open the backend ``name`` (auto, cloud, local)."""
+def open_backend(name="auto", api_base=None, env=None, engine=None, clock=None):
+    """Open the backend ``name`` (auto, cloud, local). ``clock``: the time its client (and the local
+    server's jobs) run on (``smart_beauty.clock``; the real one by default)."""
     env = os.environ if env is None else env
     settings = Settings.load(env)
     if api_base:
         settings.base_url = check_base_url(api_base)
     if localserver.resolve(name, settings) == "cloud":
-        client = Client(settings.require_key(), settings.base_url)
+        client = Client(settings.require_key(), settings.base_url, clock=clock)
         return Backend("cloud", client, settings.base_url)
     from smart_beauty_py3.server import LocalAilab
 
-    server = LocalAilab(port=0, engine=engine or local_engine(), job_seconds=0.0).start()
+    server = LocalAilab(port=0, engine=engine or local_engine(), job_seconds=0.0, clock=clock).start()
     try:
-        client = Client(server.valid_key, server.url)
-        client.local_engine = True   # jobs poll it at the local engine's pace (jobs.policy_for)
+        client = Client(server.valid_key, server.url, clock=clock)
     except Exception:
         server.stop()
         raise

@@ -38,9 +38,11 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def main(argv=None):
+def main(argv=None, clock=None):
+    """``clock``: the time retouch jobs run on (``smart_beauty.clock``; the real one by default)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.clock = clock
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -204,7 +206,7 @@ def cmd_retouch(args):
     problems = batch.output_problems([dest for _src, dest in pairs])
     if problems:  # before anything is sent: no credits for results that could not be kept
         raise errors.BadInputError(" ".join(sorted(set(problems.values()))))
-    with backends.open_backend(args.backend, api_base=args.api_base) as backend:
+    with backends.open_backend(args.backend, api_base=args.api_base, clock=args.clock) as backend:
         if not args.quiet:
             print("smart-beauty: using %s, %d job(s) at a time" % (backend.description, args.jobs),
                   file=sys.stderr)

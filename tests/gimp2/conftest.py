@@ -61,7 +61,7 @@ class G2(object):
         if ailab is not None:
             monkeypatch.setenv("AILAB_API_KEY", ailab.valid_key)
             monkeypatch.setenv("AILAB_API_BASE", ailab.url)
-        monkeypatch.setattr(layerjob, "DEADLINE", 30.0)
+        monkeypatch.setenv("SMART_BEAUTY_DEADLINE", "30")  # one job's limit, as a user may set it
         self.session = gimp._reset(os.path.join(self.root, "profile"), os.path.join(self.root, "gimp-tmp"))
         self.monkeypatch = monkeypatch
         self.plugin = self.reload()

@@ -140,15 +140,12 @@ class TimedList(list):
 
 
 def test_a_slow_job_keeps_progress_flowing(g2):
-    g2.ailab.set_durations(queued=1.0, processing=2.0)
+    # The service takes 1.2 s (real time: GIMP's main thread is what is watched); ticks are 0.1 s.
+    g2.ailab.set_durations(queued=0.4, processing=0.8)
     img, layer = scene(g2)
     g2.session.progress = TimedList()
-    t0 = time.time()
     g2.pdb.python_fu_smart_beauty(img, layer, 0.6, 0)
-    assert time.time() - t0 >= 3.0
     assert img.layers[0].name == "Smart Beauty (level 0.60)", g2.session.messages
     updates = [t for t, p in zip(g2.session.progress.times, g2.session.progress) if p[0] == "update"]
-    gaps = np.diff(updates)
-    # a frozen main thread would show one gap as long as the job (3 s); ticks are 0.1 s. The bound on the
-    # longest gap leaves room for a loaded CI machine; the count says the bar moved all along.
-    assert len(updates) >= 20 and gaps.max() < 1.0, (len(updates), gaps.max())
+    # a frozen main thread would update the bar once or twice, at the end; a moving one about 12 times
+    assert len(updates) >= 6, len(updates)

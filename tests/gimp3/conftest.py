@@ -52,7 +52,7 @@ class G3:
         if ailab is not None:
             monkeypatch.setenv("AILAB_API_KEY", ailab.valid_key)
             monkeypatch.setenv("AILAB_API_BASE", ailab.url)
-        monkeypatch.setattr(layerjob, "DEADLINE", 30.0)
+        monkeypatch.setenv("SMART_BEAUTY_DEADLINE", "30")  # one job's limit, as a user may set it
         monkeypatch.setattr(GimpUi, "RESPONDER", GimpUi.RESPONDER)
         del GimpUi.dialogs[:]
         self.session = Gimp._reset(os.path.join(self.root, "profile"), os.path.join(self.root, "gimp-tmp"))

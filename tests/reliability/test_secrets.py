@@ -14,7 +14,6 @@ import os
 import stat
 import sys
 import tempfile
-import time
 import warnings
 
 import matrix
@@ -25,6 +24,7 @@ import requests
 from PIL import Image
 
 from smart_beauty import Client, errors, settings
+from virtual_clock import VirtualClock
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CANARY = "sbcanary-7f3e9a1c5d2b4e60a8f1"
@@ -66,12 +66,9 @@ def _scan_tree(root, skip=()):
 
 
 def test_canary_key_appears_nowhere(canary_server, tmp_path, monkeypatch, capfd, caplog):
-    from smart_beauty import jobs
-    from smart_beauty.polling import PollPolicy
     from smart_beauty_py3 import cli
 
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(jobs, "_shared_policy", PollPolicy(min_interval=0.05, first_poll=0.05, prior_min=0.05))
     root = str(tmp_path)
     config = os.path.join(root, "config")
     tmp = os.path.join(root, "tmp")
@@ -217,11 +214,11 @@ def test_a_ca_bundle_from_the_environment_is_honoured(tls, monkeypatch):
 def test_a_missing_ca_bundle_is_a_clear_error(tls, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
     tls.reset()
-    t0 = time.monotonic()
-    with Client(CANARY, tls.url) as client, pytest.raises(errors.ConfigError) as info:
+    clock = VirtualClock()
+    with Client(CANARY, tls.url, clock=clock) as client, pytest.raises(errors.ConfigError) as info:
         client.credits()
     assert "REQUESTS_CA_BUNDLE" in str(info.value) and tls.heads == []
-    assert time.monotonic() - t0 < 2.0, "a configuration error is not worth retrying"
+    assert clock.waits == [], "a configuration error is not worth retrying"
 
 
 @pytest.mark.parametrize("url", ["http://192.168.1.10:8787", "http://example.com", "http://10.0.0.1",

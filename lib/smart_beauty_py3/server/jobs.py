@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from smart_beauty.clock import SYSTEM
 from smart_beauty_engine import NoFaceFound
 from smart_beauty_py3.server import images
 
@@ -69,10 +70,11 @@ def job_seconds_durations(job_seconds):
 
 
 class Task:
-    """One async job. Times: ``*_mono`` are time.monotonic(), ``*_at`` are time.time()."""
+    """One async job. Times: ``*_mono`` are the store's clock (``now``, time.monotonic() by default),
+    ``*_at`` are time.time()."""
 
     def __init__(self, level, multi_face, queued, processing, stuck=None, fail=None, fault=None,
-                 fault_key=None):
+                 fault_key=None, now=None):
         self.id = str(uuid.uuid4())
         self.level = level
         self.multi_face = multi_face
@@ -82,7 +84,7 @@ class Task:
         self.fail = fail            # None or (status, code, message): forced failure
         self.fault = fault
         self.fault_key = fault_key  # "fault:..." key that submitted it (its download faults follow it)
-        self.submitted_mono = time.monotonic()
+        self.submitted_mono = time.monotonic() if now is None else now
         self.submitted_at = time.time()
         self.engine_done_mono = None
         self.error = None           # (status, code, message) once failed
@@ -128,10 +130,13 @@ class Task:
 
 
 class TaskStore:
-    """Thread-safe job store with an engine worker pool and an expiry janitor."""
+    """Thread-safe job store with an engine worker pool and an expiry janitor. ``clock``: what job
+    durations and result expiry are measured on (``smart_beauty.clock``; the real one by default)."""
 
-    def __init__(self, engine, durations, result_ttl=86400.0, credits=100000, engine_workers=2, result_dir=None):
+    def __init__(self, engine, durations, result_ttl=86400.0, credits=100000, engine_workers=2, result_dir=None,
+                 clock=None):
         self.engine = engine
+        self.clock = clock or SYSTEM
         self._own_dir = result_dir is None
         self._result_dir = result_dir   # our own private folder is made on first use (see result_dir)
         self._dir_lock = threading.Lock()    # not self._lock: files are written while holding that one
@@ -166,7 +171,7 @@ class TaskStore:
             durations = self.durations({"level": level, "multi_face": multi_face})
         queued, processing = durations
         task = Task(level, multi_face, queued, processing, stuck=stuck, fail=fail, fault=fault,
-                    fault_key=fault_key)
+                    fault_key=fault_key, now=self.clock.now())
         upload = self._write(task.id + ".upload", image if isinstance(image, bytes) else None)
         with self._lock:
             self._tasks[task.id] = task
@@ -204,7 +209,7 @@ class TaskStore:
             error = (422, "ERROR_NO_FACE_IN_FILE", "pic not has face")  # the docs' example message
         except Exception as exc:  # any engine failure is the service's processing failure
             error = (500, "PROCESSING_FAILURE", "engine error: %s" % type(exc).__name__)
-        now = time.monotonic()
+        now = self.clock.now()
         with self._lock:
             task.engine_done_mono = now
             task.error = error
@@ -229,7 +234,7 @@ class TaskStore:
             if task is None:
                 return None, None
             task.polls.append(time.time())
-            return task, task.status(time.monotonic(), self.result_ttl)
+            return task, task.status(self.clock.now(), self.result_ttl)
 
     def result(self, token):
         """PNG bytes for a download token, or None (unknown, not ready or expired)."""
@@ -237,7 +242,7 @@ class TaskStore:
             task = self._tokens.get(token)
             if task is None or task.png_path is None:
                 return None
-            if task.status(time.monotonic(), self.result_ttl) != DONE:
+            if task.status(self.clock.now(), self.result_ttl) != DONE:
                 return None
             path = task.png_path
         try:
@@ -256,7 +261,7 @@ class TaskStore:
 
     # -- housekeeping -------------------------------------------------------------------------
     def describe(self):
-        now = time.monotonic()
+        now = self.clock.now()
         with self._lock:
             return {tid: t.describe(now, self.result_ttl) for tid, t in self._tasks.items()}
 
@@ -271,7 +276,7 @@ class TaskStore:
 
     def sweep(self):
         """Delete expired results (their status stays "expired")."""
-        now = time.monotonic()
+        now = self.clock.now()
         with self._lock:
             for token, task in list(self._tokens.items()):
                 if task.status(now, self.result_ttl) == EXPIRED:

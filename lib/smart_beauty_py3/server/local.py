@@ -56,12 +56,14 @@ class LocalAilab:
     ``(queued, processing)`` pair, or a callable ``f(info) -> (queued, processing)`` called once per
     job (``info`` has ``level`` and ``multi_face``). ``queued_seconds``/``processing_seconds``
     override the pair. ``engine``: ``f(rgb, level, multi_face) -> rgb``; default ``SimpleEngine()``.
+    ``clock``: what job durations and result expiry are measured on (``smart_beauty.clock``): a test
+    gives its clients and this server one virtual clock, so a job of 20 s takes no wall time.
     """
 
     def __init__(self, port=0, host="127.0.0.1", api_keys=None, engine=None, job_seconds=0.2,
                  queued_seconds=None, processing_seconds=None, durations=None, result_ttl=86400.0,
                  max_upload_bytes=DEFAULT_MAX_UPLOAD, control_token=None, allow_fault_keys=True,
-                 credits=100000, engine_workers=2, quiet=True):
+                 credits=100000, engine_workers=2, quiet=True, clock=None):
         self.host = host
         self.port = int(port)
         self.loopback = is_loopback(host)
@@ -76,7 +78,7 @@ class LocalAilab:
                                                        durations)
         self.faults = FaultBook()
         self.store = jobs.TaskStore(engine or SimpleEngine(), self._default_durations, result_ttl, credits,
-                                    engine_workers)
+                                    engine_workers, clock=clock)
         self.control_token = None
         control = None
         if self.loopback:
