@@ -12,6 +12,7 @@ from server_testutil import (
     CREDITS, assert_ailab_error, poll, raw_request, split_response, submit, wait_done,
 )
 
+from smart_beauty_py3.server import LocalAilab
 from smart_beauty_py3.server.protocol import CODES
 
 
@@ -126,12 +127,21 @@ def test_delay(ailab):
     with pytest.raises(requests.ReadTimeout):
         poll(ailab.url, ailab.valid_key, task_id, timeout=0.15)
     ailab.inject("delay", seconds=0.2, times=1)
-    t0 = time.monotonic()
-    assert poll(ailab.url, ailab.valid_key, task_id).status_code == 200
-    assert time.monotonic() - t0 >= 0.2
+    assert poll(ailab.url, ailab.valid_key, task_id).status_code == 200   # late, but answered
+    assert [f["hits"] for f in ailab.stats()["faults"] if f["name"] == "delay"] == [1, 1]
 
 
-def test_slow_and_stuck_jobs(ailab):
+def test_slow_and_stuck_jobs(clock):
+    """On the test's virtual clock, 0.45 s after the submits: a slow job is processing, the stuck ones
+    stay put, a normal (0.2 s) one is done."""
+    ailab = LocalAilab(port=0, job_seconds=0.2, clock=clock).start()
+    try:
+        _slow_and_stuck(ailab, clock)
+    finally:
+        ailab.stop()
+
+
+def _slow_and_stuck(ailab, clock):
     ailab.inject("slow", queued=0.2, processing=0.6, times=1)
     slow = _task(ailab)
     ailab.inject("stuck", times=1)
@@ -139,14 +149,17 @@ def test_slow_and_stuck_jobs(ailab):
     ailab.inject("stuck", status=0, times=1)
     queued = _task(ailab)
     normal = _task(ailab)
-    time.sleep(0.45)
+    while any(ailab.store.get(t).engine_done_mono is None for t in (slow, normal)):   # the engine: real time
+        time.sleep(0.005)
+    clock.advance(0.45)
     status = {name: poll(ailab.url, ailab.valid_key, t).json()["task_status"]
               for name, t in (("slow", slow), ("stuck", stuck), ("queued", queued), ("normal", normal))}
     assert status == {"slow": 1, "stuck": 1, "queued": 0, "normal": 2}
-    info = ailab.task(slow)
+    info = ailab.task_info(slow)
     assert (info["queued_seconds"], info["processing_seconds"], info["fault"]) == (0.2, 0.6, "slow")
-    assert ailab.task(stuck)["ready_at"] is None
-    assert wait_done(ailab.url, ailab.valid_key, slow).json()["task_status"] == 2
+    assert ailab.task_info(stuck)["ready_at"] is None
+    clock.advance(0.4)   # 0.85 s: the slow one is done too
+    assert poll(ailab.url, ailab.valid_key, slow).json()["task_status"] == 2
 
 
 def test_task_failed(ailab):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 
 import numpy as np
 import pytest
@@ -93,11 +92,10 @@ def test_largest_allowed_resolution(ailab):
     assert submit(ailab.url, ailab.valid_key, image=encode(noisy_rgb(2, 4095))).status_code == 200
 
 
+@pytest.mark.timeout(30)   # decoding 10^10 pixels would not end (nor fit in memory)
 def test_decompression_bomb_is_refused_from_the_header(ailab):
     bomb = with_png_size(png_bytes(), 100000, 100000)
-    t0 = time.monotonic()
     assert_ailab_error(submit(ailab.url, ailab.valid_key, image=bomb), 413, "FILE_RESOLUTION_EXCEEDS_LIMITS")
-    assert time.monotonic() - t0 < 2
 
 
 def test_upload_limit_refused_before_the_body_is_read(ailab):
@@ -105,18 +103,15 @@ def test_upload_limit_refused_before_the_body_is_read(ailab):
     length = 30 * 1024 * 1024
     head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s: %s\r\nContent-Type: multipart/form-data; boundary=b\r\n"
             "Content-Length: %d\r\n\r\n" % (SUBMIT, KEY_HEADER, ailab.valid_key, length)).encode()
-    t0 = time.monotonic()
-    raw = raw_request(ailab.url, head + b"x" * (256 * 1024), until_complete=True)
+    raw = raw_request(ailab.url, head + b"x" * (256 * 1024), until_complete=True)   # 256 KiB of 30 MiB sent
     status, headers, body = split_response(raw)
-    assert status == 413 and time.monotonic() - t0 < 5
+    assert status == 413
     assert b"ERROR_REQUEST_BODY_TOO_LARGE" in body
 
 
 def test_upload_limit_with_requests(ailab):
-    t0 = time.monotonic()
     r = submit(ailab.url, ailab.valid_key, image=b"\x89PNG\r\n\x1a\n" + b"\0" * (30 * 1024 * 1024))
     assert_ailab_error(r, 413, "ERROR_REQUEST_BODY_TOO_LARGE")
-    assert time.monotonic() - t0 < 10
 
 
 def test_chunked_upload_over_limit(ailab):
