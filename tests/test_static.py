@@ -18,6 +18,7 @@ PY27_PATHS = [
     "tests/gimp2",
     "tests/conftest.py",
     "tests/ailab_fixture.py",
+    "tests/virtual_clock.py",
     "tests/stubs/gimp.py",
     "tests/stubs/gimpfu.py",
     "tests/stubs/gimpenums.py",

@@ -235,6 +235,14 @@ class Client(object):
         data = reply.body.get("data")
         return data if isinstance(data, list) else []
 
+    def balance(self, waiter=None):
+        """The credits left on the account, summed over its packs; None when the service lists no pack
+        (a key test, Check Setup, ``smart-beauty key test``)."""
+        packs = [p for p in self.credits(waiter) if isinstance(p, dict)]
+        if not packs:
+            return None
+        return sum(float(p.get("balance") or 0) for p in packs)
+
     # -- transport -----------------------------------------------------------------------------
 
     def _api(self, method, path, phase, waiter, read_timeout=None, **kwargs):

@@ -13,8 +13,8 @@ import sys
 
 from . import errors, localserver
 from . import settings as sb_settings
-from .client import Client, Waiter
-from .compat import monotonic, text_type
+from .clock import SYSTEM as CLOCK
+from .compat import text_type
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "fail"
 _MARK = {OK: "OK  ", INFO: "    ", WARN: "WARN", FAIL: "FAIL"}
@@ -125,15 +125,14 @@ def _cloud_findings(report, env, check_network):
     if not check_network:
         return settings
     try:
-        with Client(settings.api_key, base_url=settings.base_url, status_retries=1,
-                    connect_timeout=10.0, read_timeout=20.0) as client:
-            packs = client.credits()
-        total = sum(float(p.get("balance") or 0) for p in packs if isinstance(p, dict))
-        if packs and total <= 0:
+        with localserver.open_client("cloud", settings, status_retries=1, connect_timeout=10.0,
+                                     read_timeout=20.0) as client:
+            total = client.balance()
+        if total is not None and total <= 0:
             report.add(FAIL, "API key", "accepted, but the account has no credits left",
                        "top it up on ailabtools.com")
         else:
-            report.add(OK, "API key", "accepted by the service; remaining credits: %g" % total)
+            report.add(OK, "API key", "accepted by the service; remaining credits: %g" % (total or 0))
             report.cloud_ok = True
     except errors.AuthError:
         report.add(FAIL, "API key", "NOT accepted by the service (wrong, expired or revoked key)",
@@ -158,13 +157,13 @@ def _local_findings(report, env, start_engine):
     if not start_engine:
         return
     try:
-        t0 = monotonic()
+        t0 = CLOCK.now()
         server = localserver.ensure(env=env)
-        with Client(server.key, base_url=server.url, status_retries=0, connect_timeout=5.0,
-                    read_timeout=10.0) as client:
+        with localserver.open_client("local", start_local=lambda: server, status_retries=0, connect_timeout=5.0,
+                                     read_timeout=10.0) as client:
             client.credits()
         report.add(OK, "offline engine", "%s (%s engine at %s, %.1f s)" % (
-            "running" if server.reused else "starts", server.engine or "offline", server.url, monotonic() - t0))
+            "running" if server.reused else "starts", server.engine or "offline", server.url, CLOCK.now() - t0))
         report.local_ok = True
     except errors.SmartBeautyError as e:
         report.add(FAIL if report.backend != "cloud" else WARN, "offline engine", "does not start: %s" % e,
@@ -231,10 +230,10 @@ def preflight(backend="auto", env=None):
     if not settings.api_key:
         return errors.ConfigError().user_message
     try:
-        with Client(settings.api_key, base_url=settings.base_url, status_retries=1) as client:
+        with localserver.open_client("cloud", settings, status_retries=1) as client:
             # bounded: an unreachable service must not hold the dialog for minutes (urllib3 repeats a
             # timed-out connect, each with the full connect timeout)
-            client.credits(Waiter(sb_settings.deadline_from_env(env, default=PREFLIGHT_SECONDS)))
+            client.credits(client.waiter(sb_settings.deadline_from_env(env, default=PREFLIGHT_SECONDS)))
     except errors.AuthError as e:
         return "%s (Nothing was sent.)" % text_type(e)
     except errors.SmartBeautyError as e:
@@ -272,13 +271,13 @@ def test_key(key=None, env=None):
         return "No key typed or stored yet; paste your AILab API key above and press Test key."
     masked = sb_settings.mask(key)
     try:
-        with Client(key, base_url=settings.base_url, status_retries=1) as client:
-            packs = client.credits()
+        typed = sb_settings.Settings(api_key=key, base_url=settings.base_url)
+        with localserver.open_client("cloud", typed, status_retries=1) as client:
+            total = client.balance()
     except errors.AuthError:
         return "The key %s was NOT accepted by the service; copy it again from your ailabtools.com account." % masked
     except errors.NetworkError as e:
         return "The key %s could not be tested: %s Fix: %s." % (masked, e, _network_fix(e))
     except errors.SmartBeautyError as e:
         return "The key %s could not be tested: %s" % (masked, e)
-    total = sum(float(p.get("balance") or 0) for p in packs if isinstance(p, dict))
-    return "The key %s works; remaining credits: %g." % (masked, total)
+    return "The key %s works; remaining credits: %g." % (masked, total or 0)

@@ -32,10 +32,9 @@ import tempfile
 import traceback
 
 from . import batch, errors, imagefile, localserver, protocol
-from .client import Client
 from .compat import text_type
 from .jobs import DEFAULT_DEADLINE, RetouchJob
-from .settings import Settings, deadline_from_env
+from .settings import deadline_from_env
 
 LAYER_NAME = "Smart Beauty (level %.2f)"
 MIN_SIDE = 2
@@ -224,8 +223,7 @@ def check_layer(info):
 
 def client_from_settings(settings=None):
     """A Client for the configured key and service address (raises ConfigError)."""
-    settings = settings or Settings.load()
-    return Client(settings.require_key(), base_url=settings.base_url)
+    return localserver.open_client("cloud", settings)
 
 
 def _host_error(step, exc):

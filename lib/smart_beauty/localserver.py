@@ -19,7 +19,9 @@ The platform is a parameter wherever the rules differ (Windows paths are built w
 the Windows and macOS rules are tested on any system.
 
 ``open_client(backend, settings)`` is the one place that turns a backend choice (``auto``: the cloud
-when a key is set, else the offline engine; ``cloud``; ``local``) into a :class:`~smart_beauty.Client`.
+when a key is set, else the offline engine; ``cloud``; ``local``) into a :class:`~smart_beauty.Client`,
+for every entry point: both plug-ins, Check Setup / doctor, the CLI (which brings its own in-process
+local server through ``start_local``).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
@@ -97,16 +99,26 @@ def resolve(backend, settings):
     return backend
 
 
-def open_client(backend="auto", settings=None, env=None, on_wait=None):
-    """A Client for the chosen backend (starting the local server if needed). Raises ConfigError
-    with the fix when neither a key nor the offline engine is there. ``on_wait(elapsed)``: called
-    every 0.1 s on this thread while the server starts on a worker thread (GIMP's progress bar)."""
-    settings = settings or sb_settings.Settings.load(env)
-    chosen = resolve(backend, settings)
-    if chosen == "cloud":
-        return Client(settings.require_key(), base_url=settings.base_url)
-    server = ensure(env=env) if on_wait is None else in_background(ensure, 0.1, on_wait, env=env)
-    return Client(server.key, base_url=server.url)   # loopback: jobs poll it at the local pace (jobs.policy_for)
+def open_client(backend="auto", settings=None, env=None, on_wait=None, clock=None, start_local=None,
+                **options):
+    """The one way a :class:`~smart_beauty.Client` is opened, for every entry point (the CLI, both
+    GIMPs, Check Setup / doctor, batches): ``backend`` (auto: the cloud when a key is set, else the
+    offline engine; cloud; local) chooses the service. Raises ConfigError with the fix when neither a
+    key nor the offline engine is there.
+
+    ``start_local()``: how the local service is had, a :class:`LocalServer` (default :func:`ensure`:
+    the ``smart-beauty serve`` process the plug-ins share, started if needed). ``on_wait(elapsed)``:
+    called every 0.1 s on this thread while it starts on a worker thread (GIMP's progress bar).
+    ``clock`` and ``options`` (timeouts, retries) go to the Client. A local service is on a loopback
+    address, so its jobs poll at the local pace (:func:`smart_beauty.jobs.policy_for`)."""
+    name = backend_name(backend)
+    if name != "local":
+        settings = settings or sb_settings.Settings.load(env)
+    if name == "cloud" or (name == "auto" and resolve(name, settings) == "cloud"):
+        return Client(settings.require_key(), base_url=settings.base_url, clock=clock, **options)
+    start = start_local or (lambda: ensure(env=env))
+    server = start() if on_wait is None else in_background(start, 0.1, on_wait)
+    return Client(server.key, base_url=server.url, clock=clock, **options)
 
 
 def in_background(func, tick, on_tick, *args, **kwargs):
@@ -320,8 +332,8 @@ def _alive(url, key):
     """True when a server answers the credits query with this run's key."""
     try:
         sb_settings.check_base_url(url)
-        with Client(key, base_url=url, status_retries=0, connect_timeout=PROBE_TIMEOUT,
-                    read_timeout=PROBE_TIMEOUT) as client:
+        with open_client("local", start_local=lambda: LocalServer(url, key), status_retries=0,
+                         connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT) as client:
             client.credits()
         return True
     except Exception:  # noqa: BLE001 - anything else means: start a new one

@@ -4,8 +4,9 @@
 behind :class:`~smart_beauty_py3.server.LocalAilab`, so both backends use the very same client code.
 """
 import os
+import secrets
 
-from smart_beauty import Client, Settings, errors, localserver
+from smart_beauty import Settings, errors, localserver
 from smart_beauty.settings import check_base_url
 
 BACKENDS = localserver.BACKENDS
@@ -41,20 +42,24 @@ def local_engine():
 
 
 def open_backend(name="auto", api_base=None, env=None, engine=None, clock=None):
-    """Open the backend ``name`` (auto, cloud, local). ``clock``: the time its client (and the local
-    server's jobs) run on (``smart_beauty.clock``; the real one by default)."""
+    """Open the backend ``name`` (auto, cloud, local) through :func:`smart_beauty.localserver.open_client`.
+    The local one is a :class:`LocalAilab` in this process that accepts only a key made for this run
+    (no public test key, no ``fault:`` keys), as ``smart-beauty serve --announce`` does for the plug-ins.
+    ``clock``: the time its client (and the local server's jobs) run on (``smart_beauty.clock``)."""
     env = os.environ if env is None else env
     settings = Settings.load(env)
     if api_base:
         settings.base_url = check_base_url(api_base)
     if localserver.resolve(name, settings) == "cloud":
-        client = Client(settings.require_key(), settings.base_url, clock=clock)
-        return Backend("cloud", client, settings.base_url)
+        return Backend("cloud", localserver.open_client("cloud", settings, clock=clock), settings.base_url)
     from smart_beauty_py3.server import LocalAilab
 
-    server = LocalAilab(port=0, engine=engine or local_engine(), job_seconds=0.0, clock=clock).start()
+    key = secrets.token_urlsafe(24)
+    server = LocalAilab(port=0, engine=engine or local_engine(), job_seconds=0.0, api_keys=[key],
+                        allow_fault_keys=False, clock=clock).start()
     try:
-        client = Client(server.valid_key, server.url, clock=clock)
+        client = localserver.open_client("local", start_local=lambda: localserver.LocalServer(server.url, key),
+                                         clock=clock)
     except Exception:
         server.stop()
         raise

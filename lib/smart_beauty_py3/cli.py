@@ -473,12 +473,11 @@ def cmd_key(args):
         print("Key: %s (from %s); service: %s" % (current.masked_key(), current.key_source or "nowhere",
                                                  current.base_url))
         return 0 if current.api_key else 1
-    from smart_beauty import Client
+    from smart_beauty import localserver
 
-    with Client(current.require_key(), current.base_url) as client:
-        packs = client.credits()
-    total = sum(float(p.get("balance") or 0) for p in packs if isinstance(p, dict))
-    print("The key %s works; remaining credits: %g." % (current.masked_key(), total))
+    with localserver.open_client("cloud", current) as client:
+        total = client.balance()
+    print("The key %s works; remaining credits: %g." % (current.masked_key(), total or 0))
     return 0
 
 

@@ -309,6 +309,15 @@ def test_credits_query(ailab):
     assert packs and "balance" in packs[0]
 
 
+def test_balance_is_the_credits_left_over_all_packs(ailab):
+    ailab.configure(credits=123)
+    with make_client(ailab) as client:
+        assert client.balance() == 123.0
+    ailab.configure(credits=0)
+    with make_client(ailab) as client:
+        assert client.balance() == 0.0   # a key that works on an empty account: 0, not "no packs" (None)
+
+
 def test_client_repr_hides_the_key(ailab):
     client = make_client(ailab, key=CANARY + "-long-enough")
     assert CANARY not in repr(client)
