@@ -40,6 +40,15 @@ else:
         os.replace(src, dst)  # novermin
 
 
+def text_str(cls):
+    """Class decorator: ``cls.__str__`` returns text; on Python 2 it becomes ``__unicode__`` and
+    ``__str__`` returns that text as UTF-8 bytes (Python 2's ``str``)."""
+    if PY2:  # pragma: no cover - exercised by the real Python 2.7 tier
+        cls.__unicode__ = cls.__str__
+        cls.__str__ = lambda self: self.__unicode__().encode("utf-8")
+    return cls
+
+
 def to_text(value, encoding="utf-8"):
     """Return ``value`` as text, decoding bytes leniently (for messages from servers)."""
     if isinstance(value, text_type):

@@ -7,9 +7,10 @@ passed through :func:`scrub` by the client, which knows the key.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
-from .compat import PY2, text_type
+from .compat import text_str, text_type
 
 
+@text_str
 class SmartBeautyError(Exception):
     """Base class. ``retryable`` tells batch callers whether trying the same file later may work."""
 
@@ -25,20 +26,10 @@ class SmartBeautyError(Exception):
         self.detail = detail
         Exception.__init__(self, self.user_message)
 
-    def _text(self):
+    def __str__(self):
         if self.request_id:
             return "%s (request id %s)" % (self.user_message, self.request_id)
         return self.user_message
-
-    if PY2:  # pragma: no cover - exercised by the real Python 2.7 tier
-        def __unicode__(self):
-            return self._text()
-
-        def __str__(self):
-            return self._text().encode("utf-8")
-    else:
-        def __str__(self):
-            return self._text()
 
     def __repr__(self):
         return "%s(%r, request_id=%r, code=%r, http_status=%r)" % (
