@@ -10,12 +10,12 @@ request has come for ``--idle-exit`` seconds (and no job is running).
 import json
 import os
 import secrets
-import signal
 import sys
 import threading
 import time
 
-from smart_beauty_py3.server import DEFAULT_KEY, LocalAilab
+from smart_beauty_py3.server import LocalAilab
+from smart_beauty_py3.server.local import run_until_stopped, tell_people
 
 
 class Activity:
@@ -62,7 +62,6 @@ def serve(host="127.0.0.1", port=8787, engine=None, engine_name="offline", job_s
     activity = Activity(srv.app)
     srv.app = activity           # LocalAilab.start() serves whatever srv.app is
     srv.start()
-    done = threading.Event()
     if announce:
         out.write(json.dumps({"url": srv.url, "key": key, "pid": os.getpid(), "engine": engine_name}) + "\n")
         out.flush()
@@ -71,19 +70,13 @@ def serve(host="127.0.0.1", port=8787, engine=None, engine_name="offline", job_s
             os.dup2(devnull, 1)
             os.close(devnull)
     else:
-        hint = " (test API key: %s)" % DEFAULT_KEY if DEFAULT_KEY in srv.api_keys else ""
-        print("Local AILab server on %s%s" % (srv.url, hint), file=sys.stderr, flush=True)
+        tell_people(srv)
         out.write(srv.url + "\n")
         out.flush()
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
-    try:
-        while not done.wait(0.25):
-            if idle_exit and activity.idle_for() >= idle_exit and not _busy(srv):
-                print("smart-beauty serve: idle for %gs, exiting." % idle_exit, file=sys.stderr, flush=True)
-                break
-    except KeyboardInterrupt:
-        pass
-    finally:
-        srv.stop()
-    return 0
+
+    def idle():
+        if idle_exit and activity.idle_for() >= idle_exit and not _busy(srv):
+            print("smart-beauty serve: idle for %gs, exiting." % idle_exit, file=sys.stderr, flush=True)
+            return True
+        return False
+    return run_until_stopped(srv, should_stop=idle, tick=0.25)

@@ -200,22 +200,41 @@ class LocalAilab:
         }
 
 
+def run_until_stopped(srv, done=None, should_stop=None, tick=0.25):
+    """The one serve loop (``smart-beauty serve`` and ``python -m smart_beauty_py3.server``): keep the
+    started ``srv`` serving until SIGTERM, Ctrl-C, ``done`` (an Event) is set or ``should_stop()`` says
+    so (checked every ``tick`` s); then stop it. Returns the exit code, 0."""
+    done = done or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
+    try:
+        while not done.wait(tick):
+            if should_stop is not None and should_stop():
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+    return 0
+
+
+def tell_people(srv):
+    """The line a person starting a server by hand reads on stderr: where it is and its test key."""
+    hint = " (test API key: %s)" % DEFAULT_KEY if DEFAULT_KEY in srv.api_keys else ""
+    print("Local AILab server on %s%s" % (srv.url, hint), file=sys.stderr, flush=True)
+
+
 def serve_forever(host="127.0.0.1", port=8787, print_url=False, exit_on_stdin_eof=False, **options):
-    """Run a ``LocalAilab`` until SIGINT/SIGTERM (or stdin EOF); the CLI's ``serve`` calls this."""
+    """Run a ``LocalAilab`` until SIGINT/SIGTERM (or stdin EOF): ``python -m smart_beauty_py3.server``
+    (the tests' session server). ``smart-beauty serve`` is :func:`smart_beauty_py3.serve.serve`; both
+    run :func:`run_until_stopped`."""
     srv = LocalAilab(port=port, host=host, **options)
     srv.start()
     done = threading.Event()
     if print_url:
         print(srv.url, flush=True)
     else:
-        hint = " (test API key: %s)" % DEFAULT_KEY if DEFAULT_KEY in srv.api_keys else ""
-        print("Local AILab server on %s%s" % (srv.url, hint), file=sys.stderr, flush=True)
-
-    def on_signal(signum, frame):
-        done.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_signal)
+        tell_people(srv)
     if exit_on_stdin_eof:
         def watch_stdin():
             try:
@@ -226,11 +245,4 @@ def serve_forever(host="127.0.0.1", port=8787, print_url=False, exit_on_stdin_eo
             done.set()
 
         threading.Thread(target=watch_stdin, name="ailab-stdin", daemon=True).start()
-    try:
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        srv.stop()
-    return 0
+    return run_until_stopped(srv, done, tick=0.5)
