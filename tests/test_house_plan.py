@@ -73,3 +73,72 @@ def test_core_waits_only_through_the_clock():
             for m in re.finditer(pattern, text):
                 offenders.append("%s: %s" % (rel, m.group(0)))
     assert offenders == [], offenders
+
+
+# -- docs/design.md and README.md say what the code does ---------------------------------------------
+
+def _read(rel):
+    with open(os.path.join(REPO, rel), encoding="utf-8") as f:
+        return f.read()
+
+
+def test_str_of_an_error_is_its_sentence_plus_the_request_id():
+    from smart_beauty import errors
+
+    assert "`str(e)` is `e.user_message`, followed by\n` (request id ID)` when the service gave one" in _read(
+        "docs/design.md")
+    e = errors.ServiceError("Try again later.")
+    assert str(e) == e.user_message == "Try again later."
+    e = errors.ServiceError("Try again later.", request_id="R-1")
+    assert str(e) == "Try again later. (request id R-1)" and e.user_message == "Try again later."
+
+
+def test_the_error_tree_in_design_md_is_the_one_in_errors_py():
+    from smart_beauty import errors
+
+    text = _read("docs/design.md")
+    listed = set(re.findall(r"`(\w+Error)[`(]", text.split("Errors (`smart_beauty.errors`)", 1)[1].split("\n\n")[0]))
+    defined = {name for name, obj in vars(errors).items()
+               if isinstance(obj, type) and issubclass(obj, errors.SmartBeautyError)}
+    assert listed == defined
+
+
+def test_python2_shims_live_only_in_compat():
+    offenders = []
+    for rel, _path in _python_files(["lib/smart_beauty"]):
+        if rel.endswith("compat.py"):
+            continue
+        for n, line in enumerate(_read(rel).splitlines(), 1):
+            if re.search(r"\bPY2\b|\bPY3\b|version_info|__unicode__|\bbasestring\b|\bunicode\(", line):
+                offenders.append("%s:%d: %s" % (rel, n, line.strip()))
+    assert offenders == [], offenders
+
+
+def test_readme_layout_names_every_module():
+    layout = _read("README.md").split("## Layout", 1)[1].split("```")[1]
+    words = set(re.findall(r"[\w/]+", layout))
+    for package in ("lib/smart_beauty", "lib/smart_beauty_py3"):
+        names = sorted(n[:-3] if n.endswith(".py") else n + "/" for n in os.listdir(os.path.join(REPO, package))
+                       if (n.endswith(".py") and n != "__init__.py")
+                       or os.path.isfile(os.path.join(REPO, package, n, "__init__.py")))
+        missing = [n for n in names if n.rstrip("/") not in words]
+        assert missing == [], (package, missing)
+
+
+def test_the_code_cites_only_documents_that_are_in_the_repository():
+    cited = []
+    for rel, _path in _python_files(CODE + ["tests/stubs"]):
+        text = _read(rel)
+        assert "shared/reference" not in text or rel.endswith("test_pdb_signatures.py"), rel
+        cited += [(rel, m) for m in re.findall(r"\bdocs/[\w./-]+\.(?:md|yaml)\b", text)]
+    assert cited
+    assert [(rel, doc) for rel, doc in cited if not os.path.exists(os.path.join(REPO, doc))] == []
+
+
+def test_one_serve_loop():
+    """``smart-beauty serve`` and ``python -m smart_beauty_py3.server`` share server.local.run_until_stopped:
+    the only place that waits for SIGTERM."""
+    loops = []
+    for rel, _path in _python_files(["lib/smart_beauty_py3"]):
+        loops += [rel for line in _read(rel).splitlines() if "signal.SIGTERM" in line]
+    assert loops == ["lib/smart_beauty_py3/server/local.py"], loops

@@ -3,8 +3,8 @@
 ``gi.repository.Gimp`` for 3.0).
 
 Single source for Python 2.7 and 3 (the gimpfu tier also runs under a real Python 2.7 with
-numpy 1.16 / Pillow 6.2). It models what GIMP does, as documented in
-shared/reference/gimpfu-2.10-facts.md and gimp3-headless.md:
+numpy 1.16 / Pillow 6.2). It models what GIMP does, as read from GIMP's own source (GNOME/gimp
+2.10.34: plug-ins/pygimp; 3.0.4: libgimp and plug-ins/python) and checked on real GIMPs (tests/hosts):
 
 * images with a base type (RGB / GRAY / INDEXED + colormap), a real selection mask, undo-group
   nesting with counters, an active (selected) layer, a file name;

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 """Stand-in for GIMP 2.10's ``gimp`` module (pygimp), over the model in :mod:`fakecore`.
 
-Follows shared/reference/gimpfu-2.10-facts.md, section 4: the object attributes and methods of
-pygimp, and the PDB called by name with pygimp's calling convention (pygimp-pdb.c):
+Follows GIMP 2.10.34's pygimp (pygimp-image.c, pygimp-drawable.c, checked on a real GIMP 2.10 in
+tests/hosts): the object attributes and methods of pygimp, and the PDB called by name with pygimp's
+calling convention (pygimp-pdb.c):
 
 * ``pdb.gimp_image_insert_layer(...)`` or ``pdb["gimp-image-insert-layer"](...)``; ``_`` -> ``-``;
   an unknown attribute raises ``gimp.error("procedure not found")``, an unknown key ``KeyError``;

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-"""Stand-in for GIMP 2.10.34's ``gimpfu`` (plug-ins/pygimp/gimpfu.py), as described in
-shared/reference/gimpfu-2.10-facts.md section 4:
+"""Stand-in for GIMP 2.10.34's ``gimpfu`` (plug-ins/pygimp/gimpfu.py), as that source reads (and a real
+GIMP 2.10 behaves, tests/hosts):
 
 * ``register()`` with the same checks (name characters, tuple lengths), the ``python-fu-`` name
   prefixing, GIMP's canonicalisation (``_`` -> ``-``), new-style menus (``label`` + ``menu``) and the

@@ -1,4 +1,5 @@
-"""The gi.repository.Gimp stand-in behaves as shared/reference/gimp3-headless.md says GIMP 3.0.4 does."""
+"""The gi.repository.Gimp stand-in behaves as a real GIMP 3.0.4 does (measured headless; the real tier
+is tests/hosts)."""
 import os
 
 import fakecore as core

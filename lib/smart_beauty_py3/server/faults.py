@@ -42,7 +42,7 @@ oversized           size=67108864, content_length=1   a PNG signature + zeros, `
                                                       (content_length=0: chunked) [download]
 ==================  ================================  ===========================================
 
-Which of these the real service does is mostly unknown (see ailab-api-notes.md "Unconfirmed"):
+Which of these the real service does is mostly unknown (its pages do not say):
 they are here so a client can be shown to survive them.
 """
 

@@ -1,6 +1,6 @@
 """AILab wire format: public response fields, the error-code table, body builders.
 
-Facts from the AILab docs (see ``docs/../shared/reference/ailab-api-notes.md``):
+Facts from the vendor's API pages (Smart Beauty, response description, async task query):
 
 * every response carries the *public fields* ``request_id`` (an uppercase UUID in live captures),
   ``log_id`` (a numeric string), ``error_code`` (0 on success, otherwise **equal to the HTTP status**),

@@ -1,5 +1,5 @@
 """Stand-in for ``gi.repository.Gimp`` (GIMP 3.0.4's libgimp as PyGObject exposes it), over the
-model in tests/stubs/fakecore.py. Facts: shared/reference/gimp3-headless.md.
+model in tests/stubs/fakecore.py. Facts: GIMP 3.0.4 itself (libgimp; checked headless in tests/hosts).
 
 * ``Gimp.PlugIn`` subclasses and ``Gimp.main(cls.__gtype__, argv)``: main() instantiates the plug-in,
   queries its procedures and installs them in the stub PDB (``Gimp.get_pdb().lookup_procedure``);
