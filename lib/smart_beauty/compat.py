@@ -40,6 +40,15 @@ else:
         os.replace(src, dst)  # novermin
 
 
+def new_session_kwargs():
+    """``subprocess.Popen`` keyword arguments (POSIX) that start the child in a new session, so it
+    outlives this process and its terminal."""
+    if PY2:  # pragma: no cover - exercised by the real Python 2.7 tier
+        import os
+        return {"preexec_fn": os.setsid}
+    return {"start_new_session": True}  # novermin
+
+
 def text_str(cls):
     """Class decorator: ``cls.__str__`` returns text; on Python 2 it becomes ``__unicode__`` and
     ``__str__`` returns that text as UTF-8 bytes (Python 2's ``str``)."""

@@ -34,7 +34,7 @@ import threading
 
 from . import errors, settings as sb_settings
 from .client import Client
-from .compat import monotonic, text_type
+from .compat import monotonic, new_session_kwargs, text_type
 
 BACKENDS = ("auto", "cloud", "local")
 ENV_CLI = "SMART_BEAUTY_CLI"
@@ -357,9 +357,7 @@ def popen_kwargs(platform=None):
     if platform.startswith("win"):
         flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200) | 0x08000000  # CREATE_NO_WINDOW
         return {"creationflags": flags, "close_fds": False}
-    if sys.version_info[0] >= 3:
-        return {"start_new_session": True, "close_fds": True}  # novermin
-    return {"preexec_fn": os.setsid, "close_fds": True}
+    return dict(new_session_kwargs(), close_fds=True)
 
 
 def _child_env(env, command=None):
