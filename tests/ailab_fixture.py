@@ -6,7 +6,7 @@ it as a subprocess (``$SB_SERVER_PYTHON`` or this interpreter); under Python 2.7
 tests in a chroot that shares the host's loopback) point ``$SB_TEST_SERVER_URL`` and
 ``$SB_TEST_SERVER_TOKEN`` at a server started on the host, e.g.::
 
-    SB_CONTROL_TOKEN=secret .venv/bin/python -m smart_beauty_py3.server --port 8787 --job-seconds 0.2
+    SB_CONTROL_TOKEN=secret .venv/bin/python -m smart_beauty_py3.server --port 8787 --job-seconds 0
 
 Every call goes through the server's ``/_control`` JSON API with ``requests``.
 """
