@@ -8,8 +8,15 @@ multipart fields ``task_type`` (``async``; the sync page makes it optional with 
 (``data.image`` = base64); the credits body (``data`` = list of packs); result URLs downloadable
 without the key; HTTP status == ``error_code``.
 
+Ours, not the service's: the optional per-effect fields of :data:`EFFECT_FIELDS`
+(``smart_beauty_smooth``, ``_tone``, ``_slim``, ``_eyes``, ``_lips``, ``_texture``; each a decimal
+string in [0, 1], checked like ``beauty_level``). They reach the engine as an
+:class:`smart_beauty.effects.Effects`: ``Effects.from_level(beauty_level)`` with the given ones
+replaced. The AILab service has no such fields and ignores unknown ones; our client sends them only
+to this server when it runs the offline engine (``smart_beauty.client.Client.local``).
+
 Our assumptions (undocumented, kept simple and stated): validation order (key, body size, task_type,
-beauty_level, image_target, then the image checks of ``images.decode``); a missing or unknown key
+beauty_level, the effect fields, image_target, then the image checks of ``images.decode``); a missing or unknown key
 is 401 ERROR_USER_NOT_EXISTS; an unknown task (or one whose result has expired) is
 404 ERROR_RESOURCE_NOT_FOUND; any key may poll any task; the poll of a queued/processing task has
 ``data.image_url == ""`` as in the docs' example; result downloads behave like a static file host,
@@ -32,6 +39,7 @@ from collections import Counter
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
+from smart_beauty.effects import DESCRIPTIONS, Effects
 from smart_beauty_engine import NoFaceFound
 from smart_beauty_py3.server import images, jobs, protocol
 
@@ -42,6 +50,8 @@ KEY_HEADER = "ailabapi-api-key"
 _ROUTES = {SUBMIT_PATH: ("submit", "POST"), POLL_PATH: ("poll", "GET"), CREDITS_PATH: ("credits", "GET")}
 _RESULT_RE = re.compile(r"^/results/([A-Za-z0-9_-]{8,64})\.png$")
 _LEVEL_RE = re.compile(r"^\s*(\d+(\.\d*)?|\.\d+)\s*$")
+#: our own form fields (not the service's): effect name -> field
+EFFECT_FIELDS = {name: "smart_beauty_" + name for name in Effects.__slots__}
 _HIDDEN_HEADERS = {KEY_HEADER, "authorization", "cookie"}
 
 GATEWAY_HTML = (
@@ -147,6 +157,25 @@ def parse_level(text):
         return None
     value = float(text)
     return value if 0.0 <= value <= 1.0 else None
+
+
+def parse_effects(form, level):
+    """``(effects, None)`` from the :data:`EFFECT_FIELDS` in ``form`` (``(None, None)`` when there are
+    none: the engine is called as before), or ``(None, message)`` for a field that is not a decimal
+    in [0, 1]."""
+    given = {}
+    for name in Effects.__slots__:
+        field = EFFECT_FIELDS[name]
+        text = form.get(field)
+        if text is None:
+            continue
+        value = parse_level(text)
+        if value is None:
+            return None, "%s (%s) must be a number in [0, 1]" % (field, DESCRIPTIONS[name])
+        given[name] = value
+    if not given:
+        return None, None
+    return Effects.from_level(level).replace(**given), None
 
 
 class AilabApp:
@@ -276,6 +305,9 @@ class AilabApp:
         level = parse_level(form.get("beauty_level"))
         if level is None:
             return ailab_error(400, "ERROR_INVALID_PARAMETER", "beauty_level must be a number in [0, 1]")
+        effects, problem = parse_effects(form, level)
+        if problem is not None:
+            return ailab_error(400, "ERROR_INVALID_PARAMETER", problem)
         multi_face = form.get("multi_face") == "1"
         upload = files.get("image_target")
         if upload is None:
@@ -288,7 +320,7 @@ class AilabApp:
         if self.store.credits < jobs.CREDITS_PER_CALL:
             return ailab_error(429, "ERROR_NOT_ENOUGH_CREDITS", "not enough credits")
         if task_type == "sync":
-            return self._run_sync(rgb, level, multi_face)
+            return self._run_sync(rgb, level, multi_face, effects)
         durations = stuck = fail = None
         job_fault = self.faults.take("submit", ("job",), fault_key)
         if job_fault is not None:
@@ -304,7 +336,7 @@ class AilabApp:
                 fail = (status, code, p.get("message"))
         del rgb  # checked; the engine decodes it again from disk when its turn comes (bounded memory)
         task = self.store.submit(bytes(data), level, multi_face, durations=durations, stuck=stuck, fail=fail,
-                                 fault=entry["fault"], fault_key=fault_key)
+                                 fault=entry["fault"], fault_key=fault_key, effects=effects)
         entry["task_id"] = task.id
         body = protocol.success_fields()
         body.update({"task_type": "async", "task_id": task.id})
@@ -324,9 +356,9 @@ class AilabApp:
         return ailab_error(413, "ERROR_REQUEST_BODY_TOO_LARGE", "request body larger than %d bytes"
                            % self.max_upload_bytes)
 
-    def _run_sync(self, rgb, level, multi_face):
+    def _run_sync(self, rgb, level, multi_face, effects=None):
         try:
-            png = self.store.run_sync(rgb, level, multi_face)
+            png = self.store.run_sync(rgb, level, multi_face, effects)
         except NoFaceFound:
             return ailab_error(422, "ERROR_NO_FACE_IN_FILE")
         except Exception as exc:  # engine failure

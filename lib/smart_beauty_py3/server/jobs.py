@@ -74,9 +74,10 @@ class Task:
     ``*_at`` are time.time()."""
 
     def __init__(self, level, multi_face, queued, processing, stuck=None, fail=None, fault=None,
-                 fault_key=None, now=None):
+                 fault_key=None, now=None, effects=None):
         self.id = str(uuid.uuid4())
         self.level = level
+        self.effects = effects      # None, or the Effects the request's own fields asked for
         self.multi_face = multi_face
         self.queued = queued
         self.processing = processing
@@ -122,6 +123,7 @@ class Task:
             "failed": self.error is not None,
             "error_code": None if self.error is None else self.error[1],
             "level": self.level,
+            "effects": None if self.effects is None else self.effects.as_dict(),
             "multi_face": self.multi_face,
             "fault": self.fault,
             "polls": len(self.polls),
@@ -165,13 +167,13 @@ class TaskStore:
 
     # -- jobs -------------------------------------------------------------------------------
     def submit(self, image, level, multi_face, durations=None, stuck=None, fail=None, fault=None,
-               fault_key=None):
+               fault_key=None, effects=None):
         """``image``: the upload's bytes (kept on disk until the engine takes it) or an RGB array."""
         if durations is None:
             durations = self.durations({"level": level, "multi_face": multi_face})
         queued, processing = durations
         task = Task(level, multi_face, queued, processing, stuck=stuck, fail=fail, fault=fault,
-                    fault_key=fault_key, now=self.clock.now())
+                    fault_key=fault_key, now=self.clock.now(), effects=effects)
         upload = self._write(task.id + ".upload", image if isinstance(image, bytes) else None)
         with self._lock:
             self._tasks[task.id] = task
@@ -200,7 +202,7 @@ class TaskStore:
             if task.fail is not None:
                 error = task.fail
             else:
-                out = self.engine(rgb, task.level, task.multi_face)
+                out = run_engine(self.engine, rgb, task.level, task.multi_face, task.effects)
                 if getattr(out, "shape", None) != rgb.shape:
                     raise ValueError("engine changed the image shape")
                 png = images.encode_png(out)
@@ -220,9 +222,9 @@ class TaskStore:
                 self.credits -= CREDITS_PER_CALL
             task.ready_mono = max(task.planned_ready_mono(), now)
 
-    def run_sync(self, rgb, level, multi_face):
+    def run_sync(self, rgb, level, multi_face, effects=None):
         """Sync mode: run the engine inline; returns PNG bytes or raises NoFaceFound/other."""
-        out = self.engine(rgb, level, multi_face)
+        out = run_engine(self.engine, rgb, level, multi_face, effects)
         with self._lock:
             self.credits -= CREDITS_PER_CALL
         return images.encode_png(out)
@@ -296,6 +298,14 @@ class TaskStore:
         self.clear()
         if self._own_dir and self._result_dir is not None:
             shutil.rmtree(self._result_dir, ignore_errors=True)
+
+
+def run_engine(engine, rgb, level, multi_face, effects=None):
+    """Call ``engine``; ``effects`` (the request's own strengths) only when the request had them, so an
+    engine of the plain ``f(rgb, level, multi_face)`` kind still serves every request of the service."""
+    if effects is None:
+        return engine(rgb, level, multi_face)
+    return engine(rgb, level, multi_face, effects=effects)
 
 
 def _remove(path):

@@ -11,7 +11,8 @@ computed in integers, so tests can predict every output pixel exactly (e.g. leve
 "No face" rule (so tests can trigger the service's no-face path with a real image): an image whose
 pixel standard deviation over all channels is below ``NO_FACE_STD`` (2.0), i.e. a flat, almost
 single-colour picture, has no face and raises ``NoFaceFound``. ``multi_face`` does not change the
-pixels (there are no faces to choose between); the server records it per task instead.
+pixels (there are no faces to choose between), nor do per-effect strengths (``effects=``, accepted
+and ignored: there are no separate effects); the server records both per task instead.
 """
 
 import numpy as np
@@ -24,7 +25,7 @@ class SimpleEngine:
 
     name = "simple"
 
-    def __call__(self, rgb, level, multi_face=False):
+    def __call__(self, rgb, level, multi_face=False, effects=None):
         from smart_beauty_engine import NoFaceFound
 
         arr = np.asarray(rgb)
