@@ -120,7 +120,7 @@ class Batch(object):
 
     def __init__(self, client, pairs, prepare, finish, level=1.0, multi_face=False, jobs=DEFAULT_JOBS,
                  force=False, deadline=DEFAULT_DEADLINE, policy=None, release=None, workdir=None, recipe=None,
-                 force_hint=None, clock=None):
+                 force_hint=None, clock=None, effects=None):
         self.client = client
         self.clock = clock or getattr(client, "clock", None) or SYSTEM
         self.items = [BatchItem(src, dest) for src, dest in pairs]
@@ -128,6 +128,7 @@ class Batch(object):
         self.finish = finish
         self.release = release
         self.level = level
+        self.effects = effects       # None, or the Effects every job asks for (see RetouchJob)
         self.multi_face = bool(multi_face)
         self.jobs = max(1, min(MAX_JOBS, int(jobs)))
         self.limit = self.jobs       # in-flight limit now (lowered after rate limiting)
@@ -199,7 +200,14 @@ class Batch(object):
         own_workdir = self.workdir is None
         workdir = tempfile.mkdtemp(prefix="smart-beauty-batch-") if own_workdir else self.workdir
         pending = deque()
+        refusal = _refusal(self.client, self.effects)
         try:
+            if refusal is not None:   # the service cannot do what was asked: nothing is prepared or sent
+                self.stopped = (self.items[0], refusal) if self.items else None
+                for item in self.items:
+                    self._end(item, FAILED, refusal)
+                    yield self._event("failed", item)
+                return
             unwritable = output_problems([item.output for item in self.items if item.output])
             for item in self.items:
                 verdict, reason = self._resume_verdict(item)
@@ -274,7 +282,7 @@ class Batch(object):
                 item.context["fingerprint"] = fingerprint(item.source)
             job = RetouchJob(self.client, path, level=self.level, multi_face=self.multi_face,
                              deadline=self.deadline, policy=self.policy, result_dir=item_dir,
-                             clock=self.clock)
+                             clock=self.clock, effects=self.effects)
         except Exception as e:  # noqa: BLE001 - reported per item, the batch goes on
             if prepared or item.context:
                 self._release(item)
@@ -429,14 +437,25 @@ class Batch(object):
         self._counts[status] += 1
 
 
-def recipe(level, multi_face, **options):
+def recipe(level, multi_face, effects=None, **options):
     """What shapes a batch's results, as its resume ledger records it (:class:`Batch` ``recipe``):
-    the level, multi-face, and the writer's own options (format, metadata, which program wrote it).
-    The CLI and the GIMP batches build theirs here, so an output is only ever skipped when it was made
-    from the same file the same way."""
-    made = {"level": float(level), "multi_face": bool(multi_face)}
+    the level, multi-face, the strengths per effect, and the writer's own options (format, metadata,
+    which program wrote it). The CLI and the GIMP batches build theirs here, so an output is only ever
+    skipped when it was made from the same file the same way. ``effects`` that are a plain level are
+    recorded as that level (as before there were strengths: such outputs are not redone); others as
+    their strengths, so a changed strength redoes the output."""
+    plain = None if effects is None else effects.level()
+    made = {"level": float(level if plain is None else plain), "multi_face": bool(multi_face)}
+    if effects is not None and plain is None:
+        made["effects"] = effects.as_dict()
     made.update(options)
     return made
+
+
+def _refusal(client, effects):
+    """The error a client gives for ``effects`` it cannot do (:meth:`Client.effects_refusal`), or None."""
+    check = getattr(client, "effects_refusal", None)
+    return None if effects is None or check is None else check(effects)
 
 
 def ordinary_file_mode():

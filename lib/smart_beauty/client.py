@@ -35,10 +35,13 @@ from . import errors, imagefile, protocol, settings
 from .clock import SYSTEM
 from .compat import string_types, urlsplit
 
-__all__ = ["Client", "Waiter", "TaskState"]
+__all__ = ["Client", "Waiter", "TaskState", "CLOUD_HAS_ONE_LEVEL"]
 
 USER_AGENT = "smart-beauty-gimp/0.1"
 MAX_REPLY_BYTES = 1024 * 1024
+#: why a job with per-effect strengths is refused for the cloud (before anything is uploaded)
+CLOUD_HAS_ONE_LEVEL = ("Per-effect strengths and presets need the offline engine; the AILab service has one "
+                       "beauty level, so choose the offline engine or a single beauty level.")
 CHUNK = 64 * 1024
 
 
@@ -117,11 +120,13 @@ class Client(object):
 
     ``clock``: the time every wait of this client and of its jobs uses (:mod:`smart_beauty.clock`).
     ``poll_policy``: when its jobs ask about a task (None: :func:`smart_beauty.jobs.policy_for` picks
-    the shared one for this address)."""
+    the shared one for this address). ``local``: the service is our own local server running the
+    offline engine (:func:`smart_beauty.localserver.open_client` says so), the only one that is sent
+    per-effect strengths (:meth:`submit`)."""
 
     def __init__(self, api_key, base_url=None, connect_timeout=10.0, read_timeout=30.0,
                  upload_timeout=120.0, max_download_bytes=64 * 1024 * 1024, status_retries=4,
-                 backoff=1.0, max_backoff=30.0, clock=None, poll_policy=None):
+                 backoff=1.0, max_backoff=30.0, clock=None, poll_policy=None, local=False):
         if not api_key:
             raise errors.ConfigError()
         self.__key = api_key
@@ -135,6 +140,7 @@ class Client(object):
         self.max_backoff = max_backoff
         self.clock = clock or SYSTEM
         self.poll_policy = poll_policy
+        self.local = bool(local)
         # One pause shared by every job of this client: when the service says "slow down", all
         # concurrent jobs wait, not only the one that heard it.
         self._lock = threading.Lock()
@@ -169,9 +175,27 @@ class Client(object):
 
     # -- the three calls of a job ------------------------------------------------------------
 
-    def submit(self, image_path, level=1.0, multi_face=False, waiter=None):
-        """Upload an image that meets the service limits; returns the task id."""
+    def effects_refusal(self, effects):
+        """None when this service can do ``effects`` (None, a plain level, or anything for our local
+        server), else the BadInputError to raise before anything is uploaded: the AILab service has one
+        beauty level, and strengths it would ignore must not be paid for as if it had done them."""
+        if effects is None or self.local or effects.level() is not None:
+            return None
+        return errors.BadInputError(CLOUD_HAS_ONE_LEVEL)
+
+    def submit(self, image_path, level=1.0, multi_face=False, waiter=None, effects=None):
+        """Upload an image that meets the service limits; returns the task id.
+
+        ``effects`` (:class:`smart_beauty.effects.Effects`): strengths per effect. Our local server
+        (``local``) gets them as its own fields; the cloud only when they are a plain level (sent as
+        ``beauty_level``), else BadInputError (:meth:`effects_refusal`), before any upload."""
         waiter = waiter or self.waiter()
+        refusal = self.effects_refusal(effects)
+        if refusal is not None:
+            raise refusal
+        if effects is not None and effects.level() is not None:
+            level = effects.level()
+        extra = effects if self.local else None
         report = imagefile.check_limits(image_path)
         if not report.ok:
             raise errors.BadInputError(report.advice())
@@ -180,7 +204,7 @@ class Client(object):
         fmt = report.info.format
         files = {"image_target": ("image" + imagefile.EXTENSIONS[fmt], data, imagefile.MIME_TYPES[fmt])}
         reply = self._api("POST", protocol.SUBMIT_PATH, "submit", waiter,
-                          data=protocol.submit_fields(level, multi_face), files=files,
+                          data=protocol.submit_fields(level, multi_face, extra), files=files,
                           read_timeout=self.upload_timeout)
         task_id = reply.task_id()
         if not task_id:

@@ -64,10 +64,14 @@ class RetouchJob(object):
     """Retouch one image file that already meets the service limits."""
 
     def __init__(self, client, image_path, level=1.0, multi_face=False, deadline=DEFAULT_DEADLINE,
-                 policy=None, result_dir=None, clock=None):
+                 policy=None, result_dir=None, clock=None, effects=None):
+        """``effects`` (:class:`smart_beauty.effects.Effects`, optional): a strength per effect, for the
+        offline engine; the cloud refuses it before the upload unless it is a plain level
+        (:meth:`~smart_beauty.client.Client.effects_refusal`)."""
         self.client = client
         self.image_path = image_path
         self.level = level
+        self.effects = effects
         self.multi_face = bool(multi_face)
         self.policy = policy or policy_for(client)
         self.result_dir = result_dir
@@ -168,7 +172,11 @@ class RetouchJob(object):
     def _work(self, report):
         waiter = self._waiter
         report(self._describe(UPLOADING, waiter.elapsed()))
-        self.task_id = self.client.submit(self.image_path, self.level, self.multi_face, waiter)
+        if self.effects is None:
+            self.task_id = self.client.submit(self.image_path, self.level, self.multi_face, waiter)
+        else:
+            self.task_id = self.client.submit(self.image_path, self.level, self.multi_face, waiter,
+                                              effects=self.effects)
         submitted = waiter.elapsed()
         state = QUEUED
         report(self._describe(state, waiter.elapsed()))

@@ -319,9 +319,10 @@ def sweep_stale_workdirs(directory=None, max_age=STALE_WORKDIR_SECONDS, now=None
 
 
 def retouch_layer(host, layer, level, multi_face=False, client=None, settings=None,
-                  deadline=None, tick=0.1, policy=None, backend="auto"):
+                  deadline=None, tick=0.1, policy=None, backend="auto", effects=None):
     """Retouch ``layer`` into a new layer above it. Returns an :class:`Outcome`; on failure the
-    host has shown one message and the image is unchanged."""
+    host has shown one message and the image is unchanged. ``effects``: strengths per effect
+    (:class:`~smart_beauty.effects.Effects`) for the job (see :class:`RetouchJob`)."""
     own_client = client is None
     workdir = None
     job = None
@@ -340,7 +341,7 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
             raise errors.CancelledError()
         job = RetouchJob(client, path, level=level, multi_face=multi_face,
                          deadline=deadline or deadline_from_env(default=DEFAULT_DEADLINE),
-                         policy=policy, result_dir=workdir)
+                         policy=policy, result_dir=workdir, effects=effects)
         for event in job.run_in_background(tick=tick):
             host.progress(event.fraction, "Smart Beauty: " + event.text)
             if host.cancelled() and not job.cancelled:
@@ -507,14 +508,15 @@ def jobs_from_env(env=None, default=batch.DEFAULT_JOBS):
 
 
 def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, client=None,
-              deadline=None, tick=0.1, backend="auto", jobs=None, force=False):
+              deadline=None, tick=0.1, backend="auto", jobs=None, force=False, effects=None):
     """Retouch every file matched by ``spec`` into ``output_dir``; continue past failures.
 
     Up to ``jobs`` images are with the service at once (:mod:`smart_beauty.batch`); every GIMP call
     (open, export, insert, save) is made from this thread, between the waits. An output that already
     exists is skipped when the batch's ledger says it was made from the same file with the same
     options (a re-run resumes), redone when not, refused when another file made it -- unless
-    ``force``. Returns a :class:`BatchReport`; its summary is also shown through the host."""
+    ``force``. Returns a :class:`BatchReport`; its summary is also shown through the host.
+    ``effects``: strengths per effect for every job (see :class:`~smart_beauty.batch.Batch`)."""
     report = BatchReport()
     own_client = client is None
     try:
@@ -540,7 +542,8 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
     run = batch.Batch(client, [(p, output_path(output_dir, p)) for p in inputs], steps.prepare, steps.finish,
                       level=level, multi_face=multi_face, jobs=jobs or jobs_from_env(), force=force,
                       deadline=deadline or deadline_from_env(default=DEFAULT_DEADLINE), release=steps.release,
-                      workdir=workdir, recipe=batch.recipe(level, multi_face, **BATCH_RECIPE))
+                      workdir=workdir, recipe=batch.recipe(level, multi_face, effects, **BATCH_RECIPE),
+                      effects=effects)
     host.progress_start("Smart Beauty batch")
     try:
         for event in run.run(tick=tick):

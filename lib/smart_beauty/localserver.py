@@ -110,7 +110,8 @@ def open_client(backend="auto", settings=None, env=None, on_wait=None, clock=Non
     the ``smart-beauty serve`` process the plug-ins share, started if needed). ``on_wait(elapsed)``:
     called every 0.1 s on this thread while it starts on a worker thread (GIMP's progress bar).
     ``clock`` and ``options`` (timeouts, retries) go to the Client. A local service is on a loopback
-    address, so its jobs poll at the local pace (:func:`smart_beauty.jobs.policy_for`)."""
+    address, so its jobs poll at the local pace (:func:`smart_beauty.jobs.policy_for`), and its client is
+    marked ``local``: the only kind that is sent per-effect strengths (:meth:`Client.submit`)."""
     name = backend_name(backend)
     if name != "local":
         settings = settings or sb_settings.Settings.load(env)
@@ -118,7 +119,7 @@ def open_client(backend="auto", settings=None, env=None, on_wait=None, clock=Non
         return Client(settings.require_key(), base_url=settings.base_url, clock=clock, **options)
     start = start_local or (lambda: ensure(env=env))
     server = start() if on_wait is None else in_background(start, 0.1, on_wait)
-    return Client(server.key, base_url=server.url, clock=clock, **options)
+    return Client(server.key, base_url=server.url, clock=clock, local=True, **options)
 
 
 def in_background(func, tick, on_tick, *args, **kwargs):

@@ -70,12 +70,22 @@ def format_level(level):
     return text or "0"
 
 
-def submit_fields(level, multi_face):
-    """The non-file multipart fields of a submit, in a stable order."""
+#: Our local server's own submit fields (not the service's; it ignores them): ``smart_beauty_<effect>``
+#: per strength of :class:`smart_beauty.effects.Effects` (docs/openapi-local.yaml).
+EFFECT_FIELD_PREFIX = "smart_beauty_"
+
+
+def submit_fields(level, multi_face, effects=None):
+    """The non-file multipart fields of a submit, in a stable order. ``effects`` (an
+    :class:`~smart_beauty.effects.Effects`): our local server's per-effect fields are added -- only
+    ever for that server (see :meth:`smart_beauty.client.Client.submit`)."""
     fields = [("task_type", "async"), ("beauty_level", format_level(level))]
     if multi_face:
         # "1" = retouch every face; any other value or no field = only the largest face.
         fields.append(("multi_face", "1"))
+    if effects is not None:
+        fields.extend((EFFECT_FIELD_PREFIX + name, format_level(getattr(effects, name)))
+                      for name in effects.__slots__)
     return fields
 
 
