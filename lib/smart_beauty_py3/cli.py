@@ -1,8 +1,10 @@
 """``smart-beauty``: retouch image files from the command line, run the local server, manage the key.
 
     smart-beauty retouch DIR_OR_FILE... [-o OUTDIR] [--jobs N] [--force] [--report FILE.json|.csv]
-                                  [--level F] [--multi-face] [--api-base URL]
+                                  [--level F | --preset NAME] [--smooth F] [--tone F] [--slim F]
+                                  [--eyes F] [--lips F] [--texture F] [--multi-face] [--api-base URL]
                                   [--backend auto|cloud|local] [--deadline S]
+    smart-beauty presets list|save NAME|delete NAME   named sets of strengths (offline engine)
     smart-beauty check IMAGE...        what stands between an image and the service limits
     smart-beauty serve [--port N] [--idle-exit S] [--announce]   the local AILab server (offline engine)
     smart-beauty doctor [--backend B]  check the setup (exit 0 only when a retouch would work)
@@ -20,7 +22,7 @@ import tempfile
 import threading
 
 import smart_beauty
-from smart_beauty import Settings, batch, errors, imagefile, settings
+from smart_beauty import Settings, batch, effects, errors, imagefile, settings
 from smart_beauty_py3 import backends, imaging
 
 
@@ -67,7 +69,10 @@ def build_parser():
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="image files (JPEG, PNG, TIFF, BMP, WebP) and folders of them (not recursive)")
     p.add_argument("-o", "--output-dir", metavar="OUTDIR", help="write results here (default: beside each input)")
-    p.add_argument("--level", type=float, default=1.0, help="beauty level 0..1 (default 1.0)")
+    p.add_argument("--level", type=float, default=None,
+                   help="beauty level 0..1: every effect at that strength (default 1.0); the one knob the "
+                        "AILab service has")
+    add_strength_options(p)
     p.add_argument("--multi-face", action="store_true", help="retouch every face, not only the largest")
     p.add_argument("--api-base", metavar="URL", help="service address (default: AILAB_API_BASE or settings)")
     p.add_argument("--backend", choices=backends.BACKENDS, default="auto",
@@ -92,6 +97,15 @@ def build_parser():
     p.add_argument("--strip-metadata", action="store_true",
                    help="leave EXIF and XMP (camera, date, GPS...) out of the results; the colour profile stays")
     p.set_defaults(func=cmd_retouch)
+
+    p = sub.add_parser("presets", help="list, save or delete presets (named strengths per effect)")
+    p.add_argument("action", choices=PRESET_ACTIONS, metavar="ACTION",
+                   help="list (the built-in presets and yours, with their strengths), save NAME (from --preset "
+                        "and/or the strengths given; the rest from --level, default 1.0), delete NAME")
+    p.add_argument("name", nargs="?", metavar="NAME", help="the preset's name (save, delete)")
+    p.add_argument("--level", type=float, default=None, help="start from every effect at this level (save)")
+    add_strength_options(p)
+    p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("check", help="check images against the service limits")
     p.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files to check (nothing is sent)")
@@ -128,13 +142,117 @@ def build_parser():
     return parser
 
 
+# -- strengths and presets --------------------------------------------------------------------
+
+PRESET_ACTIONS = ("list", "save", "delete")
+CLOUD_HAS_ONE_LEVEL = ("Per-effect strengths and presets need the offline engine; the AILab service has one beauty "
+                       "level. Use --backend local, or --level.")
+
+
+def add_strength_options(p):
+    p.add_argument("--preset", metavar="NAME",
+                   help="start from a preset: built in (%s) or one of yours ('smart-beauty presets list'); "
+                        "offline engine only" % ", ".join(sorted(effects.BUILTIN)))
+    for name in effects.Effects.__slots__:
+        default = (" (default: the preset's, else %g)" % effects.TEXTURE_DEFAULT if name == "texture"
+                   else " (default: the preset's, else --level)")
+        p.add_argument("--" + name, metavar="F", default=None,
+                       help="%s, 0..1%s; offline engine only" % (effects.DESCRIPTIONS[name], default))
+
+
+class Chosen:
+    """What a command line asked for: ``level`` (the service's field), ``effects`` (None: a plain level,
+    as before strengths existed), and ``label`` for messages ("preset natural, slim 0.00")."""
+
+    def __init__(self, level, strengths=None, label=None, preset=None):
+        self.level, self.effects, self.label, self.preset = level, strengths, label, preset
+
+    def describe(self):
+        """The suffix of a per-file line and the summary: which preset and strengths were used."""
+        if self.effects is None:
+            return None
+        return "%s: %s" % (self.label, self.effects.describe())
+
+
+def chosen_strengths(args, env=None):
+    """The level and strengths from ``--level``, ``--preset`` and the per-effect options (each of those
+    overrides the preset or the level); BadInputError (one sentence) for a bad value or name."""
+    if args.level is not None and not 0.0 <= args.level <= 1.0:
+        raise errors.BadInputError("--level must be between 0 and 1.")
+    overrides = {}
+    for name in effects.Effects.__slots__:
+        text = getattr(args, name)
+        if text is None:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0.0 <= value <= 1.0:   # also NaN
+            raise errors.BadInputError("--%s (%s) must be a number from 0 to 1, not %r." % (
+                name, effects.DESCRIPTIONS[name], text))
+        overrides[name] = value
+    if args.preset is not None and args.level is not None:
+        raise errors.BadInputError("Give --preset or --level, not both (a preset sets every strength; add "
+                                   "--smooth, --slim... to change some of them).")
+    level = 1.0 if args.level is None else args.level
+    if args.preset is None and not overrides:
+        return Chosen(level)
+    preset = None
+    if args.preset is not None:
+        base, preset = effects.preset(args.preset, env), effects.preset_name(args.preset)
+        label = "preset " + preset
+    else:
+        base, label = effects.Effects.from_level(level), "level %g" % level
+    if overrides:
+        label += ", " + ", ".join("%s %g" % (n, overrides[n]) for n in effects.Effects.__slots__ if n in overrides)
+    strengths = base.replace(**overrides)
+    plain = strengths.level()
+    return Chosen(level if plain is None else plain, strengths, label, preset)
+
+
+def cmd_presets(args):
+    if args.action == "list":
+        if args.name or args.level is not None or args.preset or any(
+                getattr(args, n) is not None for n in effects.Effects.__slots__):
+            raise errors.BadInputError("'smart-beauty presets list' takes no name or strengths.")
+        own = effects.own_presets()
+        print("Built-in presets:")
+        for name in sorted(effects.BUILTIN):
+            print("  %-18s %s" % (name, effects.BUILTIN[name].describe()))
+        where = os.path.join(settings.config_dir(), effects.PRESETS_FILE)
+        if own:
+            print("Your presets (%s):" % where)
+            for name in sorted(own):
+                print("  %-18s %s" % (name, own[name].describe()))
+        else:
+            print("Your presets: none yet (save one with 'smart-beauty presets save NAME --smooth 0.6 ...').")
+        print("Use one with 'smart-beauty retouch --preset NAME ...' (offline engine); --smooth, --slim... "
+              "change some of its strengths.")
+        return 0
+    if not args.name:
+        raise errors.BadInputError("'smart-beauty presets %s' needs the preset's NAME." % args.action)
+    if args.action == "delete":
+        key = effects.preset_name(args.name)
+        if effects.delete_preset(args.name):
+            print("Deleted your preset %s." % key)
+            return 0
+        raise errors.BadInputError("You have no preset called %r; 'smart-beauty presets list' shows them." % key)
+    chosen = chosen_strengths(args)
+    strengths = chosen.effects or effects.Effects.from_level(chosen.level)
+    key = effects.save_preset(args.name, strengths)
+    print("Saved your preset %s: %s. Use it with 'smart-beauty retouch --preset %s ...'." % (
+        key, strengths.describe(), key))
+    return 0
+
+
 # -- retouch -----------------------------------------------------------------------------------
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")   # folder scans (a GIF only when named)
 OUTPUT_MARK = ".beauty"
 OUTPUT_SUFFIX = ".beauty.png"
 REPORT_FIELDS = ("file", "status", "seconds", "request_id", "error", "output", "task_id", "encoding", "scale",
-                 "format")
+                 "format", "level", "preset", "effects")
 _PIL_NAMES = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF"}
 
 
@@ -179,8 +297,7 @@ def expand_inputs(inputs):
 
 
 def cmd_retouch(args):
-    if not 0.0 <= args.level <= 1.0:
-        raise errors.BadInputError("--level must be between 0 and 1.")
+    chosen = chosen_strengths(args)
     if not 1 <= args.jobs <= batch.MAX_JOBS:
         raise errors.BadInputError("--jobs must be between 1 and %d." % batch.MAX_JOBS)
     if not args.deadline > 0:
@@ -207,18 +324,23 @@ def cmd_retouch(args):
     if problems:  # before anything is sent: no credits for results that could not be kept
         raise errors.BadInputError(" ".join(sorted(set(problems.values()))))
     with backends.open_backend(args.backend, api_base=args.api_base, clock=args.clock) as backend:
+        if backend.client.effects_refusal(chosen.effects) is not None:   # before anything is sent
+            raise errors.BadInputError(CLOUD_HAS_ONE_LEVEL)
         if not args.quiet:
-            print("smart-beauty: using %s, %d job(s) at a time" % (backend.description, args.jobs),
-                  file=sys.stderr)
-        run = make_batch(backend.client, pairs, args.level, args.multi_face, jobs=args.jobs, force=args.force,
-                         deadline=args.deadline, out_format=args.out_format, strip_metadata=args.strip_metadata)
+            print("smart-beauty: using %s, %d job(s) at a time%s" % (
+                backend.description, args.jobs, "; " + chosen.describe() if chosen.effects else ""),
+                file=sys.stderr)
+        run = make_batch(backend.client, pairs, chosen.level, args.multi_face, jobs=args.jobs, force=args.force,
+                         deadline=args.deadline, out_format=args.out_format, strip_metadata=args.strip_metadata,
+                         effects=chosen.effects)
+        run.chosen = chosen
         interrupted = _drive(run, show_progress=not args.quiet and sys.stderr.isatty())
     failed = run.count(batch.FAILED) + len(clashes)
     summary = run.summary(extra_failed=len(clashes))
     if args.report:
         try:
             write_report(run.items, args.report, extra=[(src, "failed", "same output name as %s" % other)
-                                                        for src, other in clashes])
+                                                        for src, other in clashes], chosen=chosen)
         except OSError as e:
             print("smart-beauty: the report %s could not be written (%s); the images themselves were written "
                   "as listed above." % (args.report, e.strerror or e), file=sys.stderr)
@@ -258,13 +380,14 @@ def check_report_path(path):
 
 
 def make_batch(client, pairs, level, multi_face, jobs=batch.DEFAULT_JOBS, force=False, deadline=300.0,
-               policy=None, out_format="png", strip_metadata=False):
-    """A :class:`smart_beauty.batch.Batch` whose steps are the CLI's: Pillow in, the chosen format out."""
+               policy=None, out_format="png", strip_metadata=False, effects=None):
+    """A :class:`smart_beauty.batch.Batch` whose steps are the CLI's: Pillow in, the chosen format out.
+    ``effects``: strengths per effect (offline engine), recorded in the resume ledger's recipe."""
     steps = _Steps(out_format, strip_metadata)
-    recipe = batch.recipe(level, multi_face, format=out_format, strip_metadata=bool(strip_metadata))
+    recipe = batch.recipe(level, multi_face, effects, format=out_format, strip_metadata=bool(strip_metadata))
     return batch.Batch(client, pairs, steps.prepare, steps.finish, level=level, multi_face=multi_face, jobs=jobs,
                        force=force, deadline=deadline, policy=policy, release=steps.release, recipe=recipe,
-                       force_hint="use --force to replace it")
+                       force_hint="use --force to replace it", effects=effects)
 
 
 class _Steps:
@@ -307,10 +430,18 @@ class _Steps:
             prepared.cleanup()
 
 
-def write_report(items, path, extra=()):
-    """Per-image report: CSV when ``path`` ends in .csv, else JSON (a list of objects)."""
-    rows = [dict(item.as_row(), format=item.context.get("format")) for item in items]
-    rows += [{"file": src, "status": status, "error": error} for src, status, error in extra]
+def write_report(items, path, extra=(), chosen=None):
+    """Per-image report: CSV when ``path`` ends in .csv, else JSON (a list of objects). ``chosen``
+    (:class:`Chosen`): the level, preset and strengths every row was asked for (``effects``: a dict of
+    strengths in JSON, "smooth 0.50, ..." in CSV; None/empty for a plain level)."""
+    used = {}
+    if chosen is not None:
+        strengths = chosen.effects
+        used = {"level": chosen.level, "preset": chosen.preset,
+                "effects": None if strengths is None else (strengths.describe() if path.lower().endswith(".csv")
+                                                           else strengths.as_dict())}
+    rows = [dict(item.as_row(), format=item.context.get("format"), **used) for item in items]
+    rows += [dict({"file": src, "status": status, "error": error}, **used) for src, status, error in extra]
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory)
@@ -362,7 +493,7 @@ def _drive(run, show_progress=True, echo=True):
     try:
         for event in run.run(tick=0.2):
             if event.kind in ("done", "failed", "cancelled") and event.item is not None:
-                _echo(event, bar, echo)
+                _echo(event, bar, echo, getattr(run, "chosen", None))
                 if bar is not None:
                     bar.update(1)
             if bar is not None:
@@ -376,7 +507,7 @@ def _drive(run, show_progress=True, echo=True):
     return bool(interrupts)
 
 
-def _echo(event, bar, echo):
+def _echo(event, bar, echo, chosen=None):
     item = event.item
     if event.kind == "done":
         if echo:
@@ -385,6 +516,8 @@ def _echo(event, bar, echo):
                 line += " (sent reduced to %.0f%%, %s)" % (item.scale * 100, item.encoding)
             if item.context.get("format"):
                 line += " [%s]" % item.context["format"]
+            if chosen is not None and chosen.effects is not None:
+                line += " (%s)" % chosen.describe()
             (bar.write if bar is not None else print)(line, file=sys.stdout)
     elif event.kind == "failed" or (event.kind == "cancelled" and run_was_abandoned(item)):
         line = "%s: %s" % (item.source, item.error)
