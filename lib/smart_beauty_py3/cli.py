@@ -22,7 +22,7 @@ import tempfile
 import threading
 
 import smart_beauty
-from smart_beauty import Settings, batch, effects, errors, imagefile, settings
+from smart_beauty import Settings, batch, effects, errors, imagefile, localserver, settings
 from smart_beauty_py3 import backends, imaging
 
 
@@ -298,6 +298,9 @@ def expand_inputs(inputs):
 
 def cmd_retouch(args):
     chosen = chosen_strengths(args)
+    if chosen.effects is not None and chosen.effects.level() is None and \
+            localserver.resolve(args.backend, Settings.load()) == "cloud":
+        raise errors.BadInputError(CLOUD_HAS_ONE_LEVEL)   # before any folder is made or file read
     if not 1 <= args.jobs <= batch.MAX_JOBS:
         raise errors.BadInputError("--jobs must be between 1 and %d." % batch.MAX_JOBS)
     if not args.deadline > 0:
@@ -324,7 +327,7 @@ def cmd_retouch(args):
     if problems:  # before anything is sent: no credits for results that could not be kept
         raise errors.BadInputError(" ".join(sorted(set(problems.values()))))
     with backends.open_backend(args.backend, api_base=args.api_base, clock=args.clock) as backend:
-        if backend.client.effects_refusal(chosen.effects) is not None:   # before anything is sent
+        if backend.client.effects_refusal(chosen.effects) is not None:   # (the client's own check, too)
             raise errors.BadInputError(CLOUD_HAS_ONE_LEVEL)
         if not args.quiet:
             print("smart-beauty: using %s, %d job(s) at a time%s" % (
@@ -606,8 +609,6 @@ def cmd_key(args):
         print("Key: %s (from %s); service: %s" % (current.masked_key(), current.key_source or "nowhere",
                                                  current.base_url))
         return 0 if current.api_key else 1
-    from smart_beauty import localserver
-
     with localserver.open_client("cloud", current) as client:
         total = client.balance()
     print("The key %s works; remaining credits: %g." % (current.masked_key(), total or 0))
