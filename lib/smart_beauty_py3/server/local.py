@@ -55,7 +55,9 @@ class LocalAilab:
     ``durations``: None (use ``job_seconds``: a quarter queued, the rest processing), a
     ``(queued, processing)`` pair, or a callable ``f(info) -> (queued, processing)`` called once per
     job (``info`` has ``level`` and ``multi_face``). ``queued_seconds``/``processing_seconds``
-    override the pair. ``engine``: ``f(rgb, level, multi_face) -> rgb``; default ``SimpleEngine()``.
+    override the pair. ``engine``: ``f(rgb, level, multi_face) -> rgb``, also called with ``effects=``
+    (an ``Effects``) for a request with our own per-effect fields (``app.EFFECT_FIELDS``; the AILab
+    service has none and ignores them); default ``SimpleEngine()``.
     ``clock``: what job durations and result expiry are measured on (``smart_beauty.clock``): a test
     gives its clients and this server one virtual clock, so a job of 20 s takes no wall time.
     """
