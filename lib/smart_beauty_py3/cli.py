@@ -336,8 +336,7 @@ def cmd_retouch(args):
         run = make_batch(backend.client, pairs, chosen.level, args.multi_face, jobs=args.jobs, force=args.force,
                          deadline=args.deadline, out_format=args.out_format, strip_metadata=args.strip_metadata,
                          effects=chosen.effects)
-        run.chosen = chosen
-        interrupted = _drive(run, show_progress=not args.quiet and sys.stderr.isatty())
+        interrupted = _drive(run, show_progress=not args.quiet and sys.stderr.isatty(), chosen=chosen)
     failed = run.count(batch.FAILED) + len(clashes)
     summary = run.summary(extra_failed=len(clashes))
     if args.report:
@@ -468,9 +467,10 @@ def write_report(items, path, extra=(), chosen=None):
         raise
 
 
-def _drive(run, show_progress=True, echo=True):
+def _drive(run, show_progress=True, echo=True, chosen=None):
     """Run the batch on this thread with a progress bar; the first Ctrl-C stops submitting (jobs in
-    flight finish), the second abandons them. Returns True when interrupted."""
+    flight finish), the second abandons them. Returns True when interrupted. ``chosen``
+    (:class:`Chosen`): named on each written file's line when it has strengths."""
     todo = len(run.items) if run.force else sum(1 for i in run.items if not os.path.exists(i.output))
     bar = None
     if show_progress:
@@ -496,7 +496,7 @@ def _drive(run, show_progress=True, echo=True):
     try:
         for event in run.run(tick=0.2):
             if event.kind in ("done", "failed", "cancelled") and event.item is not None:
-                _echo(event, bar, echo, getattr(run, "chosen", None))
+                _echo(event, bar, echo, chosen)
                 if bar is not None:
                     bar.update(1)
             if bar is not None:
