@@ -95,7 +95,9 @@ class OfflineEngine:
         self._finder = None
         self._loading = threading.Lock()
         if preload:
-            threading.Thread(target=self._faces, name="smart-beauty-engine-load", daemon=True).start()
+            # not a daemon: a process that ends while OpenCV is still loading would abort in C++
+            # ("terminate called without an active exception"); Python waits for it (~0.15 s) instead
+            threading.Thread(target=self._faces, name="smart-beauty-engine-load").start()
 
     def _faces(self):
         with self._loading:

@@ -17,7 +17,8 @@ def main() -> int:
     argv = sys.argv[1:]
     backend = _retouch_backend(argv)
     if backend is not None:
-        threading.Thread(target=_preload_engine, args=(backend,), name="smart-beauty-preload", daemon=True).start()
+        # not a daemon: ending the process while it is inside OpenCV would abort it (std::terminate)
+        threading.Thread(target=_preload_engine, args=(backend,), name="smart-beauty-preload").start()
     from smart_beauty_py3.cli import main as cli_main
 
     return cli_main(argv)

@@ -62,3 +62,18 @@ def test_a_retouch_into_a_pipe_prints_its_lines_but_draws_no_bar(engine, tmp_pat
     assert "portrait.beauty.png" in proc.stdout
     assert "img/s" not in proc.stderr and "\r" not in proc.stderr
     assert "1 done" in proc.stderr
+
+
+def test_a_run_with_nothing_to_do_ends_cleanly_while_the_engine_loads(engine, tmp_path):
+    """Every output already made: the command is done before the engine's head start is; the process
+    must still end with 0, not abort inside OpenCV (it did 4 times out of 6 with daemon loader threads)."""
+    env = dict(os.environ, **{settings.ENV_CONFIG_DIR: str(tmp_path / "cfg")})
+    env.pop("AILAB_API_KEY", None)
+    argv = [sys.executable, "-m", "smart_beauty_py3.launch", "retouch", SAMPLE, "-o", str(tmp_path),
+            "--backend", "local"]
+    made = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert made.returncode == 0 and (tmp_path / "portrait.beauty.png").exists(), made.stderr
+    for _ in range(5):
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "1 skipped" in proc.stderr and "terminate called" not in proc.stderr
