@@ -133,7 +133,9 @@ def test_windows_engine_recorded_and_found(tmp_path):
     open(python, "w").close()                                     # now there is (no x bit: Windows needs none)
     found = localserver.find_engine(env, "win32")
     assert found.program == python and "recorded by the installer" in found.where
-    assert localserver.find_engine(env, "linux") is None          # elsewhere a program needs its x bit
+    # elsewhere a program needs its x bit (asked of the rule itself: a Linux lookup would read this
+    # machine's own config folder and checkout)
+    assert localserver._exe(python, "win32") and not localserver._exe(python, "linux")
     argv = localserver.serve_argv(found, {})
     assert argv[:4] == [python, "-m", "smart_beauty_py3.cli", "serve"] and "--announce" in argv
     # later candidates: the checkout's venv and PATH in Windows form
