@@ -5,7 +5,9 @@ protocol as the cloud: a Python 3 subprocess ``smart-beauty serve --port 0 --ann
 binds a free loopback port, prints one JSON line ``{"url", "key", "pid", "engine"}`` (``key`` is a
 random token for this server run only, not the user's API key) and exits after S idle seconds.
 That line is kept in ``local-server.json`` (0600) in the Smart Beauty config folder, so the next
-plug-in run reuses the server while it is alive.
+run -- a plug-in's or the ``smart-beauty`` command's -- reuses the server while it is alive and is of
+this version with the engine asked for (:func:`ensure`). One process starts it at a time
+(``local-server.lock``); the others wait for its line. ``smart-beauty serve --stop`` ends it.
 
 The command is looked up in this order (:func:`find_engine`): ``$SMART_BEAUTY_CLI`` (only that one);
 inside the Flatpak GIMP's sandbox only the engine the installer put there for the sandbox's own Python
@@ -20,19 +22,21 @@ the Windows and macOS rules are tested on any system.
 
 ``open_client(backend, settings)`` is the one place that turns a backend choice (``auto``: the cloud
 when a key is set, else the offline engine; ``cloud``; ``local``) into a :class:`~smart_beauty.Client`,
-for every entry point: both plug-ins, Check Setup / doctor, the CLI (which brings its own in-process
-local server through ``start_local``).
+for every entry point: both plug-ins, Check Setup / doctor, the CLI (which starts the same shared
+server with its own interpreter through ``start_local``).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import errno
 import io
 import json
 import os
 import subprocess
 import sys
 import threading
+import time
 
-from . import errors, settings as sb_settings
+from . import __version__, errors, settings as sb_settings
 from .client import Client
 from .compat import monotonic, new_session_kwargs, text_type
 
@@ -43,6 +47,7 @@ ENGINE_FILE = "engine.json"             # written by install.py: {"host": {...},
 CLI_PATH_FILE = "cli-path"              # written by older install.sh versions: the command's path
 CLI_MODULE = "smart_beauty_py3.cli"     # what a recorded interpreter runs (python -m ...)
 STATE_FILE = "local-server.json"
+LOCK_FILE = "local-server.lock"         # held by the one process starting a server (see _start_lock)
 LOG_FILE = "local-server.log"
 IDLE_EXIT = 600.0                       # seconds the server lives without requests
 START_TIMEOUT = 90.0                    # first start imports OpenCV and numpy; generous for slow disks
@@ -72,10 +77,17 @@ FLATPAK_FIX = ("run './install.sh --with-engine' in the Smart Beauty folder from
 
 
 class LocalServer(object):
-    """A running local server: ``url``, ``key`` (this run's token), ``pid``, ``engine``, ``reused``."""
+    """A running local server: ``url``, ``key`` (this run's token), ``pid``, ``engine``, ``reused``,
+    ``version`` (the Smart Beauty version it runs)."""
 
-    def __init__(self, url, key, pid=None, engine=None, reused=False, cli=None):
+    def __init__(self, url, key, pid=None, engine=None, reused=False, cli=None, version=None):
         self.url, self.key, self.pid, self.engine, self.reused, self.cli = url, key, pid, engine, reused, cli
+        self.version = version
+
+    @classmethod
+    def from_state(cls, data, reused):
+        return cls(data["url"], data["key"], data.get("pid"), data.get("engine"), reused, data.get("cli"),
+                   data.get("version"))
 
     def __repr__(self):
         return "LocalServer(%r, pid=%r, engine=%r, reused=%r)" % (self.url, self.pid, self.engine, self.reused)
@@ -383,12 +395,20 @@ def _log_tail(path, limit=2000):
     return text.strip()
 
 
+def _make_dir(directory):
+    """The config folder (0700), also when another process makes it at the same moment."""
+    try:
+        os.makedirs(directory, 0o700)
+    except OSError:
+        if not os.path.isdir(directory):
+            raise
+
+
 def start(cli, env=None, timeout=START_TIMEOUT):
     """Start ``cli serve`` detached; return a LocalServer once it has announced itself."""
     env = os.environ if env is None else env
     directory = sb_settings.config_dir(env)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
+    _make_dir(directory)
     log_path = os.path.join(directory, LOG_FILE)
     log = io.open(log_path, "wb")
     devnull = io.open(os.devnull, "rb")
@@ -438,27 +458,113 @@ def start(cli, env=None, timeout=START_TIMEOUT):
     data["cli"] = str(command)
     data["started"] = True
     _write_state(data, env)
-    return LocalServer(data["url"], data["key"], data.get("pid"), data.get("engine"), False, str(command))
+    return LocalServer.from_state(data, False)
 
 
-def ensure(env=None, timeout=START_TIMEOUT):
-    """A live local server: the one recorded in the config folder if it still answers, else a new
-    one. Raises ConfigError (one sentence with the fix) when the engine is missing or fails."""
+def _engine_name(env):
+    return (env.get(ENV_ENGINE) or "offline").strip()
+
+
+def _reusable(state, env, probed):
+    """A recorded server this run may use: of this Smart Beauty version (after an upgrade the old one
+    would go on running the old code), with the engine asked for, answering with its key. Each
+    (url, key) is probed once per call of :func:`ensure` (``probed``)."""
+    if not state or state.get("version") != __version__ or state.get("engine") != _engine_name(env):
+        return False
+    which = (state["url"], state["key"])
+    if which in probed:
+        return False
+    probed.add(which)
+    return _alive(*which)
+
+
+def _lock_path(env):
+    return os.path.join(sb_settings.config_dir(env), LOCK_FILE)
+
+
+def _take_lock(path):
+    """True when this process created the lock file (O_EXCL: one creator on every OS)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:
+        if e.errno == errno.EEXIST:
+            return False
+        raise
+    with io.open(fd, "w", encoding="ascii") as f:
+        f.write("%d\n" % os.getpid())
+    return True
+
+
+def _lock_is_stale(path, max_age):
+    """A lock whose holder is gone: older than ``max_age`` seconds, or (not on Windows, where asking
+    would signal) its process no longer exists. A lock of a process in another PID namespace (the
+    Flatpak sandbox) looks stale: then two servers may start, as without a lock."""
+    try:
+        age = time.time() - os.path.getmtime(path)
+        with io.open(path, "r", encoding="ascii") as f:
+            text = f.read().strip()
+    except (IOError, OSError):
+        return False            # gone already: the next attempt takes it
+    if age > max_age:
+        return True
+    if not text.isdigit() or os.name == "nt":
+        return False
+    try:
+        os.kill(int(text), 0)
+    except OSError as e:
+        return e.errno == errno.ESRCH
+    return False
+
+
+def ensure(env=None, timeout=START_TIMEOUT, command=None):
+    """A live local server: the one recorded in the config folder if it still answers (and is of this
+    version, with the engine asked for), else a new one started with ``command`` (default
+    :func:`find_engine`'s). One process at a time starts it: the others wait for its announcement and
+    reuse it (``parallel smart-beauty retouch ::: *.jpg`` starts one server, not one per photo).
+    Raises ConfigError (one sentence with the fix) when the engine is missing or fails."""
     env = os.environ if env is None else env
+    probed = set()
     state = _read_state(env)
-    if state and _alive(state["url"], state["key"]):
-        return LocalServer(state["url"], state["key"], state.get("pid"), state.get("engine"), True, state.get("cli"))
-    command = find_engine(env)
+    if _reusable(state, env, probed):
+        return LocalServer.from_state(state, True)
     if command is None:
-        raise errors.ConfigError(missing_message(env))
-    mismatch = flatpak_mismatch(command, env)
-    if mismatch:
-        raise errors.ConfigError(mismatch)
-    return start(command, env, timeout)
+        command = find_engine(env)
+        if command is None:
+            raise errors.ConfigError(missing_message(env))
+        mismatch = flatpak_mismatch(command, env)
+        if mismatch:
+            raise errors.ConfigError(mismatch)
+    _make_dir(sb_settings.config_dir(env))
+    lock = _lock_path(env)
+    deadline = monotonic() + timeout
+    held = False
+    try:
+        while True:
+            held = _take_lock(lock)
+            state = _read_state(env)        # started meanwhile by the lock's holder?
+            if _reusable(state, env, probed):
+                return LocalServer.from_state(state, True)
+            if held or monotonic() > deadline:
+                return start(command, env, timeout)
+            if _lock_is_stale(lock, timeout + 10.0):
+                try:
+                    os.remove(lock)
+                except OSError:
+                    pass
+                continue
+            time.sleep(0.05)
+    finally:
+        if held:
+            try:
+                os.remove(lock)
+            except OSError:
+                pass
 
 
 def stop(env=None, wait=5.0):
-    """Stop the recorded server (tests, ``doctor --stop``). Returns True if one was running."""
+    """Stop the recorded server (``smart-beauty serve --stop``, tests). Returns True if one was running.
+    Only a server that answers with its recorded key is signalled: a stale state file's pid may by now
+    belong to another program."""
     import signal
     state = _read_state(env)
     try:
@@ -466,7 +572,7 @@ def stop(env=None, wait=5.0):
     except OSError:
         pass
     pid = state and state.get("pid")
-    if not pid:
+    if not pid or not _alive(state["url"], state["key"]):
         return False
     try:
         os.kill(int(pid), signal.SIGTERM)       # Windows: TerminateProcess
@@ -474,7 +580,6 @@ def stop(env=None, wait=5.0):
         return False
     if os.name == "nt":
         return True     # there, os.kill(pid, 0) would send CTRL_C_EVENT (0), not ask whether it lives
-    import time
     deadline = monotonic() + wait
     while monotonic() < deadline:
         for child in list(_children):

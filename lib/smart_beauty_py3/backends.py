@@ -1,32 +1,44 @@
-"""Choosing where a retouch runs: the AILab cloud, or the offline engine behind a local server.
+"""Choosing where a retouch runs: the AILab cloud, or the offline engine behind the local server.
 
 ``auto`` = the cloud when an API key is configured, else the local engine. The local engine runs
-behind :class:`~smart_beauty_py3.server.LocalAilab`, so both backends use the very same client code.
+behind the very server the GIMP plug-ins use (``smart-beauty serve --announce --idle-exit``, see
+:mod:`smart_beauty.localserver`): a run reuses it while it is alive -- the engine is loaded already,
+so this process needs neither OpenCV nor Werkzeug -- or starts it with this installation's own
+Python, and it stays for :data:`~smart_beauty.localserver.IDLE_EXIT` seconds without requests.
+It accepts only a key made for its run (no public test key, no ``fault:`` keys).
 """
+from __future__ import annotations
+
 import os
-import secrets
+import sys
+from collections.abc import Callable, Mapping
 
 from smart_beauty import Settings, errors, localserver
+from smart_beauty.client import Client
 from smart_beauty.settings import check_base_url
 
 BACKENDS = localserver.BACKENDS
+IDLE_MINUTES = int(localserver.IDLE_EXIT // 60)
+STARTED = ("the offline engine (started in the background; it exits after %d minutes without work, "
+           "'smart-beauty serve --stop' ends it now)" % IDLE_MINUTES)
+REUSED = "the offline engine (already running)"
+
+StartLocal = Callable[[], localserver.LocalServer]
 
 
 class Backend:
     """An open backend: ``client`` to talk to, ``description`` for messages; close() when done."""
 
-    def __init__(self, name, client, description, server=None):
-        self.name, self.client, self.description, self._server = name, client, description, server
+    def __init__(self, name: str, client: Client, description: str, server: localserver.LocalServer | None = None):
+        self.name, self.client, self.description, self.server = name, client, description, server
 
-    def close(self):
-        self.client.close()
-        if self._server is not None:
-            self._server.stop()
+    def close(self) -> None:
+        self.client.close()      # the local server is shared: it stays for the next run
 
-    def __enter__(self):
+    def __enter__(self) -> Backend:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -41,26 +53,35 @@ def local_engine():
     return offline.shared_engine()
 
 
-def open_backend(name="auto", api_base=None, env=None, engine=None, clock=None):
+def own_command() -> localserver.Command:
+    """``smart-beauty serve`` of this very installation: this Python running the CLI module (no console
+    script wrapper: the same on Windows)."""
+    return localserver.Command(sys.executable, ["-m", localserver.CLI_MODULE], where="the running command's Python")
+
+
+def local_service(env: Mapping[str, str] | None = None) -> localserver.LocalServer:
+    """The shared local server (:func:`smart_beauty.localserver.ensure`), started with this installation
+    unless ``$SMART_BEAUTY_CLI`` names another command."""
+    env = os.environ if env is None else env
+    return localserver.ensure(env=env, command=None if env.get(localserver.ENV_CLI) else own_command())
+
+
+def open_backend(name: str = "auto", api_base: str | None = None, env: Mapping[str, str] | None = None,
+                 clock=None, start_local: StartLocal | None = None) -> Backend:
     """Open the backend ``name`` (auto, cloud, local) through :func:`smart_beauty.localserver.open_client`.
-    The local one is a :class:`LocalAilab` in this process that accepts only a key made for this run
-    (no public test key, no ``fault:`` keys), as ``smart-beauty serve --announce`` does for the plug-ins.
-    ``clock``: the time its client (and the local server's jobs) run on (``smart_beauty.clock``)."""
+    ``start_local()``: how the local server is had (default :func:`local_service`; tests give their own,
+    ``launch`` the one it began starting before the imports). ``clock``: the time its client runs on."""
     env = os.environ if env is None else env
     settings = Settings.load(env)
     if api_base:
         settings.base_url = check_base_url(api_base)
     if localserver.resolve(name, settings) == "cloud":
         return Backend("cloud", localserver.open_client("cloud", settings, clock=clock), settings.base_url)
-    from smart_beauty_py3.server import LocalAilab
+    had = []
 
-    key = secrets.token_urlsafe(24)
-    server = LocalAilab(port=0, engine=engine or local_engine(), job_seconds=0.0, api_keys=[key],
-                        allow_fault_keys=False, clock=clock).start()
-    try:
-        client = localserver.open_client("local", start_local=lambda: localserver.LocalServer(server.url, key),
-                                         clock=clock)
-    except Exception:
-        server.stop()
-        raise
-    return Backend("local", client, "the offline engine", server)
+    def start() -> localserver.LocalServer:
+        had.append(start_local() if start_local else local_service(env))
+        return had[-1]
+
+    client = localserver.open_client("local", env=env, start_local=start, clock=clock)
+    return Backend("local", client, REUSED if had[-1].reused else STARTED, had[-1])

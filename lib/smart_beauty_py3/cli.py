@@ -6,7 +6,7 @@
                                   [--backend auto|cloud|local] [--deadline S]
     smart-beauty presets list|save NAME|delete NAME   named sets of strengths (offline engine)
     smart-beauty check IMAGE...        what stands between an image and the service limits
-    smart-beauty serve [--port N] [--idle-exit S] [--announce]   the local AILab server (offline engine)
+    smart-beauty serve [--port N] [--idle-exit S] [--announce] | --stop   the local AILab server (offline engine)
     smart-beauty doctor [--backend B]  check the setup (exit 0 only when a retouch would work)
     smart-beauty key set|test|delete   store (from stdin or a prompt, never argv), test, remove the key
 """
@@ -40,11 +40,13 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def main(argv=None, clock=None):
-    """``clock``: the time retouch jobs run on (``smart_beauty.clock``; the real one by default)."""
+def main(argv=None, clock=None, start_local=None):
+    """``clock``: the time retouch jobs run on (``smart_beauty.clock``; the real one by default).
+    ``start_local()``: how a retouch on the offline engine gets its local server (default: the shared
+    one, see :func:`backends.open_backend`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.clock = clock
+    args.clock, args.start_local = clock, start_local
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -76,7 +78,10 @@ def build_parser():
     p.add_argument("--multi-face", action="store_true", help="retouch every face, not only the largest")
     p.add_argument("--api-base", metavar="URL", help="service address (default: AILAB_API_BASE or settings)")
     p.add_argument("--backend", choices=backends.BACKENDS, default="auto",
-                   help="auto (cloud if a key is set, else offline), cloud, local")
+                   help="auto (cloud if a key is set, else offline), cloud, local. The offline engine runs in "
+                        "a background server shared with the GIMP plug-ins: started by the first run, it exits "
+                        "after %d minutes without work ('smart-beauty serve --stop' ends it now)"
+                        % backends.IDLE_MINUTES)
     p.add_argument("--deadline", type=float, default=300.0, metavar="S",
                    help="give up on one image after S seconds (default 300)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary (the bar is only drawn "
@@ -124,7 +129,10 @@ def build_parser():
     p.add_argument("--idle-exit", type=float, default=None, metavar="SECONDS",
                    help="exit after SECONDS without requests (the plug-ins start it this way)")
     p.add_argument("--announce", action="store_true",
-                   help="accept only a random key made for this run; print one JSON line {url, key, pid, engine}")
+                   help="accept only a random key made for this run; print one JSON line {url, key, pid, engine, "
+                        "version}")
+    p.add_argument("--stop", action="store_true",
+                   help="stop the background server that retouches and the GIMP plug-ins started, and exit")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("doctor", help="check the setup; exit 0 only when a retouch would work")
@@ -326,7 +334,8 @@ def cmd_retouch(args):
     problems = batch.output_problems([dest for _src, dest in pairs])
     if problems:  # before anything is sent: no credits for results that could not be kept
         raise errors.BadInputError(" ".join(sorted(set(problems.values()))))
-    with backends.open_backend(args.backend, api_base=args.api_base, clock=args.clock) as backend:
+    with backends.open_backend(args.backend, api_base=args.api_base, clock=args.clock,
+                               start_local=args.start_local) as backend:
         if backend.client.effects_refusal(chosen.effects) is not None:   # (the client's own check, too)
             raise errors.BadInputError(CLOUD_HAS_ONE_LEVEL)
         if not args.quiet:
@@ -553,6 +562,12 @@ SERVE_HOST_REFUSED = ("smart-beauty serve listens on this computer only (a loopb
 
 
 def cmd_serve(args):
+    if args.stop:
+        from smart_beauty import localserver
+
+        print("Stopped the offline engine's background server." if localserver.stop()
+              else "No offline engine server was running.")
+        return 0
     from smart_beauty_py3 import serve
     from smart_beauty_py3.server import is_loopback
 

@@ -1,11 +1,13 @@
-"""The ``smart-beauty`` command's entry point: gives the offline engine a head start, then runs :mod:`cli`.
+"""The ``smart-beauty`` command's entry point: gives the local service a head start, then runs :mod:`cli`.
 
-Importing the command's modules (requests, Pillow, numpy, Werkzeug) takes about 0.2 s, and loading
-the engine's face networks about 0.15 s. For one photo that is most of the run, so a ``retouch``
-starts the engine loading on a background thread first: the networks load (in OpenCV, outside
-Python's lock) while the rest is imported. The thread decides with the same rule as the command
-(``localserver.resolve``: the engine only when the retouch will run on it); it is only a head start,
-so whatever goes wrong in it is left for the command itself to find and report.
+A ``retouch`` on the offline engine uses the server the GIMP plug-ins share (``smart-beauty serve
+--announce``; :mod:`smart_beauty.localserver`). Importing the command's own modules (requests,
+Pillow, numpy) takes about 0.2 s; so a ``retouch`` first starts finding that server -- reusing the
+running one, or starting it, whose imports and engine loading then run in the other process meanwhile
+-- on a background thread, and the command picks the result up when it opens its backend. The thread
+decides with the same rule as the command (``localserver.resolve``: only when the retouch will run on
+the offline engine); it is only a head start, so when it fails the command tries again itself and
+reports its own error.
 """
 from __future__ import annotations
 
@@ -13,21 +15,58 @@ import sys
 import threading
 
 
+class HeadStart:
+    """``localserver``'s local server, looked for (or started) on a thread from the first moment."""
+
+    def __init__(self, backend: str):
+        self.backend = backend
+        self.server = None
+        self.thread = threading.Thread(target=self._run, name="smart-beauty-head-start", daemon=True)
+
+    def begin(self) -> HeadStart:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            from smart_beauty import Settings, localserver
+
+            if localserver.resolve(self.backend, Settings.load()) != "local":
+                return
+            from smart_beauty_py3 import backends
+
+            self.server = backends.local_service()
+        except Exception:  # noqa: BLE001  (a head start only: the command reports its own errors)
+            return
+
+    def __call__(self):
+        """The server for :func:`smart_beauty_py3.backends.open_backend` (its ``start_local``)."""
+        self.thread.join()
+        if self.server is not None:
+            return self.server
+        from smart_beauty_py3 import backends
+
+        return backends.local_service()
+
+
 def main() -> int:
     argv = sys.argv[1:]
     backend = _retouch_backend(argv)
-    if backend is not None:
-        # not a daemon: ending the process while it is inside OpenCV would abort it (std::terminate)
-        threading.Thread(target=_preload_engine, args=(backend,), name="smart-beauty-preload").start()
+    head_start = HeadStart(backend).begin() if backend is not None else None
     from smart_beauty_py3.cli import main as cli_main
 
-    return cli_main(argv)
+    try:
+        return cli_main(argv, start_local=head_start)
+    finally:
+        if head_start is not None:   # e.g. a refused argument: let a start under way record its server
+            head_start.thread.join()
 
 
 def _retouch_backend(argv: list[str]) -> str | None:
-    """The ``--backend`` of a ``retouch`` command line (``auto`` if not given); None for other commands."""
+    """The ``--backend`` of a ``retouch`` command line (``auto`` if not given); None for other commands
+    and for ``retouch --help``."""
     words = [a for a in argv if a != "--"]
-    if not words or words[0] != "retouch":
+    if not words or words[0] != "retouch" or "-h" in words or "--help" in words:
         return None
     backend = "auto"
     for i, word in enumerate(words):
@@ -36,20 +75,6 @@ def _retouch_backend(argv: list[str]) -> str | None:
         elif word.startswith("--backend="):
             backend = word.split("=", 1)[1]
     return backend
-
-
-def _preload_engine(backend: str) -> None:
-    try:
-        from smart_beauty import Settings, localserver
-
-        if localserver.resolve(backend, Settings.load()) != "local":
-            return
-        from smart_beauty_engine import offline
-
-        if offline.available()[0]:
-            offline.shared_engine()
-    except Exception:  # noqa: BLE001  (a head start only: the command reports its own errors)
-        return
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ For people: ``smart-beauty serve --port 8787`` prints the URL and the test key a
 For the plug-ins (``smart_beauty.localserver``): ``--port 0 --announce --idle-exit 600`` binds a free
 loopback port, accepts only a random key made for this run, never accepts ``fault:`` keys (a person
 gets them only with ``--allow-fault-keys``), prints ONE
-JSON line ``{"url", "key", "pid", "engine"}`` on stdout (then nothing more there) and exits once no
+JSON line ``{"url", "key", "pid", "engine", "version"}`` on stdout (then nothing more there) and exits once no
 request has come for ``--idle-exit`` seconds (and no job is running).
 """
 import json
@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 
+import smart_beauty
 from smart_beauty_py3.server import LocalAilab
 from smart_beauty_py3.server.local import run_until_stopped, tell_people
 
@@ -63,7 +64,8 @@ def serve(host="127.0.0.1", port=8787, engine=None, engine_name="offline", job_s
     srv.app = activity           # LocalAilab.start() serves whatever srv.app is
     srv.start()
     if announce:
-        out.write(json.dumps({"url": srv.url, "key": key, "pid": os.getpid(), "engine": engine_name}) + "\n")
+        out.write(json.dumps({"url": srv.url, "key": key, "pid": os.getpid(), "engine": engine_name,
+                              "version": smart_beauty.__version__}) + "\n")
         out.flush()
         if out is sys.stdout:    # the parent reads one line and closes the pipe
             devnull = os.open(os.devnull, os.O_WRONLY)

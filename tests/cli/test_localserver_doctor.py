@@ -5,6 +5,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -69,6 +70,103 @@ def test_idle_server_exits_by_itself(env, monkeypatch):
         time.sleep(0.1)
     assert not _running(server.pid)
     assert not localserver.ensure().reused
+
+
+def _write_state(env, **changes):
+    path = os.path.join(env["SMART_BEAUTY_CONFIG_DIR"], localserver.STATE_FILE)
+    with open(path) as f:
+        state = json.load(f)
+    state.update(changes)
+    with open(path, "w") as f:
+        json.dump(state, f)
+    return state
+
+
+@needs_cli
+def test_a_server_of_another_version_or_engine_is_not_reused_and_is_left_to_finish(env):
+    """After an upgrade the old server would go on running the old code: a new one is started; the old one
+    is not killed (another run may be using it) and exits when idle."""
+    first = localserver.ensure()
+    assert first.version == localserver.__version__
+    _write_state(env, version="0.0.0-older")
+    second = localserver.ensure()
+    assert not second.reused and second.pid != first.pid and second.version == localserver.__version__
+    assert _running(first.pid)
+    _write_state(env, engine="offline")        # a server of the real engine is no SimpleEngine run's server
+    third = localserver.ensure()
+    assert not third.reused and third.pid not in (first.pid, second.pid)
+    for pid in (first.pid, second.pid):
+        os.kill(pid, 15)
+
+
+@needs_cli
+def test_two_runs_starting_at_once_start_one_server(env):
+    servers, failures = [], []
+
+    def run():
+        try:
+            servers.append(localserver.ensure())
+        except Exception as e:  # noqa: BLE001 - reported below
+            failures.append(e)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not failures and len(servers) == 3, failures
+    assert len({s.pid for s in servers}) == 1 and sorted(s.reused for s in servers) == [False, True, True]
+    assert not os.path.exists(os.path.join(env["SMART_BEAUTY_CONFIG_DIR"], localserver.LOCK_FILE))
+
+
+@needs_cli
+def test_a_lock_left_by_a_dead_process_does_not_hold_the_start(env):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    os.makedirs(env["SMART_BEAUTY_CONFIG_DIR"])
+    with open(os.path.join(env["SMART_BEAUTY_CONFIG_DIR"], localserver.LOCK_FILE), "w") as f:
+        f.write("%d\n" % dead.pid)
+    assert not localserver.ensure(timeout=30).reused
+
+
+def test_stop_with_a_stale_state_file_signals_nobody(env, tmp_path):
+    """The pid of a server that is gone may belong to another program by now: only a server that answers
+    with its recorded key is stopped."""
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        os.makedirs(env["SMART_BEAUTY_CONFIG_DIR"])
+        with open(os.path.join(env["SMART_BEAUTY_CONFIG_DIR"], localserver.STATE_FILE), "w") as f:
+            json.dump({"url": "http://127.0.0.1:9", "key": "k", "pid": other.pid, "engine": "simple",
+                       "version": localserver.__version__}, f)
+        assert localserver.stop() is False
+        assert other.poll() is None
+        assert not os.path.exists(os.path.join(env["SMART_BEAUTY_CONFIG_DIR"], localserver.STATE_FILE))
+    finally:
+        other.kill()
+        other.wait()
+
+
+@needs_cli
+def test_the_cli_retouches_on_the_shared_server_and_serve_stop_ends_it(env, tmp_path, capsys):
+    from PIL import Image
+
+    from smart_beauty_py3 import cli
+
+    src = tmp_path / "face.png"
+    Image.new("RGB", (64, 64), (200, 150, 120)).save(str(src))
+    out = tmp_path / "out"
+    assert cli.main(["retouch", str(src), "-o", str(out), "--backend", "local"]) == 0
+    assert "started in the background" in capsys.readouterr().err and (out / "face.beauty.png").exists()
+    state = os.path.join(env["SMART_BEAUTY_CONFIG_DIR"], localserver.STATE_FILE)
+    with open(state) as f:
+        pid = json.load(f)["pid"]
+    assert cli.main(["retouch", str(src), "-o", str(out), "--backend", "local", "--force"]) == 0
+    assert "already running" in capsys.readouterr().err
+    assert _running(pid)
+    assert cli.main(["serve", "--stop"]) == 0
+    assert "Stopped" in capsys.readouterr().out and not _running(pid) and not os.path.exists(state)
+    assert cli.main(["serve", "--stop"]) == 0
+    assert "No offline engine server was running" in capsys.readouterr().out
 
 
 def test_no_command_is_one_sentence_with_the_fix(env, monkeypatch, tmp_path):
@@ -193,7 +291,8 @@ def test_serve_announce_line(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         info = json.loads(proc.stdout.readline())
-        assert set(info) == {"url", "key", "pid", "engine"} and info["pid"] == proc.pid
+        assert set(info) == {"url", "key", "pid", "engine", "version"} and info["pid"] == proc.pid
+        assert info["version"] == localserver.__version__
         assert info["url"].startswith("http://127.0.0.1:") and not info["url"].endswith(":0")
         assert len(info["key"]) >= 24
     finally:

@@ -1,16 +1,18 @@
-"""The ``smart-beauty`` entry point (``smart_beauty_py3.launch``): the engine's head start."""
+"""The ``smart-beauty`` entry point (``smart_beauty_py3.launch``): the local service's head start, and
+a whole retouch on the real engine through the server the GIMP plug-ins share."""
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from smart_beauty import settings
-from smart_beauty_engine import offline
-from smart_beauty_py3 import backends, launch
+from smart_beauty import localserver, settings
+from smart_beauty_py3 import launch
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "portrait.jpg")
+CLI = os.path.join(os.path.dirname(sys.executable), "smart-beauty")
 
 
 @pytest.mark.parametrize("argv, backend", [
@@ -18,6 +20,7 @@ SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "portrai
     (["retouch", "a.jpg", "--backend", "local"], "local"),
     (["retouch", "--backend=cloud", "a.jpg"], "cloud"),
     (["retouch", "--", "a.jpg"], "auto"),
+    (["retouch", "--help"], None),
     (["doctor"], None),
     (["serve", "--backend", "local"], None),
     (["--version"], None),
@@ -28,52 +31,80 @@ def test_only_a_retouch_gets_a_head_start(argv, backend):
 
 
 @pytest.fixture
-def no_shared_engine(engine, monkeypatch, tmp_path):
-    """No engine made yet in this process (restored afterwards); a private, empty config folder."""
-    monkeypatch.setattr(offline, "_shared", None)
+def cfg(monkeypatch, tmp_path):
+    """A private, empty config folder, no key; the SimpleEngine behind the real command; servers stopped."""
     monkeypatch.setenv(settings.ENV_CONFIG_DIR, str(tmp_path / "cfg"))
     monkeypatch.delenv("AILAB_API_KEY", raising=False)
-    yield
-    if offline._shared is not None:
-        offline._shared.close()
+    monkeypatch.setenv(localserver.ENV_ENGINE, "simple")
+    monkeypatch.delenv(localserver.ENV_CLI, raising=False)
+    yield tmp_path / "cfg"
+    localserver.stop()
 
 
-def test_the_head_start_is_the_engine_the_local_backend_uses(no_shared_engine):
-    launch._preload_engine("auto")          # no key: auto means the offline engine
-    preloaded = offline._shared
-    assert preloaded is not None
-    assert backends.local_engine() is preloaded
+def test_the_head_start_is_the_server_the_retouch_uses(cfg, tmp_path, capsys):
+    from smart_beauty_py3 import cli
+
+    head_start = launch.HeadStart("auto").begin()      # no key: auto means the offline engine
+    head_start.thread.join(60)
+    started = head_start.server
+    assert started is not None and not started.reused and started.engine == "simple"
+    state = json.loads((cfg / localserver.STATE_FILE).read_text())
+    assert (state["pid"], state["version"]) == (started.pid, localserver.__version__)
+    assert state["cli"].endswith("-m smart_beauty_py3.cli")           # this installation's own Python
+    assert cli.main(["retouch", SAMPLE, "-o", str(tmp_path / "out"), "--backend", "local"],
+                    start_local=head_start) == 0
+    assert (tmp_path / "out" / "portrait.beauty.png").exists()
+    assert "started in the background" in capsys.readouterr().err
 
 
-def test_no_head_start_when_the_retouch_goes_to_the_cloud(no_shared_engine, monkeypatch):
+def test_no_head_start_when_the_retouch_goes_to_the_cloud(cfg, monkeypatch):
     monkeypatch.setenv("AILAB_API_KEY", "k" * 32)
-    launch._preload_engine("auto")
-    launch._preload_engine("cloud")
-    assert offline._shared is None
+    for backend in ("auto", "cloud"):
+        head_start = launch.HeadStart(backend).begin()
+        head_start.thread.join(60)
+        assert head_start.server is None
+    assert not (cfg / localserver.STATE_FILE).exists()
 
 
-def test_a_retouch_into_a_pipe_prints_its_lines_but_draws_no_bar(engine, tmp_path):
+@pytest.mark.skipif(not os.path.exists(CLI), reason="the smart-beauty command is not installed")
+def test_a_retouch_starts_the_shared_server_and_the_next_one_reuses_it(engine, tmp_path):
+    """The real command, the real engine, into a pipe: lines but no bar; the server stays for the next run."""
     env = dict(os.environ, **{settings.ENV_CONFIG_DIR: str(tmp_path / "cfg")})
-    env.pop("AILAB_API_KEY", None)
-    proc = subprocess.run([sys.executable, "-m", "smart_beauty_py3.launch", "retouch", SAMPLE, "-o", str(tmp_path),
-                           "--level", "0.5"], capture_output=True, text=True, env=env, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "portrait.beauty.png").exists()
-    assert "portrait.beauty.png" in proc.stdout
-    assert "img/s" not in proc.stderr and "\r" not in proc.stderr
-    assert "1 done" in proc.stderr
+    for name in ("AILAB_API_KEY", localserver.ENV_CLI, localserver.ENV_ENGINE):
+        env.pop(name, None)
+    runs = []
+    try:
+        for _ in range(2):
+            runs.append(subprocess.run([CLI, "retouch", SAMPLE, "-o", str(tmp_path), "--level", "0.5", "--force"],
+                                       capture_output=True, text=True, env=env, timeout=120))
+            assert runs[-1].returncode == 0, runs[-1].stderr
+        state = json.loads((tmp_path / "cfg" / localserver.STATE_FILE).read_text())
+        assert state["engine"] == "offline"
+    finally:
+        localserver.stop(env)
+    first, second = runs
+    assert (tmp_path / "portrait.beauty.png").exists() and "portrait.beauty.png" in first.stdout
+    assert "img/s" not in first.stderr and "\r" not in first.stderr and "1 done" in first.stderr
+    assert "started in the background" in first.stderr and "serve --stop" in first.stderr
+    assert "already running" in second.stderr
 
 
-def test_a_run_with_nothing_to_do_ends_cleanly_while_the_engine_loads(engine, tmp_path):
-    """Every output already made: the command is done before the engine's head start is; the process
-    must still end with 0, not abort inside OpenCV (it did 4 times out of 6 with daemon loader threads)."""
+@pytest.mark.skipif(not os.path.exists(CLI), reason="the smart-beauty command is not installed")
+def test_a_run_with_nothing_to_do_ends_cleanly_while_the_server_starts(engine, tmp_path):
+    """Every output already made: the command is done before its head start (starting the server) is; the
+    process still ends with 0 and waits for the start, so the server it began is recorded, not orphaned."""
     env = dict(os.environ, **{settings.ENV_CONFIG_DIR: str(tmp_path / "cfg")})
-    env.pop("AILAB_API_KEY", None)
-    argv = [sys.executable, "-m", "smart_beauty_py3.launch", "retouch", SAMPLE, "-o", str(tmp_path),
-            "--backend", "local"]
-    made = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
-    assert made.returncode == 0 and (tmp_path / "portrait.beauty.png").exists(), made.stderr
-    for _ in range(5):
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
-        assert proc.returncode == 0, proc.stderr
-        assert "1 skipped" in proc.stderr and "terminate called" not in proc.stderr
+    for name in ("AILAB_API_KEY", localserver.ENV_CLI, localserver.ENV_ENGINE):
+        env.pop(name, None)
+    argv = [CLI, "retouch", SAMPLE, "-o", str(tmp_path), "--backend", "local"]
+    try:
+        made = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        assert made.returncode == 0 and (tmp_path / "portrait.beauty.png").exists(), made.stderr
+        assert localserver.stop(env)
+        for _ in range(3):          # the first with no server running
+            proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+            assert proc.returncode == 0, proc.stderr
+            assert "1 skipped" in proc.stderr and "terminate called" not in proc.stderr
+            assert (tmp_path / "cfg" / localserver.STATE_FILE).exists()
+    finally:
+        assert localserver.stop(env)
