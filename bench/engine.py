@@ -14,9 +14,13 @@ Images:
 
 Engine times: median of ``--runs`` calls after one warm-up, decode/encode excluded, per stage.
 Whole process (on by default, ``--no-whole`` to skip): ``smart-beauty retouch FILE.jpg -o DIR`` against
-``gmic FILE.jpg fx_smooth_skin ... -o out.png`` on the same JPEG, both timed from outside, in turns
-(one of each per round, median of ``--whole-runs`` rounds: both see the same machine load), decode,
-imports, model loading and PNG encoding included; the ratio ours / G'MIC is printed.
+``gmic FILE.jpg fx_smooth_skin ... -o out.png`` on the same JPEG, all timed from outside, in turns
+(one of each per round, median of ``--whole-runs`` rounds: all see the same machine load), decode,
+imports and PNG encoding included; the ratios ours / G'MIC are printed. Ours twice: **cold** (no local
+server running: the command starts the shared ``smart-beauty serve``, which imports OpenCV and loads
+the engine) and **warm** (the server the cold run left running is reused: what every run after the
+first sees for the idle-exit time). ``--previous-cli`` adds another ``smart-beauty`` (e.g. main's, in
+its own venv) to the turns, run the same way (a private config folder, stopped before its cold run).
 G'MIC (Debian ``gmic``) filter time = its whole run minus ``gmic FILE.jpg -o out.png`` alone.
 Targets (issue 12): <= 30 ms at 0.26 MP, <= 0.3 s at 12 MP tight; whole process no slower than G'MIC.
 """
@@ -119,15 +123,24 @@ def bench_previous(lib, python, images, level, runs, tmp):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def timed_rounds(commands, rounds):
-    """Median wall time of each command (name -> argv), run in turns: round after round, every command once."""
+def timed_rounds(commands, rounds, before=None, env=None):
+    """Median wall time of each command (name -> argv), run in turns: round after round, every command once.
+    ``before[name]()`` runs untimed just before that command (e.g. stopping the server for a cold run)."""
     times = {name: [] for name in commands}
     for _ in range(rounds):
         for name, cmd in commands.items():
+            if before and name in before:
+                before[name]()
             t0 = time.perf_counter()
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
             times[name].append(time.perf_counter() - t0)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def stop_server(cli, env):
+    """Stop the local server recorded in ``env``'s config folder (untimed), with that command itself."""
+    subprocess.run([cli, "serve", "--stop"], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=env)
 
 
 def main(argv=None):
@@ -139,6 +152,7 @@ def main(argv=None):
     ap.add_argument("--no-whole", action="store_true")
     ap.add_argument("--previous-lib", help="lib/ folder of the previous engine (its own venv: --previous-python)")
     ap.add_argument("--previous-python", default=sys.executable)
+    ap.add_argument("--previous-cli", help="another smart-beauty command to time whole, cold and warm (e.g. main's)")
     args = ap.parse_args(argv)
 
     import cv2
@@ -195,31 +209,45 @@ def main(argv=None):
         if args.no_whole:
             cli = None
         if gmic or cli:
+            env = {k: v for k, v in os.environ.items() if k not in ("AILAB_API_KEY", "SMART_BEAUTY_CLI",
+                                                                       "SMART_BEAUTY_ENGINE")}
+            env["SMART_BEAUTY_CONFIG_DIR"] = os.path.join(tmp, "config")   # the bench's own server, no key
+            clis = {"ours": cli} if cli else {}
+            if args.previous_cli:
+                clis["previous"] = args.previous_cli
             print("\nwhole processes timed from outside, median of %d rounds; each round runs them one after the "
-                  "other, so both see the same load:" % args.whole_runs)
+                  "other, so all see the same load:" % args.whole_runs)
             print("  G'MIC:  gmic FILE.jpg fx_smooth_skin %s (defaults) -o out.png; its filter time is that minus "
                   "gmic FILE.jpg -o out.png" % GMIC_DEFAULTS)
-            print("  ours:   smart-beauty retouch FILE.jpg --level %.2f --backend local --force -o DIR" % args.level)
+            print("  ours:   smart-beauty retouch FILE.jpg --level %.2f --backend local --force -o DIR; cold: no "
+                  "local server running (stopped, untimed, before); warm: the one the cold run started" % args.level)
+            if args.previous_cli:
+                print("  previous: %s, the same way" % args.previous_cli)
             for name, path in files.items():
-                commands = {}
+                commands, before = {}, {}
                 if gmic:
                     dst = os.path.join(tmp, "gmic.png")
                     commands["gmic io"] = [gmic, "-v", "-99", path, "-o", dst]
                     commands["gmic"] = [gmic, "-v", "-99", path, "fx_smooth_skin", GMIC_DEFAULTS, "-o", dst]
-                if cli:
-                    commands["ours"] = [cli, "retouch", path, "--level", str(args.level), "--backend", "local",
-                                        "--force", "-o", os.path.join(tmp, "out")]
-                t = timed_rounds(commands, args.whole_runs)
+                for who, command in clis.items():
+                    argv = [command, "retouch", path, "--level", str(args.level), "--backend", "local", "--force",
+                            "-o", os.path.join(tmp, "out-" + who)]
+                    commands[who + " cold"], commands[who + " warm"] = argv, list(argv)
+                    before[who + " cold"] = (lambda c=command: stop_server(c, env))
+                t = timed_rounds(commands, args.whole_runs, before, env)
                 line = "  %-12s" % name
                 if gmic:
-                    line += "  G'MIC filter %6.0f ms, whole %6.0f ms" % ((t["gmic"] - t["gmic io"]) * 1e3,
+                    line += "  G'MIC filter %5.0f ms, whole %5.0f ms" % ((t["gmic"] - t["gmic io"]) * 1e3,
                                                                         t["gmic"] * 1e3)
-                if cli:
-                    line += "   ours whole %6.0f ms" % (t["ours"] * 1e3)
-                if gmic and cli:
-                    line += "   ours / G'MIC %.2f (target <= 1: %s)" % (
-                        t["ours"] / t["gmic"], "met" if t["ours"] <= t["gmic"] else "MISSED")
+                for who in clis:
+                    for how in ("cold", "warm"):
+                        ours = t["%s %s" % (who, how)]
+                        line += " | %s %s %5.0f ms" % (who, how, ours * 1e3)
+                        if gmic:
+                            line += " (%.2fx, %s)" % (ours / t["gmic"], "met" if ours <= t["gmic"] else "MISSED")
                 print(line)
+            for command in clis.values():
+                stop_server(command, env)
 
 if __name__ == "__main__":
     main()
