@@ -53,17 +53,21 @@ def local_engine():
     return offline.shared_engine()
 
 
-def own_command() -> localserver.Command:
+def own_command(env: Mapping[str, str] | None = None) -> localserver.Command:
     """``smart-beauty serve`` of this very installation: this Python running the CLI module (no console
-    script wrapper: the same on Windows)."""
-    return localserver.Command(sys.executable, ["-m", localserver.CLI_MODULE], where="the running command's Python")
+    script wrapper: the same on Windows), with this process's PYTHONPATH when it has one (a checkout run
+    as ``PYTHONPATH=lib python3 -m smart_beauty_py3.cli``; the server's environment is otherwise cleaned
+    of Python variables, for GIMP's sake)."""
+    env = os.environ if env is None else env
+    return localserver.Command(sys.executable, ["-m", localserver.CLI_MODULE], where="the running command's Python",
+                               pythonpath=env.get("PYTHONPATH") or None)
 
 
 def local_service(env: Mapping[str, str] | None = None) -> localserver.LocalServer:
     """The shared local server (:func:`smart_beauty.localserver.ensure`), started with this installation
     unless ``$SMART_BEAUTY_CLI`` names another command."""
     env = os.environ if env is None else env
-    return localserver.ensure(env=env, command=None if env.get(localserver.ENV_CLI) else own_command())
+    return localserver.ensure(env=env, command=None if env.get(localserver.ENV_CLI) else own_command(env))
 
 
 def open_backend(name: str = "auto", api_base: str | None = None, env: Mapping[str, str] | None = None,

@@ -306,3 +306,14 @@ def test_in_background_keeps_the_calling_thread_ticking():
     assert len(ticks) >= 8 and ticks == sorted(ticks)
     with pytest.raises(ZeroDivisionError):
         doctor.in_background(lambda: 1 / 0, 0.05, ticks.append)
+
+
+def test_the_cli_starts_the_server_with_its_own_python_and_keeps_a_checkouts_pythonpath():
+    from smart_beauty_py3 import backends
+
+    installed = backends.own_command({})
+    assert installed.argv(["serve"]) == [sys.executable, "-m", "smart_beauty_py3.cli", "serve"]
+    assert "PYTHONPATH" not in localserver._child_env({"PYTHONPATH": "/gimp/own", "AILAB_API_KEY": "k"}, installed)
+    checkout = backends.own_command({"PYTHONPATH": "/src/lib"})
+    child = localserver._child_env({"PYTHONPATH": "/src/lib", "AILAB_API_KEY": "k"}, checkout)
+    assert child["PYTHONPATH"] == "/src/lib" and "AILAB_API_KEY" not in child
