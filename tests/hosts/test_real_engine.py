@@ -95,13 +95,19 @@ def readme_install(d13_host, tmp_path_factory):
     t0 = time.monotonic()
     res = d13_host.run(["sh", "-c", cmd], cwd="/sb/work/src", timeout=900, binds=binds(work), env=run_env())
     record_time("README's first command in a fresh Debian 13 root (pip cache warm or cold)", time.monotonic() - t0)
-    return work, res
+    # the retouch left the shared local server running (for 10 idle minutes, as GIMP does); end it as the
+    # README says, so GIMP below starts its own and nothing of ours outlives the test in the root
+    stop = d13_host.run([".venv/bin/smart-beauty", "serve", "--stop"], cwd="/sb/work/src", timeout=60,
+                        binds=binds(work), env=run_env())
+    return work, res, stop
 
 
 def test_readme_first_command_in_a_fresh_debian_13(readme_install):
-    work, res = readme_install
+    work, res, stop = readme_install
     res.check()
     out = res.output
+    assert "started in the background" in out and "serve --stop" in out, out[-3000:]
+    assert "Stopped the offline engine's background server." in stop.output, stop.output
     assert "Python 3.13" in out, out[-3000:]                       # the venv is the root's own Python
     assert "The local engine is installed (OpenCV 4." in out, out[-3000:]
     for noise in ("dependency conflicts", "Traceback", "XNNPACK", "W0000", "ERROR"):
@@ -154,7 +160,7 @@ json.dump(R, open("/sb/work/result.json", "w"))
 
 
 def test_real_gimp3_retouches_with_the_real_engine(d13_host, readme_install):
-    work, res = readme_install
+    work, res, _stop = readme_install
     res.check()
     gimp = d13_host
     profile = gimp.new_profile(work / "profile")
@@ -204,7 +210,7 @@ def test_readme_test_command_in_the_fresh_debian_13(d13_host, readme_install):
     """README's second command in the same root, on Python 3.13: every tier but the real hosts (a chroot
     cannot build chroots; declared with SB_HOSTS_DISABLE, so they are skipped loudly, not silently), the
     offline engine's tests included (test.sh requires them to run)."""
-    work, res = readme_install
+    work, res, _stop = readme_install
     res.check()
     cmd = readme_test_command()
     assert cmd == "./test.sh", cmd
