@@ -7,6 +7,7 @@ before each test. ``ailab_inproc``: a fresh in-process ``LocalAilab`` (Python 3 
 
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import binascii
 import os
 import sys
 
@@ -51,6 +52,33 @@ def ailab_inproc():
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def local_service(monkeypatch):
+    """``use(engine)``: the CLI's offline backend in this test is a ``LocalAilab`` in this process with
+    ``engine`` (Python 3 only) and a key made for it, as ``smart-beauty serve --announce`` accepts, in place
+    of the shared server process (``backends.local_service``); stopped afterwards. Returns the server."""
+    if sys.version_info[0] < 3:
+        pytest.skip("the local AILab server is Python 3 only")
+    from smart_beauty import localserver
+    from smart_beauty_py3 import backends
+    from smart_beauty_py3.server import LocalAilab
+
+    servers = []
+
+    def use(engine):
+        key = binascii.hexlify(os.urandom(18)).decode("ascii")
+        srv = LocalAilab(port=0, engine=engine, job_seconds=0.0, api_keys=[key], allow_fault_keys=False).start()
+        servers.append(srv)
+        monkeypatch.setattr(backends, "local_service", lambda env=None: localserver.LocalServer(srv.url, key))
+        return srv
+
+    try:
+        yield use
+    finally:
+        for srv in servers:
+            srv.stop()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """``smart-beauty retouch --preset/--smooth/...`` and ``smart-beauty presets`` (issue #16 part 2), over
-real HTTP: the local backend's in-process server with a recording stand-in engine (the real engine's
-own test is tests/engine/test_effects_cli.py), and the local AILab server as the cloud."""
+real HTTP: an in-process local server (fixture ``local_service``) with a recording stand-in engine (the
+real engine's own test is tests/engine/test_effects_cli.py), and the local AILab server as the cloud."""
 import csv
 import json
 import os
@@ -11,7 +11,7 @@ from PIL import Image
 
 from smart_beauty import batch, effects, settings
 from smart_beauty.effects import BUILTIN, Effects
-from smart_beauty_py3 import backends, cli
+from smart_beauty_py3 import cli
 from smart_beauty_py3.server.simple import SimpleEngine
 
 
@@ -27,10 +27,10 @@ class Recorder:
 
 
 @pytest.fixture
-def engine(monkeypatch):
-    """The local backend's engine for this test: a :class:`Recorder`."""
+def engine(local_service):
+    """The local backend's engine for this test: a :class:`Recorder` (behind an in-process server)."""
     recorder = Recorder()
-    monkeypatch.setattr(backends, "local_engine", lambda: recorder)
+    local_service(recorder)
     return recorder
 
 

@@ -1,5 +1,5 @@
 """The real engine's strengths through the whole path (issue #16 part 2): ``smart-beauty retouch
---backend local --slim 0 --eyes 0`` over real HTTP to the in-process local server gives exactly the
+--backend local --slim 0 --eyes 0`` over real HTTP to an in-process local server gives exactly the
 engine's full retouch without its warp (compare tests/engine/test_effect_strengths.py)."""
 
 import os
@@ -10,15 +10,15 @@ from PIL import Image
 
 from smart_beauty import settings
 from smart_beauty.effects import BUILTIN, Effects
-from smart_beauty_py3 import backends, cli
+from smart_beauty_py3 import cli
 
 
 @pytest.fixture
-def local_cli(engine, monkeypatch, tmp_path):
-    """The CLI's local backend on the session's engine; no key, a private config folder."""
+def local_cli(engine, local_service, monkeypatch, tmp_path):
+    """The CLI's local backend on the session's engine (an in-process server); no key, a private config folder."""
     monkeypatch.delenv("AILAB_API_KEY", raising=False)
     monkeypatch.setenv(settings.ENV_CONFIG_DIR, str(tmp_path / "cfg"))
-    monkeypatch.setattr(backends, "local_engine", lambda: engine)
+    local_service(engine)
     return tmp_path
 
 
