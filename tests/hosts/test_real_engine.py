@@ -176,6 +176,8 @@ def test_real_gimp3_retouches_with_the_real_engine(d13_host, readme_install):
     t0 = time.monotonic()
     run = gimp.batch(work, textwrap.dedent(GIMP_PROGRAM), timeout=600, env=run_env())
     record_time("GIMP 3.0.4 + the real engine (d13): one layer + a batch of 2", time.monotonic() - t0)
+    stop = gimp.run([".venv/bin/smart-beauty", "serve", "--stop"], cwd="/sb/work/src", timeout=60,
+                    binds=binds(work), env=run_env())     # the server GIMP started: the CLI stops it too
     rj = work / "result.json"
     log = work / "home" / ".config" / "smart-beauty" / "local-server.log"
     detail = "%s\n--- server log\n%s\n--- gimp\n%s" % (
@@ -185,6 +187,7 @@ def test_real_gimp3_retouches_with_the_real_engine(d13_host, readme_install):
     assert r["single"]["status"] == "success", detail
     assert r["single"]["layers"][0] == "Smart Beauty (level 0.80)", detail
     assert r["server"]["engine"] == "offline", detail            # the real engine, not the SimpleEngine
+    assert "Stopped the offline engine's background server." in stop.output, stop.output
     source = np.asarray(Image.open(work / "source.png").convert("RGB"))
     layer = np.asarray(Image.open(work / "layer.png").convert("RGB"))
     diff = changed(source, layer)
