@@ -2,7 +2,7 @@
 
 Both GIMP plug-ins (GIMP 2.10's Python 2.7 too) use the offline engine through the very same AILab
 protocol as the cloud: a Python 3 subprocess ``smart-beauty serve --port 0 --announce --idle-exit S``
-binds a free loopback port, prints one JSON line ``{"url", "key", "pid", "engine"}`` (``key`` is a
+binds a free loopback port, prints one JSON line ``{"url", "key", "pid", "engine", "version"}`` (``key`` is a
 random token for this server run only, not the user's API key) and exits after S idle seconds.
 That line is kept in ``local-server.json`` (0600) in the Smart Beauty config folder, so the next
 run -- a plug-in's or the ``smart-beauty`` command's -- reuses the server while it is alive and is of
@@ -47,7 +47,7 @@ ENGINE_FILE = "engine.json"             # written by install.py: {"host": {...},
 CLI_PATH_FILE = "cli-path"              # written by older install.sh versions: the command's path
 CLI_MODULE = "smart_beauty_py3.cli"     # what a recorded interpreter runs (python -m ...)
 STATE_FILE = "local-server.json"
-LOCK_FILE = "local-server.lock"         # held by the one process starting a server (see _start_lock)
+LOCK_FILE = "local-server.lock"         # held by the one process starting a server (see ensure)
 LOG_FILE = "local-server.log"
 IDLE_EXIT = 600.0                       # seconds the server lives without requests
 START_TIMEOUT = 90.0                    # first start imports OpenCV and numpy; generous for slow disks
@@ -483,11 +483,12 @@ def _lock_path(env):
 
 
 def _take_lock(path):
-    """True when this process created the lock file (O_EXCL: one creator on every OS)."""
+    """True when this process created the lock file (O_EXCL: one creator on every OS; Windows refuses a
+    file another process is deleting with EACCES: not taken either, the caller tries again)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as e:
-        if e.errno == errno.EEXIST:
+        if e.errno == errno.EEXIST or (e.errno == errno.EACCES and os.name == "nt"):
             return False
         raise
     with io.open(fd, "w", encoding="ascii") as f:
