@@ -60,9 +60,9 @@ def test_the_credit_total_is_summed_in_one_place():
 
 def test_core_waits_only_through_the_clock():
     """``lib/smart_beauty``: the job's time comes from the injected clock (``clock.py``). Allowed:
-    ``localserver`` (starting and stopping a server process) and ``layerjob`` (the age of stale temp
+    ``localserver`` (starting and stopping a server process) and ``workdir`` (the age of stale temp
     folders, file times)."""
-    allowed = {"clock.py", "compat.py", "localserver.py", "layerjob.py"}
+    allowed = {"clock.py", "compat.py", "localserver.py", "workdir.py"}
     offenders = []
     for rel, path in _python_files(["lib/smart_beauty"]):
         if os.path.basename(rel) in allowed:

@@ -22,7 +22,7 @@ import tempfile
 import threading
 
 import smart_beauty
-from smart_beauty import Settings, batch, effects, errors, imagefile, localserver, settings
+from smart_beauty import Settings, batch, batchfiles, effects, errors, imagefile, localserver, settings
 from smart_beauty_py3 import backends, imaging
 
 
@@ -69,7 +69,8 @@ def build_parser():
 
     p = sub.add_parser("retouch", help="retouch image files")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="image files (JPEG, PNG, TIFF, BMP, WebP) and folders of them (not recursive)")
+                   help="image files (JPEG, PNG, TIFF, BMP, WebP), folders of them (not recursive) and "
+                        "patterns such as 'photos/*.jpg'")
     p.add_argument("-o", "--output-dir", metavar="OUTDIR", help="write results here (default: beside each input)")
     p.add_argument("--level", type=float, default=None,
                    help="beauty level 0..1: every effect at that strength (default 1.0); the one knob the "
@@ -256,9 +257,6 @@ def cmd_presets(args):
 
 # -- retouch -----------------------------------------------------------------------------------
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")   # folder scans (a GIF only when named)
-OUTPUT_MARK = ".beauty"
-OUTPUT_SUFFIX = ".beauty.png"
 REPORT_FIELDS = ("file", "status", "seconds", "request_id", "error", "output", "task_id", "encoding", "scale",
                  "format", "level", "preset", "effects")
 _PIL_NAMES = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF"}
@@ -275,33 +273,9 @@ def source_format(src):
 
 
 def output_path(src, output_dir, out_format="png"):
-    stem = os.path.splitext(os.path.basename(src))[0]
+    """Where ``src``'s result goes (:func:`smart_beauty.batchfiles.output_path`) in ``out_format``."""
     fmt = imaging.output_format(out_format, source_format(src) if out_format == "same" else None)
-    return os.path.join(output_dir or os.path.dirname(os.path.abspath(src)),
-                        stem + OUTPUT_MARK + imaging.EXTENSIONS[fmt])
-
-
-def expand_inputs(inputs):
-    """Each file as given (a missing one is reported by the batch); each folder's image files,
-    sorted, not recursive, without our own outputs. No duplicates."""
-    found = []
-    for given in inputs:
-        if os.path.isdir(given):
-            for name in sorted(os.listdir(given)):
-                path = os.path.join(given, name)
-                lower = name.lower()
-                if (lower.endswith(IMAGE_EXTENSIONS) and not os.path.splitext(lower)[0].endswith(OUTPUT_MARK)
-                        and not name.startswith(".") and os.path.isfile(path)):
-                    found.append(path)
-        else:
-            found.append(given)
-    seen, out = set(), []
-    for path in found:
-        key = os.path.abspath(path)
-        if key not in seen:
-            seen.add(key)
-            out.append(path)
-    return out
+    return batchfiles.output_path(src, output_dir, imaging.EXTENSIONS[fmt])
 
 
 def cmd_retouch(args):
@@ -313,7 +287,7 @@ def cmd_retouch(args):
         raise errors.BadInputError("--jobs must be between 1 and %d." % batch.MAX_JOBS)
     if not args.deadline > 0:
         raise errors.BadInputError("--deadline must be a number of seconds above 0.")
-    files = expand_inputs(args.inputs)
+    files = batchfiles.expand_inputs(args.inputs)
     if not files:
         raise errors.BadInputError("No image files found in %s." % ", ".join(args.inputs))
     if args.output_dir:

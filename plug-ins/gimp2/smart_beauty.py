@@ -60,11 +60,12 @@ def _missing(exc):
 # Registration needs only the standard library and gimpfu: when lib/ or requests is missing, every
 # procedure is still registered (Check Setup too) and answers with what is missing and the fix.
 try:
-    from smart_beauty import doctor, errors, layerjob, localserver  # noqa: E402
+    from smart_beauty import doctor, errors, gimpbatch, layerjob, localserver  # noqa: E402
+    from smart_beauty import host as sb_host  # noqa: E402
     from smart_beauty import settings as sb_settings  # noqa: E402
     MISSING = None
 except ImportError as _e:
-    doctor = errors = layerjob = localserver = sb_settings = None
+    doctor = errors = gimpbatch = sb_host = layerjob = localserver = sb_settings = None
     MISSING = _missing(_e)
 
 PNG_COMPRESSION = 6  # lossless at any level; 6 keeps big layers quick
@@ -84,9 +85,9 @@ CLIP_TO_IMAGE = _enum("CLIP_TO_IMAGE", 1)
 CLIP_TO_BOTTOM_LAYER = _enum("CLIP_TO_BOTTOM_LAYER", 2)
 MASK_DISCARD = _enum("MASK_DISCARD", 1)
 # The legacy grain modes: exactly lower -/+ upper around 128 on the stored values (see layerjob).
-LAYER_MODES = {} if MISSING else {layerjob.MODE_NORMAL: _enum("LAYER_MODE_NORMAL", 28),
-                                  layerjob.MODE_GRAIN_EXTRACT: _enum("LAYER_MODE_GRAIN_EXTRACT_LEGACY", 20),
-                                  layerjob.MODE_GRAIN_MERGE: _enum("LAYER_MODE_GRAIN_MERGE_LEGACY", 21)}
+LAYER_MODES = {} if MISSING else {sb_host.MODE_NORMAL: _enum("LAYER_MODE_NORMAL", 28),
+                                  sb_host.MODE_GRAIN_EXTRACT: _enum("LAYER_MODE_GRAIN_EXTRACT_LEGACY", 20),
+                                  sb_host.MODE_GRAIN_MERGE: _enum("LAYER_MODE_GRAIN_MERGE_LEGACY", 21)}
 
 
 def _native(text):
@@ -131,7 +132,7 @@ def _last_backend():
     return localserver.BACKENDS.index(name) if name in localserver.BACKENDS else 0
 
 
-class GimpHost(object if MISSING else layerjob.Host):
+class GimpHost(object if MISSING else sb_host.Host):
     """layerjob's host interface with GIMP 2.10 PDB calls."""
 
     def __init__(self, image=None):
@@ -144,18 +145,18 @@ class GimpHost(object if MISSING else layerjob.Host):
         if self.image is None or layer is None or not pdb.gimp_item_is_valid(layer):
             return None
         if pdb.gimp_item_is_layer_mask(layer):
-            kind = layerjob.KIND_MASK
+            kind = sb_host.KIND_MASK
         elif not pdb.gimp_item_is_layer(layer):
-            kind = layerjob.KIND_OTHER
+            kind = sb_host.KIND_OTHER
         elif pdb.gimp_item_is_group(layer):
-            kind = layerjob.KIND_GROUP
+            kind = sb_host.KIND_GROUP
         elif pdb.gimp_item_is_text_layer(layer):
-            kind = layerjob.KIND_TEXT
+            kind = sb_host.KIND_TEXT
         else:
-            kind = layerjob.KIND_LAYER
+            kind = sb_host.KIND_LAYER
         base = "gray" if pdb.gimp_drawable_is_gray(layer) else (
             "indexed" if pdb.gimp_drawable_is_indexed(layer) else "rgb")
-        return layerjob.LayerInfo(kind, pdb.gimp_drawable_width(layer), pdb.gimp_drawable_height(layer),
+        return sb_host.LayerInfo(kind, pdb.gimp_drawable_width(layer), pdb.gimp_drawable_height(layer),
                                   pdb.gimp_drawable_offsets(layer), pdb.gimp_drawable_has_alpha(layer), base)
 
     def export_png(self, layer, path, width, height):
@@ -342,7 +343,7 @@ def smart_beauty_batch(input, output_folder, beauty_level, multi_face):  # noqa:
     name = _backend(from_dialog)
     if name is not None:
         host = GimpHost()
-        layerjob.run_batch(host, input, output_folder, beauty_level, bool(multi_face), backend=name)
+        gimpbatch.run_batch(host, input, output_folder, beauty_level, bool(multi_face), backend=name)
         _fail(host.failures, from_dialog)
 
 

@@ -55,11 +55,12 @@ def _missing(exc):
 # Registration needs only the standard library and libgimp: when lib/ or requests is missing, every
 # procedure is still registered (Check Setup too) and answers with what is missing and the fix.
 try:
-    from smart_beauty import doctor, errors, layerjob, localserver  # noqa: E402
+    from smart_beauty import doctor, errors, gimpbatch, layerjob, localserver  # noqa: E402
+    from smart_beauty import host as sb_host  # noqa: E402
     from smart_beauty import settings as sb_settings  # noqa: E402
     MISSING = None
 except ImportError as _e:
-    doctor = errors = layerjob = localserver = sb_settings = None
+    doctor = errors = gimpbatch = sb_host = layerjob = localserver = sb_settings = None
     MISSING = _missing(_e)
 
 PROC = "python-fu-smart-beauty"
@@ -73,9 +74,9 @@ MENU = "<Image>/Filters/Enhance"
 RW = GObject.ParamFlags.READWRITE
 NONINTERACTIVE = Gimp.RunMode.NONINTERACTIVE
 # The legacy grain modes: exactly lower -/+ upper around 128 on the stored values (see layerjob).
-LAYER_MODES = {} if MISSING else {layerjob.MODE_NORMAL: Gimp.LayerMode.NORMAL,
-                                  layerjob.MODE_GRAIN_EXTRACT: Gimp.LayerMode.GRAIN_EXTRACT_LEGACY,
-                                  layerjob.MODE_GRAIN_MERGE: Gimp.LayerMode.GRAIN_MERGE_LEGACY}
+LAYER_MODES = {} if MISSING else {sb_host.MODE_NORMAL: Gimp.LayerMode.NORMAL,
+                                  sb_host.MODE_GRAIN_EXTRACT: Gimp.LayerMode.GRAIN_EXTRACT_LEGACY,
+                                  sb_host.MODE_GRAIN_MERGE: Gimp.LayerMode.GRAIN_MERGE_LEGACY}
 
 
 def _user_cancelled():
@@ -91,7 +92,7 @@ def _check(result, what):
     return result
 
 
-class GimpHost(object if MISSING else layerjob.Host):
+class GimpHost(object if MISSING else sb_host.Host):
     """layerjob's host interface with libgimp 3 calls."""
 
     def __init__(self, image=None):
@@ -104,18 +105,18 @@ class GimpHost(object if MISSING else layerjob.Host):
         if self.image is None or layer is None:
             return None
         if layer.is_layer_mask():
-            kind = layerjob.KIND_MASK
+            kind = sb_host.KIND_MASK
         elif not layer.is_layer():
-            kind = layerjob.KIND_OTHER
+            kind = sb_host.KIND_OTHER
         elif layer.is_group():
-            kind = layerjob.KIND_GROUP
+            kind = sb_host.KIND_GROUP
         elif layer.is_text_layer():
-            kind = layerjob.KIND_TEXT
+            kind = sb_host.KIND_TEXT
         else:
-            kind = layerjob.KIND_LAYER
+            kind = sb_host.KIND_LAYER
         offsets = tuple(layer.get_offsets())[-2:]  # (success, x, y)
         base = "gray" if layer.is_gray() else ("indexed" if layer.is_indexed() else "rgb")
-        return layerjob.LayerInfo(kind, layer.get_width(), layer.get_height(), offsets, layer.has_alpha(), base)
+        return sb_host.LayerInfo(kind, layer.get_width(), layer.get_height(), offsets, layer.has_alpha(), base)
 
     def export_png(self, layer, path, width, height):
         # A copy in a temporary RGB image: gray/indexed become RGB there, the user's image is untouched.
@@ -320,7 +321,7 @@ def run_batch(procedure, config, run_data):
         if not _dialog(procedure, config, "Smart Beauty Batch"):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
     host = GimpHost()
-    layerjob.run_batch(host, config.get_property("input"), config.get_property("output-folder"),
+    gimpbatch.run_batch(host, config.get_property("input"), config.get_property("output-folder"),
                        config.get_property("beauty-level"), config.get_property("multi-face"),
                        backend=_backend(config))
     return _status(procedure, host.failures, config.get_property("run-mode"))

@@ -310,12 +310,6 @@ def test_check_and_retouch_accept_tiff(cli_env, ailab, capsys):
     assert (cli_env / "t.beauty.png").exists()
 
 
-def test_our_own_outputs_in_any_format_are_not_inputs(tmp_path):
-    for name in ("a.jpg", "a.beauty.jpg", "b.beauty.tif", "c.tif", "d.beauty.png"):
-        (tmp_path / name).write_bytes(b"x")
-    assert [os.path.basename(p) for p in cli.expand_inputs([str(tmp_path)])] == ["a.jpg", "c.tif"]
-
-
 def test_output_format_same_maps_the_input(tmp_path):
     assert imaging.output_format("same", "JPEG") == "jpeg"
     assert imaging.output_format("same", "TIFF") == "tiff"

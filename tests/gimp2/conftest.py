@@ -45,8 +45,8 @@ class G2(object):
     def __init__(self, tmpdir, ailab, monkeypatch):
         import gimp
         import gimpfu
-        from smart_beauty import layerjob
-        self.gimp, self.gimpfu, self.pdb, self.layerjob = gimp, gimpfu, gimp.pdb, layerjob
+        from smart_beauty import gimpbatch, layerjob
+        self.gimp, self.gimpfu, self.pdb, self.layerjob, self.gimpbatch = gimp, gimpfu, gimp.pdb, layerjob, gimpbatch
         self.root = str(tmpdir)
         self.tempdir = os.path.join(self.root, "tmp")
         self.config = os.path.join(self.root, "config")

@@ -129,7 +129,7 @@ def test_batch_runs_jobs_at_once_resumes_and_composes_big_files(g2):
     big = textured(H, W, seed=9)
     _write(os.path.join(src, "wide.png"), big)
     g2.monkeypatch.setenv("SMART_BEAUTY_JOBS", "3")
-    report = g2.layerjob.run_batch(g2.plugin.GimpHost(), src, out, 0.0)
+    report = g2.gimpbatch.run_batch(g2.plugin.GimpHost(), src, out, 0.0)
     assert report.ok, report.summary()
     assert sorted(os.listdir(out)) == [LEDGER, "p0.beauty.png", "p1.beauty.png", "p2.beauty.png",
                                        "p3.beauty.png", "wide.beauty.png"]
@@ -144,7 +144,7 @@ def test_batch_runs_jobs_at_once_resumes_and_composes_big_files(g2):
     assert g2.leftovers() == []
     # a second run skips what is done
     _write(os.path.join(src, "p9.png"), textured(20, 20, seed=5))
-    again = g2.layerjob.run_batch(g2.plugin.GimpHost(), src, out, 0.0)
+    again = g2.gimpbatch.run_batch(g2.plugin.GimpHost(), src, out, 0.0)
     assert len(again.skipped) == 5 and len(again.done) == 1
     assert g2.ailab.stats()["counts"]["submit"] == 6
     assert "6 of 6" in g2.session.messages[-1] and "5 already done" in g2.session.messages[-1]
@@ -163,7 +163,7 @@ def test_batch_resumes_by_what_each_output_was_made_from_as_the_cli_does(g2):
     os.makedirs(other)
     for name in ("a", "b"):
         _write(os.path.join(src, name + ".png"), textured(20, 24, seed=ord(name)))
-    run = lambda spec, level=0.5: g2.layerjob.run_batch(g2.plugin.GimpHost(), spec, out, level)  # noqa: E731
+    run = lambda spec, level=0.5: g2.gimpbatch.run_batch(g2.plugin.GimpHost(), spec, out, level)  # noqa: E731
     first = run(src)
     assert len(first.done) == 2 and os.path.isfile(os.path.join(out, LEDGER))
     again = run(src)
@@ -198,7 +198,7 @@ def test_an_output_the_cli_made_from_the_same_file_is_redone_not_skipped(g2):
     record = dict(batch.fingerprint(source), source=os.path.abspath(source),
                   recipe=batch.recipe(0.5, False, format="png", strip_metadata=False))   # what the CLI records
     batch.write_ledger(out, {"a.beauty.png": record}, 0o644)
-    report = g2.layerjob.run_batch(g2.plugin.GimpHost(), src, out, 0.5)
+    report = g2.gimpbatch.run_batch(g2.plugin.GimpHost(), src, out, 0.5)
     assert len(report.done) == 1 and _submits(g2) == 1
 
 
@@ -224,7 +224,7 @@ def test_batch_never_writes_through_a_link_planted_at_the_temp_name(g2, plant):
         return path
 
     g2.monkeypatch.setattr(batch, "_temp_output", planted)
-    report = g2.layerjob.run_batch(g2.plugin.GimpHost(), src, out, 0.5)
+    report = g2.gimpbatch.run_batch(g2.plugin.GimpHost(), src, out, 0.5)
     with open(victim) as f:
         assert f.read() == "the user's own file\n"
     assert not report.done and "was replaced by" in report.failed[0][1]

@@ -7,10 +7,10 @@ import os
 import pytest
 
 from smart_beauty import errors, layerjob, protocol
-from smart_beauty.layerjob import LayerInfo
+from smart_beauty.host import Host, HostError, LayerInfo
 
 
-class SizedHost(layerjob.Host):
+class SizedHost(Host):
     """export_png writes a file whose size grows with the pixel count, like a real PNG."""
 
     def __init__(self, bytes_per_pixel):
@@ -65,21 +65,7 @@ def test_layer_name():
     assert layerjob.layer_name(1) == "Smart Beauty (level 1.00)"
 
 
-def test_expand_inputs(tmpdir):
-    for name in ("b.png", "a.JPG", "c.txt", "a.beauty.png"):
-        tmpdir.join(name).write("x")
-    tmpdir.mkdir("sub").join("d.png").write("x")
-    d = str(tmpdir)
-    assert [os.path.basename(p) for p in layerjob.expand_inputs(d)] == ["a.JPG", "b.png"]
-    assert [os.path.basename(p) for p in layerjob.expand_inputs(os.path.join(d, "*.png"))] == ["a.beauty.png",
-                                                                                               "b.png"]
-    both = os.path.join(d, "b.png") + os.pathsep + os.path.join(d, "sub")
-    assert [os.path.basename(p) for p in layerjob.expand_inputs(both)] == ["b.png", "d.png"]
-    assert layerjob.expand_inputs(os.path.join(d, "nothing*")) == []
-    assert layerjob.output_path("/out", "/in/x.y.png") == os.path.join("/out", "x.y.beauty.png")
-
-
-class FailingInsertHost(layerjob.Host):
+class FailingInsertHost(Host):
     """Everything works until GIMP refuses to place the new layer: it must be taken out again."""
 
     def __init__(self):
@@ -104,57 +90,7 @@ class FailingInsertHost(layerjob.Host):
 
 def test_a_failed_insertion_is_rolled_back_inside_the_undo_group():
     host = FailingInsertHost()
-    with pytest.raises(layerjob.HostError) as e:
-        layerjob._insert(host, "SRC", LayerInfo("layer", 4, 4), "/x.png", "n")
+    with pytest.raises(HostError) as e:
+        layerjob.add_result(host, "SRC", LayerInfo("layer", 4, 4), "/x.png", "n")
     assert host.log == ["begin", "insert", "remove NEW", "end"]
     assert "gimp-layer-scale" in str(e.value) and "unchanged" in str(e.value)
-
-
-def test_stale_work_folders_of_killed_runs_are_swept(tmpdir):
-    """GIMP ends a plug-in whose progress bar is cancelled: its temp folder stays; the next run
-    removes it (only this user's, only old ones, only ours)."""
-    import time
-    root = str(tmpdir)
-    old = os.path.join(root, layerjob.WORKDIR_PREFIX + "old")
-    fresh = os.path.join(root, layerjob.WORKDIR_PREFIX + "fresh")
-    other = os.path.join(root, "someone-else-old")
-    for d in (old, fresh, other):
-        os.makedirs(d)
-        with open(os.path.join(d, "layer.png"), "wb") as f:
-            f.write(b"x")
-    past = time.time() - 2 * layerjob.STALE_WORKDIR_SECONDS
-    os.utime(old, (past, past))
-    os.utime(other, (past, past))
-    assert layerjob.sweep_stale_workdirs(root) == [old]
-    assert not os.path.exists(old) and os.path.exists(fresh) and os.path.exists(other)
-
-
-@pytest.mark.skipif(os.name != "posix", reason="process ids are only checked on POSIX")
-def test_work_folders_of_ended_processes_are_swept_at_once(tmpdir):
-    """A folder named after a process that is gone goes on the next run, however fresh; one of a running
-    process (this one, another) stays until it is old."""
-    import subprocess
-    import sys
-    ended = subprocess.Popen([sys.executable, "-c", "pass"])
-    ended.wait()
-    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
-        root = str(tmpdir)
-        dead = os.path.join(root, "%s%d-abc" % (layerjob.WORKDIR_PREFIX, ended.pid))
-        live = os.path.join(root, "%s%d-abc" % (layerjob.WORKDIR_PREFIX, alive.pid))
-        mine = os.path.join(root, "%s%d-abc" % (layerjob.WORKDIR_PREFIX, os.getpid()))
-        for d in (dead, live, mine):
-            os.makedirs(d)
-        assert layerjob.sweep_stale_workdirs(root) == [dead]
-        assert os.path.exists(live) and os.path.exists(mine)
-    finally:
-        alive.kill()
-        alive.wait()
-
-
-def test_new_workdir_carries_the_process_id(tmpdir, monkeypatch):
-    import tempfile
-    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
-    path = layerjob.new_workdir()
-    assert os.path.basename(path).startswith("%s%d-" % (layerjob.WORKDIR_PREFIX, os.getpid()))
-    assert os.path.dirname(path) == str(tmpdir)

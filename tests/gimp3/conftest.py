@@ -36,8 +36,8 @@ def load_plugin():
 class G3:
     def __init__(self, tmp_path, ailab, monkeypatch):
         from gi.repository import Gimp, GimpUi
-        from smart_beauty import layerjob
-        self.Gimp, self.GimpUi, self.layerjob = Gimp, GimpUi, layerjob
+        from smart_beauty import gimpbatch, layerjob
+        self.Gimp, self.GimpUi, self.layerjob, self.gimpbatch = Gimp, GimpUi, layerjob, gimpbatch
         self.root = str(tmp_path)
         self.tempdir = os.path.join(self.root, "tmp")
         self.config = os.path.join(self.root, "config")

@@ -63,7 +63,7 @@ def test_batch_overlaps_jobs(g3):
     os.makedirs(src)
     for i in range(4):
         Image.fromarray(textured(30, 20 + i, seed=i)).save(os.path.join(src, "p%d.png" % i))
-    report = g3.layerjob.run_batch(g3.plugin.GimpHost(), src, out, 0.5, jobs=4)
+    report = g3.gimpbatch.run_batch(g3.plugin.GimpHost(), src, out, 0.5, jobs=4)
     assert report.ok, report.summary()
     assert sorted(os.listdir(out)) == [LEDGER] + ["p%d.beauty.png" % i for i in range(4)]
     tasks = list(g3.ailab.stats()["tasks"].values())
@@ -83,7 +83,7 @@ def test_batch_resumes_by_the_shared_rule(g3):
     _save(os.path.join(src, "a.png"), textured(20, 24, seed=1))
 
     def run(spec, level=0.5):
-        return g3.layerjob.run_batch(g3.plugin.GimpHost(), spec, out, level)
+        return g3.gimpbatch.run_batch(g3.plugin.GimpHost(), spec, out, level)
 
     def submits():
         return g3.ailab.stats()["counts"]["submit"]
@@ -95,7 +95,7 @@ def test_batch_resumes_by_the_shared_rule(g3):
     assert len(run(src, level=0.8).done) == 1 and submits() == 3         # the file changed: redone
     _save(os.path.join(other, "a.png"), textured(20, 24, seed=3))
     host = g3.plugin.GimpHost()
-    refused = g3.layerjob.run_batch(host, other, out, 0.8)                 # another file, same output name
+    refused = g3.gimpbatch.run_batch(host, other, out, 0.8)                 # another file, same output name
     assert not refused.done and "was made from" in refused.failed[0][1] and submits() == 3
     assert host.failures == [refused.summary()] and "nothing was sent" in host.failures[0]
     assert g3.leftovers() == []
@@ -119,7 +119,7 @@ def test_batch_never_writes_through_a_symlink_planted_at_the_temp_name(g3, monke
         return path
 
     monkeypatch.setattr(batch, "_temp_output", planted)
-    report = g3.layerjob.run_batch(g3.plugin.GimpHost(), src, out, 0.5)
+    report = g3.gimpbatch.run_batch(g3.plugin.GimpHost(), src, out, 0.5)
     with open(victim) as f:
         assert f.read() == "the user's own file\n"
     assert not report.done and "replaced by a link" in report.failed[0][1]
