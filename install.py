@@ -43,6 +43,9 @@ REPO = os.path.dirname(os.path.abspath(__file__))
 LIB = os.path.join(REPO, "lib")
 SRC3 = os.path.join(REPO, "plug-ins", "smart-beauty", "smart-beauty.py")
 SRC2 = os.path.join(REPO, "plug-ins", "gimp2", "smart_beauty.py")
+# The module beside each entry script (the host class and the procedures; GIMP runs only the entry).
+HOST3 = os.path.join(REPO, "plug-ins", "smart-beauty", "smart_beauty_gimp3.py")
+HOST2 = os.path.join(REPO, "plug-ins", "gimp2", "smart_beauty_gimp2.py")
 PROG = "install.sh" if os.environ.get("SB_INSTALL_WRAPPER") == "install.sh" else "install.py"
 
 # Pinned: the last Python 2.7-compatible requests set (GIMP 2.10's Python-Fu is Python 2.7).
@@ -460,7 +463,7 @@ class Installer:
 
     def install_into(self, profile: Profile) -> None:
         say, did, skip = self.report.say, self.report.did, self.report.skip
-        name, src = ("smart_beauty", SRC2) if profile.version == "2.10" else ("smart-beauty", SRC3)
+        name, src, host = ("smart_beauty", SRC2, HOST2) if profile.version == "2.10" else ("smart-beauty", SRC3, HOST3)
         plugins = os.path.join(profile.path, "plug-ins")
         dest = os.path.join(plugins, name)
         say("GIMP %s profile (%s): %s" % (profile.version, profile.origin, profile.path))
@@ -471,8 +474,9 @@ class Installer:
                     "remove it" % os.path.join(plugins, old))
         vendor_py3 = profile.version != "2.10" and not self.gimp3_has_requests(profile.origin)
         if self.args.dry_run:
-            say("  would install %s (executable), %s" % (os.path.join(dest, name + ".py"),
-                                                          os.path.join(dest, "lib", "smart_beauty")))
+            say("  would install %s (executable), %s, %s" % (os.path.join(dest, name + ".py"),
+                                                              os.path.join(dest, os.path.basename(host)),
+                                                              os.path.join(dest, "lib", "smart_beauty")))
             if profile.version == "2.10":
                 say("  would vendor into %s: %s" % (os.path.join(dest, "vendor"), " ".join(PY27_VENDOR)))
             elif vendor_py3:
@@ -488,6 +492,8 @@ class Installer:
         try:
             shutil.copyfile(src, os.path.join(stage, name + ".py"))
             os.chmod(os.path.join(stage, name + ".py"), 0o755)
+            shutil.copyfile(host, os.path.join(stage, os.path.basename(host)))   # a module: not executable
+            os.chmod(os.path.join(stage, os.path.basename(host)), 0o644)
             copy_packages(os.path.join(stage, "lib"), ["smart_beauty"])
             if profile.version == "2.10":
                 unpack_wheels(self.wheels.py27(), os.path.join(stage, "vendor"))
@@ -811,8 +817,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                     "  Windows  %APPDATA%\\GIMP\\<ver>\n"
                     "  macOS    ~/Library/Application Support/GIMP/<ver>\n"
                     "  and the folders named by $GIMP3_DIRECTORY / $GIMP2_DIRECTORY.\n"
-                    "GIMP 3.x:  <profile>/plug-ins/smart-beauty/smart-beauty.py + lib/ (+ vendor/ with requests)\n"
-                    "GIMP 2.10: <profile>/plug-ins/smart_beauty/smart_beauty.py + lib/ + vendor/ (py2.7 requests)\n"
+                    "GIMP 3.x:  <profile>/plug-ins/smart-beauty/smart-beauty.py + smart_beauty_gimp3.py + lib/ "
+                    "(+ vendor/ with requests)\n"
+                    "GIMP 2.10: <profile>/plug-ins/smart_beauty/smart_beauty.py + smart_beauty_gimp2.py + lib/ + "
+                    "vendor/ (py2.7 requests)\n"
                     "It also sets up the smart-beauty command: a venv in <checkout>/.venv with pip install -e .[cli]\n"
                     "(linked as ~/.local/bin/smart-beauty on Linux and macOS).",
         epilog="Environment: SB_PYTHON (the Python 3.8+ with pip to make the venv with), SB_WHEEL_CACHE, "

@@ -47,10 +47,11 @@ def render(m=None, cells=None):
     w("what they observe with the recorded outcomes and fail on any difference; this page is rendered from")
     w("those records, and `tests/reliability/test_reliability_doc.py` fails when it is out of date.")
     w("")
-    w("**%d faults x %d entry points = %d cells recorded** (%d faults also on real GIMP 3.0.4, %d on real"
-      " GIMP 2.10.22)." % (len(m.FAULT_IDS), len(stand_in),
-                           sum(1 for f in m.FAULT_IDS for e in stand_in if e in cells.get(f, {})),
-                           n_real["gimp3_real"], n_real["gimp210_real"]))
+    w("**%d faults x %d entry points: %d cells recorded** (the %d not applicable are cancels in the GIMP"
+      " adapters; %d faults also on real GIMP 3.0.4, %d on real GIMP 2.10.22)." % (
+          len(m.FAULT_IDS), len(stand_in), sum(1 for f in m.FAULT_IDS for e in stand_in if e in cells.get(f, {})),
+          sum(1 for f in m.FAULT_IDS for e in stand_in if not m.applies(f, e)),
+          n_real["gimp3_real"], n_real["gimp210_real"]))
     w("Total records including real GIMP: %d." % n_cells)
     w("")
     w("Entry points:")
@@ -72,9 +73,10 @@ def render(m=None, cells=None):
     w("**retried** (observed: the failing call was repeated), **message** (exactly what the user reads;")
     w("`<work>`, `<tmp>`, `<id>`, `<port>`, `<t>` stand for paths, request ids, ports and durations).")
     w("")
-    w("Cancel in GIMP: both GIMPs end a plug-in whose progress bar is cancelled, so the adapters' cancel hook")
-    w("(`_user_cancelled`) is driven by the stand-in; real GIMP kills the plug-in process, which leaves its")
-    w("temp folder behind (see *Known gaps*).")
+    w("Cancel in GIMP: both GIMPs end a plug-in whose progress bar is cancelled (they kill its process), so")
+    w("the adapters have no cancel to ask for and the cancel faults are no cells of theirs (*%s*);" % m.GIMP_KILLS_IT)
+    w("`tests/hosts/test_e2e_real_gimp.py` kills a real run instead: the image stays as it was, and the temp")
+    w("folder it leaves goes on the next run (see *Known gaps*).")
     w("")
     w("## Summary")
     w("")
@@ -86,7 +88,8 @@ def render(m=None, cells=None):
         for e in m.ENTRY_IDS:
             o = cells.get(f["id"], {}).get(e)
             if o is None:
-                row.append("stand-in only" if e in m.REAL_ENTRIES else "**MISSING**")
+                row.append("stand-in only" if e in m.REAL_ENTRIES else m.GIMP_KILLS_IT if not m.applies(f["id"], e)
+                           else "**MISSING**")
                 continue
             ok = o["temp_left"] == [] and (o["result"] == "succeeded" or "unchanged" in o["image"])
             row.append("%s%s" % ("ok" if ok else "**PROBLEM**", ", succeeded" if o["result"] == "succeeded" else ""))
@@ -115,8 +118,7 @@ def render(m=None, cells=None):
     w("- Cancelling in real GIMP kills the plug-in process (GIMP 2.10 and 3 both close a plug-in whose")
     w("  progress is cancelled), so the `finally` that removes the job's temp folder does not run: its")
     w("  `smart-beauty-gimp-PID-*` folder stays in the temp folder until the next run removes it (at once when")
-    w("  that process is gone; on Windows once it is an hour old). The stand-in cells prove the library path")
-    w("  (cancel -> nothing inserted, temp removed) only.")
+    w("  that process is gone; on Windows once it is an hour old).")
     w("- Cancelling while a request is on the wire waits for that request to end (a blocking socket read):")
     w("  up to the server's answer or the read timeout; nothing is inserted or written afterwards.")
     w("- The faults not marked *real* (network shapes, disk full, cancel) run on the stand-ins and the CLI only.")

@@ -152,3 +152,24 @@ def test_one_serve_loop():
     for rel, _path in _python_files(["lib/smart_beauty_py3"]):
         loops += [rel for line in _read(rel).splitlines() if "signal.SIGTERM" in line]
     assert loops == ["lib/smart_beauty_py3/server/local.py"], loops
+
+
+ADAPTERS = [("plug-ins/gimp2/smart_beauty.py", "plug-ins/gimp2/smart_beauty_gimp2.py"),
+            ("plug-ins/smart-beauty/smart-beauty.py", "plug-ins/smart-beauty/smart_beauty_gimp3.py")]
+
+
+def test_each_gimp_runs_a_short_entry_script_over_an_importable_host_module():
+    """The file GIMP runs only sets the path and starts the procedures; the host class and the
+    procedures live in a module that runs nothing at import (no register()/main()), is not executable
+    (GIMP 2.10 runs executable files of its plug-in folders) and has no cancel hook GIMP never calls."""
+    for entry, module in ADAPTERS:
+        code = [ln for ln in _read(entry).splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        assert len(code) <= 40, (entry, len(code))
+        text = _read(module)
+        tree = ast.parse(text)
+        assert [n.name for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "GimpHost"], module
+        calls = [ast.unparse(n.value.func) for n in tree.body if isinstance(n, ast.Expr)
+                 and isinstance(n.value, ast.Call)]
+        assert set(calls) <= {"gi.require_version"}, (module, calls)
+        assert not os.access(os.path.join(REPO, module), os.X_OK), module
+        assert "_user_cancelled" not in text and "def cancelled" not in text, module

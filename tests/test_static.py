@@ -14,6 +14,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY27_PATHS = [
     "lib/smart_beauty",
     "plug-ins/gimp2/smart_beauty.py",
+    "plug-ins/gimp2/smart_beauty_gimp2.py",
     "tests/core",
     "tests/gimp2",
     "tests/conftest.py",
@@ -37,7 +38,7 @@ def test_python27_boundary_is_clean_for_vermin():
     exe = tool("vermin")
     assert exe, "vermin is not installed (pip install -e '.[test]')"
     paths = [p for p in PY27_PATHS if os.path.exists(os.path.join(REPO, p))]
-    assert "lib/smart_beauty" in paths and "plug-ins/gimp2/smart_beauty.py" in paths
+    assert "lib/smart_beauty" in paths and "plug-ins/gimp2/smart_beauty_gimp2.py" in paths
     proc = subprocess.run([exe, "-t=2.7-", "-t=3.8-", "--violations", "--eval-annotations", "--no-tips",
                            ] + paths,
                           cwd=REPO, capture_output=True, text=True)

@@ -111,8 +111,6 @@ def run_batch(host, spec, output_dir, level, multi_face=False, settings=None, cl
             finished = event.done + event.failed + event.skipped
             host.progress(finished / float(max(1, event.total)),
                           "Smart Beauty batch: %d of %d (%d in flight)" % (finished, event.total, event.running))
-            if host.cancelled() and not run.cancelled:
-                run.cancel()
     finally:
         host.progress_end()
         shutil.rmtree(workdir, ignore_errors=True)

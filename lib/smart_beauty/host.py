@@ -32,7 +32,8 @@ class Host(object):
 
     Layer/image arguments are the host's own objects; layerjob never looks inside them.
     ``clock`` is the time the host's jobs run on (:mod:`smart_beauty.clock`): the real one, unless a
-    test gives its host a virtual one.
+    test gives its host a virtual one. There is no cancel to ask for: GIMP ends a plug-in whose
+    progress bar is cancelled (the next run sweeps its temp folder, :mod:`smart_beauty.workdir`).
     """
 
     clock = SYSTEM
@@ -100,10 +101,6 @@ class Host(object):
 
     def progress_end(self):
         pass
-
-    def cancelled(self):
-        """True once the user asked to stop (polled while the service works)."""
-        return False
 
     def message(self, text):
         """Tell the user something (a batch summary, say)."""

@@ -3,7 +3,7 @@
 ``retouch_layer(host, layer, level, multi_face)``: check the layer, export it (losslessly, PNG) to
 a private temp folder, make the file fit the service limits (a scaled-down export when needed),
 run a :class:`~smart_beauty.jobs.RetouchJob` in the background while the host's progress bar
-follows it and the host's cancel is polled, then insert the result as a new layer directly above
+follows it, then insert the result as a new layer directly above
 the source, in the same parent, at the source's offsets and full size, with the source's alpha,
 and the selection as its mask -- all in one undo group. Every failure becomes one message through
 the host and leaves the image as it was; the temp folder is always removed.
@@ -146,15 +146,11 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
         workdir = new_workdir()
         host.progress(0.01, "Smart Beauty: exporting the layer")
         path, outcome.scale = export_within_limits(host, layer, info, workdir)
-        if host.cancelled():
-            raise errors.CancelledError()
         job = RetouchJob(client, path, level=level, multi_face=multi_face,
                          deadline=deadline or deadline_from_env(default=DEFAULT_DEADLINE),
                          policy=policy, result_dir=workdir, effects=effects)
         for event in job.run_in_background(tick=tick):
             host.progress(event.fraction, "Smart Beauty: " + event.text)
-            if host.cancelled() and not job.cancelled:
-                job.cancel()
         result = job.result_path
         host.progress(0.97, "Smart Beauty: adding the new layer")
         outcome.layer = add_result(host, layer, info, result, layer_name(level), outcome.scale)

@@ -17,8 +17,8 @@ def names(paths):
 
 @pytest.fixture
 def photos(tmpdir):
-    for name in ("b.png", "a.JPG", "c.txt", "a.beauty.png", "a.beauty.jpg", "h.beauty.tif", ".hidden.png", "e.tiff", "f.xcf",
-                 "g.gif"):
+    for name in ("b.png", "a.JPG", "c.txt", "a.beauty.png", "a.beauty.jpg", "h.beauty.tif", ".hidden.png",
+                 "e.tiff", "f.xcf", "g.gif"):
         tmpdir.join(name).write("x")
     tmpdir.mkdir("sub").join("d.png").write("x")
     tmpdir.mkdir("folder.png")

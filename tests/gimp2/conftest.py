@@ -23,26 +23,34 @@ for _p in (STUBS, HERE):
 
 
 def load_plugin(path, name):
-    """Import the plug-in file like GIMP runs it (its module code calls register() and main())."""
+    """Run the plug-in file like GIMP runs it (it registers the procedures and calls main()), in a
+    fresh process as far as the plug-in can tell: its module (smart_beauty_gimp2) is imported anew.
+    Returns that module (the host class and the procedures)."""
     import gimpfu
     gimpfu._registered_plugins_.clear()
     del gimpfu.ERROR_DIALOGS[:]
-    sys.modules.pop(name, None)
+    for old in (name, "smart_beauty_gimp2"):
+        sys.modules.pop(old, None)
     if sys.version_info[0] < 3:
         import imp
-        return imp.load_source(name, path)
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(name, path)  # novermin
-    mod = importlib.util.module_from_spec(spec)  # novermin
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+        imp.load_source(name, path)
+    else:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location(name, path)  # novermin
+        mod = importlib.util.module_from_spec(spec)  # novermin
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["smart_beauty_gimp2"]
 
 
 class G2(object):
     """What a test needs: the gimp/gimpfu modules, the session model, the plug-in module, folders."""
 
-    def __init__(self, tmpdir, ailab, monkeypatch):
+    def __init__(self, tmpdir, ailab, monkeypatch, clock=None):
+        """``clock``: the time the plug-in's jobs run on (its host carries it): a virtual clock unless
+        a test needs the real one (the GIMP main thread's progress over a job that takes real time)."""
+        from virtual_clock import VirtualClock
+        self.clock = VirtualClock() if clock is None else clock
         import gimp
         import gimpfu
         from smart_beauty import gimpbatch, layerjob
@@ -69,7 +77,14 @@ class G2(object):
     def reload(self):
         """A new run of the plug-in process (GIMP starts it for every call)."""
         self.plugin = load_plugin(PLUGIN, "smart_beauty_gimp2_plugin")
+        self.plugin.GimpHost.clock = self.clock
         return self.plugin
+
+    def real_time(self):
+        """Run the plug-in's jobs on the real clock from now on (a test of what GIMP's main thread does
+        while a job takes real time)."""
+        from smart_beauty.clock import SYSTEM
+        self.clock = self.plugin.GimpHost.clock = SYSTEM
 
     def fails(self, procedure, *args, **kwargs):
         """Call a procedure that must fail without a dialog (batch, Script-Fu, another plug-in): gimpfu

@@ -278,22 +278,6 @@ def test_a_failure_from_the_menu_is_our_message_only(g2):
     assert g2.leftovers() == []
 
 
-def test_cancel_leaves_the_image_unchanged(g2):
-    img, group, face = portrait_scene(g2)
-    g2.ailab.set_durations(job_seconds=5.0)
-    calls = []
-
-    def cancelled():
-        calls.append(1)
-        return len(calls) > 3
-    g2.monkeypatch.setattr(g2.plugin, "_user_cancelled", cancelled)
-    before = core.snapshot(img._m)
-    g2.fails("python_fu_smart_beauty", img, face, LEVEL, 0)
-    assert len(g2.session.messages) == 1 and "ancel" in g2.session.messages[0]
-    assert core.snapshot(img._m) == before
-    assert g2.leftovers() == []
-
-
 def test_missing_key_is_one_clear_message(g2_offline):
     g2 = g2_offline
     img = new_image(g2, 20, 20)

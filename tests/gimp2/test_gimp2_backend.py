@@ -141,6 +141,7 @@ class TimedList(list):
 
 def test_a_slow_job_keeps_progress_flowing(g2):
     # The service takes 1.2 s (real time: GIMP's main thread is what is watched); ticks are 0.1 s.
+    g2.real_time()
     g2.ailab.set_durations(queued=0.4, processing=0.8)
     img, layer = scene(g2)
     g2.session.progress = TimedList()

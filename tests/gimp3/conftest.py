@@ -22,19 +22,26 @@ if STUBS not in sys.path:
 
 
 def load_plugin():
-    """Run the plug-in file like GIMP does when it queries it (its last line is Gimp.main(...))."""
+    """Run the plug-in file like GIMP does when it queries it (its last line is Gimp.main(...)), in a
+    fresh process as far as the plug-in can tell: its module (smart_beauty_gimp3) is imported anew.
+    Returns that module (the host class and the procedures)."""
     import importlib.util
     name = "smart_beauty_gimp3_plugin"
-    sys.modules.pop(name, None)
+    for old in (name, "smart_beauty_gimp3"):
+        sys.modules.pop(old, None)
     spec = importlib.util.spec_from_file_location(name, PLUGIN)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
-    return mod
+    return sys.modules["smart_beauty_gimp3"]
 
 
 class G3:
-    def __init__(self, tmp_path, ailab, monkeypatch):
+    def __init__(self, tmp_path, ailab, monkeypatch, clock=None):
+        """``clock``: the time the plug-in's jobs run on (its host carries it): a virtual clock unless
+        a test needs the real one (the GIMP main thread's progress over a job that takes real time)."""
+        from virtual_clock import VirtualClock
+        self.clock = VirtualClock() if clock is None else clock
         from gi.repository import Gimp, GimpUi
         from smart_beauty import gimpbatch, layerjob
         self.Gimp, self.GimpUi, self.layerjob, self.gimpbatch = Gimp, GimpUi, layerjob, gimpbatch
@@ -57,13 +64,20 @@ class G3:
         del GimpUi.dialogs[:]
         self.session = Gimp._reset(os.path.join(self.root, "profile"), os.path.join(self.root, "gimp-tmp"))
         self.monkeypatch = monkeypatch
-        self.plugin = load_plugin()
+        self.plugin = self.reload()
         self.pdb = Gimp.get_pdb()
 
     def reload(self):
         """A new run of the plug-in process: query it again (its procedures replace the old ones)."""
         self.plugin = load_plugin()
+        self.plugin.GimpHost.clock = self.clock
         return self.plugin
+
+    def real_time(self):
+        """Run the plug-in's jobs on the real clock from now on (a test of what GIMP's main thread does
+        while a job takes real time)."""
+        from smart_beauty.clock import SYSTEM
+        self.clock = self.plugin.GimpHost.clock = SYSTEM
 
     def run(self, name, run_mode=None, **props):
         """Call a procedure like python-fu-eval does: lookup, create_config, set properties, run."""

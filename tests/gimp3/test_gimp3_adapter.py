@@ -227,19 +227,6 @@ def test_faults_leave_the_image_unchanged(g3, fault, params):
     assert g3.leftovers() == []
 
 
-def test_cancel(g3):
-    img, group, face = portrait_scene(g3)
-    g3.ailab.set_durations(job_seconds=5.0)
-    calls = []
-    g3.monkeypatch.setattr(g3.plugin, "_user_cancelled", lambda: calls.append(1) or len(calls) > 3)
-    before = core.snapshot(img._m)
-    result = g3.run("python-fu-smart-beauty", image=img, drawables=[face], beauty_level=LEVEL)
-    assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
-    assert len(g3.session.seen) == 1 and "ancel" in g3.session.seen[0]
-    assert core.snapshot(img._m) == before
-    assert g3.leftovers() == []
-
-
 def test_interactive_dialog_ok_and_cancel(g3):
     img, group, face = portrait_scene(g3)
 

@@ -163,6 +163,7 @@ def test_a_slow_job_keeps_progress_flowing(g3):
     """Network waits run on a worker thread: the main thread updates the progress bar at least every
     ~0.1 s during a 1.2 s job (real time: GIMP's main thread is what is watched), with the job's state
     in the text."""
+    g3.real_time()
     g3.ailab.set_durations(queued=0.4, processing=0.8)
     img, layer = scene(g3)
     g3.session.progress = TimedList()

@@ -7,11 +7,11 @@ tests/stubs (``gimp``/``gimpfu`` resp. ``gi.repository.Gimp`` over fakecore). Ea
 list of observations (layer types, sizes, offsets, parent/position, alpha, mask presence, modes,
 image base types, the adapter's ``describe``) plus PNGs of the pixels, and the tests compare the two.
 
-The operations are the adapters' own code, not a copy: the scenario prepends the adapter's module
-constants and its ``GimpHost`` class, and layerjob's ``LayerInfo``/``Host``/``_insert``/
-``compose_detail`` (+ ``imagefile.scaled_size``), cut out of the source files with ``ast`` (the
-adapters cannot be imported inside a python-fu-eval run: they register procedures; layerjob's
-package needs ``requests``). So the scenario runs what a retouch does after the service answered:
+The operations are the adapters' own code, not a copy: the scenario imports the adapter's host module
+(``smart_beauty_gimp2`` / ``smart_beauty_gimp3``: importable, it registers nothing) and
+``smart_beauty.layerjob``; in real GIMP from the plug-in folder install.sh made in the throw-away
+profile (its ``lib/`` and ``vendor/`` first on ``sys.path``, as the entry script puts them), under the
+stand-ins from the checkout. So the scenario runs what a retouch does after the service answered:
 export a layer (a copy in a temporary RGB image, optionally scaled), load a file as a layer, insert
 it directly above the source inside a group, scale it, move it to the source's offsets, restore the
 source's alpha through a mask, the selection as a mask, and for a reduced send the full-size
@@ -31,7 +31,6 @@ and Normal-mode compositing happen in linear light (enlarging ~ bilinear, reduci
 window). The legacy grain extract/merge are exactly lower -/+ upper + 128 on all 65536 pairs.
 """
 
-import ast
 import json
 import os
 import sys
@@ -46,9 +45,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 STUBS = REPO / "tests" / "stubs"
-LIB = REPO / "lib" / "smart_beauty"
-ADAPTER = {"2.10": REPO / "plug-ins" / "gimp2" / "smart_beauty.py",
-           "3.0": REPO / "plug-ins" / "smart-beauty" / "smart-beauty.py"}
+ADAPTER_DIR = {"2.10": REPO / "plug-ins" / "gimp2", "3.0": REPO / "plug-ins" / "smart-beauty"}
 
 # resampled pixels (GIMP/GEGL vs the stand-in's Pillow model of it, both in linear light): bounds on the
 # mean, 99th percentile and max of |diff| (measured: mean <= 0.36, p99 <= 3, max 8)
@@ -57,68 +54,29 @@ SCALED_MEAN, SCALED_P99, SCALED_MAX = 1.0, 4, 16
 PALETTE_SHARE = 0.01
 
 
-# ------------------------------------------------------------------ the adapters' code, cut out
-def _segments(path, keep):
-    """Source text of the top-level statements of ``path`` for which keep(node, names) is true."""
-    src = path.read_text()
-    lines = src.splitlines(True)
-    out = []
-    for node in ast.parse(src).body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names = {node.name}
-        elif isinstance(node, ast.Assign):
-            names = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-        else:
-            continue
-        if keep(node, names):
-            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            out.append("".join(lines[start - 1:node.end_lineno]))
-    return "".join(out)
+# ------------------------------------------------------------------ the adapters' own modules
+HOST_MODULE = {"2.10": "smart_beauty_gimp2", "3.0": "smart_beauty_gimp3"}
 
 
-def adapter_code(ver):
-    """The adapter's module-level constants and helpers up to and including class GimpHost."""
-    path = ADAPTER[ver]
-    tree = ast.parse(path.read_text())
-    end = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "GimpHost"][0].end_lineno
-    return _segments(path, lambda node, names: node.lineno <= end)
-
-
-LAYERJOB_NAMES = {"LAYER_NAME", "KIND_LAYER", "MODE_NORMAL", "LayerInfo", "Host", "HostError", "layer_name",
-                  "_host_error", "_insert", "compose_detail"}
-
-LAYERJOB_SHIM = '''
-import math
-text_type = type(u"")
-class _Errors(object):
-    class SmartBeautyError(Exception):
-        default_message = ""
-errors = _Errors
-class _Protocol(object):
-    MAX_SIDE_EXCLUSIVE = 4096
-protocol = _Protocol
-'''
-
-
-def layerjob_code():
-    """layerjob's host interface and image-changing steps (+ imagefile.scaled_size), runnable alone."""
-    scaled = _segments(LIB / "imagefile.py", lambda node, names: "scaled_size" in names)
-    return (LAYERJOB_SHIM + scaled + "class imagefile(object):\n    scaled_size = staticmethod(scaled_size)\n"
-            + _segments(LIB / "layerjob.py", lambda node, names: bool(names & LAYERJOB_NAMES)))
-
-
-def scenario(ver, inp, out):
-    """The whole program: paths, layerjob as a module, the adapter's GimpHost, the scenario."""
-    head = "IN = %r\nOUT = %r\nLAYERJOB_CODE = %r\nADAPTER_CODE = %r\n" % (
-        str(inp), str(out), layerjob_code(), adapter_code(ver))
+def scenario(ver, inp, out, plugin_dir, lib_dirs):
+    """The whole program: paths, where the adapter's host module and the library are, the scenario."""
+    head = "IN = %r\nOUT = %r\nPLUGIN_DIR = %r\nLIB_DIRS = %r\nHOST_MODULE = %r\n" % (
+        str(inp), str(out), str(plugin_dir), [str(d) for d in lib_dirs], HOST_MODULE[ver])
     return head + textwrap.dedent(SCENARIO_210 if ver == "2.10" else SCENARIO_3)
 
 
 # ------------------------------------------------------------------ the scenarios
 COMMON = r'''
-import json, os, sys, types
-layerjob = types.ModuleType("layerjob")
-exec(LAYERJOB_CODE, layerjob.__dict__)
+import importlib, json, os, sys
+for d in reversed(LIB_DIRS):        # as the entry script does: the plug-in's lib/ and vendor/ first
+    if d not in sys.path:
+        sys.path.insert(0, d)
+if PLUGIN_DIR not in sys.path:      # the host module beside the entry script
+    sys.path.append(PLUGIN_DIR)
+from smart_beauty import layerjob
+adapter = importlib.import_module(HOST_MODULE)
+assert adapter.MISSING is None, adapter.MISSING
+GimpHost = adapter.GimpHost
 OBS = []
 
 def note(key, value):
@@ -135,11 +93,6 @@ def layerinfo(d):
 SCENARIO_210 = COMMON + r'''
 import gimp
 from gimpfu import pdb
-# MISSING: the adapters set it in a try/except around their library import, which is not cut out
-ns = {"gimp": gimp, "gimpfu": __import__("gimpfu"), "pdb": pdb, "layerjob": layerjob, "os": os, "sys": sys,
-      "MISSING": None}
-exec(ADAPTER_CODE, ns)
-GimpHost = ns["GimpHost"]
 RGB_BASE = 0
 
 def name_of(x):
@@ -215,22 +168,22 @@ note("A.group_after_export", kids(img, grp))
 
 # B. the result at full size: above the source in its group, at its offsets, its alpha, the selection as mask
 pdb.gimp_image_select_rectangle(img, 2, 10, 8, 20, 12)   # CHANNEL_OP_REPLACE, image coordinates
-new = layerjob._insert(host, face, host.describe(face), IN + "/res.png", "New", 1.0)
+new = layerjob.add_result(host, face, host.describe(face), IN + "/res.png", "New", 1.0)
 pdb.gimp_selection_none(img)
 note("B.group", kids(img, grp))
 shot(new, "B.new", "round")
 # a result sent at half size: scaled up to the source's size (a layer with alpha: no grain modes)
-half = layerjob._insert(host, face, host.describe(face), IN + "/res_half.png", "Half", 0.5)
+half = layerjob.add_result(host, face, host.describe(face), IN + "/res_half.png", "Half", 0.5)
 note("B2.group", kids(img, grp))
 shot(half, "B2.half", "scaled")
 
 # C. an opaque layer sent reduced: the full-size composition (copies, grain extract/merge, merge down)
 host.export_png(S, os.path.join(OUT, "C.s.png"), 30, 20)
-same = layerjob._insert(host, S, host.describe(S), os.path.join(OUT, "C.s.png"), "Same", 0.5)
+same = layerjob.add_result(host, S, host.describe(S), os.path.join(OUT, "C.s.png"), "Same", 0.5)
 note("C.group", kids(img, grp))
 shot(same, "C.same", "exact")
 shot(S, "C.S", "exact")
-changed = layerjob._insert(host, S, host.describe(S), IN + "/changed.png", "Changed", 0.5)
+changed = layerjob.add_result(host, S, host.describe(S), IN + "/changed.png", "Changed", 0.5)
 note("C2.group", kids(img, grp))
 shot(changed, "C2.changed", "scaled")
 note("C.images", n_images() - n0)
@@ -250,8 +203,8 @@ gh.export_png(gl, os.path.join(OUT, "D.export_gray.png"), 40, 30)
 note("png:D.export_gray", "exact")
 gh.export_png(ga, os.path.join(OUT, "D.export_graya.png"), 40, 30)
 note("png:D.export_graya", "exact")
-gnew = layerjob._insert(gh, gl, gh.describe(gl), IN + "/res.png", "GrayNew", 1.0)
-gnewa = layerjob._insert(gh, ga, gh.describe(ga), IN + "/res.png", "GrayANew", 1.0)
+gnew = layerjob.add_result(gh, gl, gh.describe(gl), IN + "/res.png", "GrayNew", 1.0)
+gnewa = layerjob.add_result(gh, ga, gh.describe(ga), IN + "/res.png", "GrayANew", 1.0)
 note("D.layers_after", kids(gimg))
 shot(gnew, "D.new", "round")
 shot(gnewa, "D.newa", "round")
@@ -268,8 +221,8 @@ ih = GimpHost(iimg)
 note("E.describe", layerinfo(ih.describe(il)))
 ih.export_png(il, os.path.join(OUT, "E.export.png"), 40, 30)
 note("png:E.export", "exact")
-inew = layerjob._insert(ih, il, ih.describe(il), IN + "/res_pal.png", "IndexedNew", 1.0)
-inew2 = layerjob._insert(ih, il, ih.describe(il), IN + "/res.png", "IndexedNew2", 1.0)
+inew = layerjob.add_result(ih, il, ih.describe(il), IN + "/res_pal.png", "IndexedNew", 1.0)
+inew2 = layerjob.add_result(ih, il, ih.describe(il), IN + "/res.png", "IndexedNew2", 1.0)
 note("E.layers_after", kids(iimg))
 shot(inew, "E.new_palette_colours", "exact")
 shot(inew2, "E.new_any_colours", "palette")
@@ -301,10 +254,6 @@ finish()
 
 SCENARIO_3 = COMMON + r'''
 from gi.repository import Gimp, Gio, GLib, GObject
-ns = {"Gimp": Gimp, "Gio": Gio, "GLib": GLib, "GObject": GObject, "layerjob": layerjob, "os": os, "sys": sys,
-      "MISSING": None}
-exec(ADAPTER_CODE, ns)
-GimpHost = ns["GimpHost"]
 NI = Gimp.RunMode.NONINTERACTIVE
 
 def name_of(x):
@@ -383,21 +332,21 @@ note("A.group_after_export", kids(img, grp))
 
 # B. the result at full size: above the source in its group, at its offsets, its alpha, the selection as mask
 img.select_rectangle(Gimp.ChannelOps.REPLACE, 10, 8, 20, 12)
-new = layerjob._insert(host, face, host.describe(face), IN + "/res.png", "New", 1.0)
+new = layerjob.add_result(host, face, host.describe(face), IN + "/res.png", "New", 1.0)
 Gimp.Selection.none(img)
 note("B.group", kids(img, grp))
 shot(new, "B.new", "round")
-half = layerjob._insert(host, face, host.describe(face), IN + "/res_half.png", "Half", 0.5)
+half = layerjob.add_result(host, face, host.describe(face), IN + "/res_half.png", "Half", 0.5)
 note("B2.group", kids(img, grp))
 shot(half, "B2.half", "scaled")
 
 # C. an opaque layer sent reduced: the full-size composition (copies, grain extract/merge, merge down)
 host.export_png(S, os.path.join(OUT, "C.s.png"), 30, 20)
-same = layerjob._insert(host, S, host.describe(S), os.path.join(OUT, "C.s.png"), "Same", 0.5)
+same = layerjob.add_result(host, S, host.describe(S), os.path.join(OUT, "C.s.png"), "Same", 0.5)
 note("C.group", kids(img, grp))
 shot(same, "C.same", "exact")
 shot(S, "C.S", "exact")
-changed = layerjob._insert(host, S, host.describe(S), IN + "/changed.png", "Changed", 0.5)
+changed = layerjob.add_result(host, S, host.describe(S), IN + "/changed.png", "Changed", 0.5)
 note("C2.group", kids(img, grp))
 shot(changed, "C2.changed", "scaled")
 note("C.images", n_images() - n0)
@@ -417,8 +366,8 @@ gh.export_png(gl, os.path.join(OUT, "D.export_gray.png"), 40, 30)
 note("png:D.export_gray", "exact")
 gh.export_png(ga, os.path.join(OUT, "D.export_graya.png"), 40, 30)
 note("png:D.export_graya", "exact")
-gnew = layerjob._insert(gh, gl, gh.describe(gl), IN + "/res.png", "GrayNew", 1.0)
-gnewa = layerjob._insert(gh, ga, gh.describe(ga), IN + "/res.png", "GrayANew", 1.0)
+gnew = layerjob.add_result(gh, gl, gh.describe(gl), IN + "/res.png", "GrayNew", 1.0)
+gnewa = layerjob.add_result(gh, ga, gh.describe(ga), IN + "/res.png", "GrayANew", 1.0)
 note("D.layers_after", kids(gimg))
 shot(gnew, "D.new", "round")
 shot(gnewa, "D.newa", "round")
@@ -435,8 +384,8 @@ ih = GimpHost(iimg)
 note("E.describe", layerinfo(ih.describe(il)))
 ih.export_png(il, os.path.join(OUT, "E.export.png"), 40, 30)
 note("png:E.export", "exact")
-inew = layerjob._insert(ih, il, ih.describe(il), IN + "/res_pal.png", "IndexedNew", 1.0)
-inew2 = layerjob._insert(ih, il, ih.describe(il), IN + "/res.png", "IndexedNew2", 1.0)
+inew = layerjob.add_result(ih, il, ih.describe(il), IN + "/res_pal.png", "IndexedNew", 1.0)
+inew2 = layerjob.add_result(ih, il, ih.describe(il), IN + "/res.png", "IndexedNew2", 1.0)
 note("E.layers_after", kids(iimg))
 shot(inew, "E.new_palette_colours", "exact")
 shot(inew2, "E.new_any_colours", "palette")
@@ -511,8 +460,9 @@ def run_real(gimp_host, work, api):
     out = work / "real"
     out.mkdir()
     os.chmod(str(out), 0o777)
-    gimp_host.new_profile(work / "profile")
-    code = scenario(api, "/sb/work/in", "/sb/work/real")
+    gimp_host.install_plugin(work)   # the plug-in folder as install.sh lays it out, with lib/ and vendor/
+    folder = "/sb/work/profile/plug-ins/" + ("smart_beauty" if api == "2.10" else "smart-beauty")
+    code = scenario(api, "/sb/work/in", "/sb/work/real", folder, [folder + "/lib", folder + "/vendor"])
     t0 = time.monotonic()
     res = gimp_host.batch(work, code, timeout=120, name="scenario.py")
     record_time("GIMP %s: stub-agreement scenario" % gimp_host.version, time.monotonic() - t0)
@@ -529,7 +479,7 @@ def run_stubs(ver, work):
     out.mkdir()
     if str(STUBS) not in sys.path:
         sys.path.insert(0, str(STUBS))
-    code = scenario(ver, work / "in", out)
+    code = scenario(ver, work / "in", out, ADAPTER_DIR[ver], [REPO / "lib"])
     if ver == "2.10":
         import gimp
         gimp._reset(str(work / "stub-profile"), str(work / "stub-tmp"))

@@ -20,8 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 SHARED = os.path.join(os.path.dirname(REPO), "shared", "reference")
 DATA = os.path.join(HERE, "data")
-GIMP2_PLUGIN = os.path.join(REPO, "plug-ins", "gimp2", "smart_beauty.py")
-GIMP3_PLUGIN = os.path.join(REPO, "plug-ins", "smart-beauty", "smart-beauty.py")
+# the host modules, where the adapters call GIMP (the entry scripts only start them)
+GIMP2_PLUGIN = os.path.join(REPO, "plug-ins", "gimp2", "smart_beauty_gimp2.py")
+GIMP3_PLUGIN = os.path.join(REPO, "plug-ins", "smart-beauty", "smart_beauty_gimp3.py")
 SUBSET = {"2.10": os.path.join(DATA, "gimp-2.10-pdb-subset.json"),
           "3.0": os.path.join(DATA, "gimp-3.0-pdb-subset.json")}
 FULL = {"2.10": os.path.join(SHARED, "gimp-2.10-pdb-signatures.json"),
