@@ -687,10 +687,11 @@ class Installer:
         else:
             # check every source we are about to need before touching any profile
             for profile in self.profiles:
-                src = SRC2 if profile.version == "2.10" else SRC3
-                if not os.path.isfile(src):
-                    raise Failure("the GIMP %s plug-in %s is missing from this checkout" % (
-                        "2.10" if profile.version == "2.10" else "3", os.path.relpath(src, REPO).replace(os.sep, "/")))
+                for src in (SRC2, HOST2) if profile.version == "2.10" else (SRC3, HOST3):
+                    if not os.path.isfile(src):
+                        raise Failure("the GIMP %s plug-in %s is missing from this checkout" % (
+                            "2.10" if profile.version == "2.10" else "3",
+                            os.path.relpath(src, REPO).replace(os.sep, "/")))
             for profile in self.profiles:
                 self.install_into(profile)
             layout = self.setup_cli() if args.cli else None

@@ -49,11 +49,13 @@ def write_adapters(repo, adapters=("3", "2"), tag="v1"):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("#!/usr/bin/env python3\n# placeholder GIMP 3 adapter %s\n" % tag)
         p.chmod(0o644)  # the installer must set the exec bit itself
+        (p.parent / "smart_beauty_gimp3.py").write_text("# placeholder GIMP 3 host module %s\n" % tag)
     if "2" in adapters:
         p = repo / "plug-ins" / "gimp2" / "smart_beauty.py"
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("#!/usr/bin/env python2\n# placeholder GIMP 2.10 adapter %s\n" % tag)
         p.chmod(0o644)
+        (p.parent / "smart_beauty_gimp2.py").write_text("# placeholder GIMP 2.10 host module %s\n" % tag)
 
 
 _NO_GIMP_BIN = []
@@ -123,6 +125,8 @@ def assert_gimp3_install(prof, vendored=True):
     f = d / "smart-beauty.py"
     assert f.is_file(), "missing %s" % f
     assert os.access(f, os.X_OK), "not executable: %s" % f
+    host = d / "smart_beauty_gimp3.py"   # the host module beside the entry script: imported, never run
+    assert host.is_file() and not os.access(host, os.X_OK), host
     assert (d / "lib" / "smart_beauty" / "__init__.py").is_file()
     assert not (d / "lib" / "smart_beauty_py3").exists()
     assert not list(d.rglob("__pycache__")) and not list(d.rglob("*.pyc"))
@@ -140,6 +144,8 @@ def assert_gimp2_install(prof):
     d = Path(prof) / "plug-ins" / "smart_beauty"
     f = d / "smart_beauty.py"
     assert f.is_file() and os.access(f, os.X_OK)
+    host = d / "smart_beauty_gimp2.py"   # GIMP 2.10 runs executable files: the module must not be one
+    assert host.is_file() and not os.access(host, os.X_OK), host
     assert (d / "lib" / "smart_beauty" / "__init__.py").is_file()
     assert not (d / "lib" / "smart_beauty_py3").exists()
     # exactly the pinned py2.7 set, unpacked
