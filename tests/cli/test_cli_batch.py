@@ -151,3 +151,16 @@ def test_recompose_to_png_keeps_untouched_pixels_exactly_and_matches_recompose(t
     # 8-bit upscales clip bicubic overshoot separately (only next to saturated pixels): rare and small
     assert np.percentile(gap, 99.5) <= 2 and gap.mean() < 0.2
     assert np.abs(out[80:120, 100:160].astype(int) - original[80:120, 100:160].astype(int)).mean() > 20
+
+
+def test_patterns_and_path_lists_take_what_the_gimp_batch_takes(env, ailab, capsys):
+    """The CLI's inputs follow the one batch rule (smart_beauty.batchfiles), as the GIMP batch does: a
+    quoted pattern and an os.pathsep list are expanded, our outputs and dot-files are left out, and the
+    same file reached twice is retouched once."""
+    src = folder(env, 3)
+    Image.fromarray(photo(20, 20, seed=9)).save(src / ".hidden.png")
+    out = env / "out"
+    spec = os.pathsep.join([str(src / "img00.png"), str(src / "*.png")])
+    assert cli.main(["retouch", spec, str(src / "img01.png"), "-o", str(out), "--quiet"]) == 0
+    assert outputs(out) == ["img%02d.beauty.png" % i for i in range(3)]
+    assert len(ailab.stats()["tasks"]) == 3

@@ -230,3 +230,16 @@ def test_batch_never_writes_through_a_link_planted_at_the_temp_name(g2, plant):
     assert not report.done and "was replaced by" in report.failed[0][1]
     assert os.listdir(out) == []                      # no output, no temp file, no ledger entry
     assert g2.leftovers() == [] and g2.session.live_images() == []
+
+
+def test_a_named_file_that_is_not_there_fails_alone_with_one_sentence(g2):
+    """The batch takes a named file as given (the rule it shares with the CLI): one that is not there
+    fails with the CLI's sentence, unsent; the others are retouched."""
+    src, out = os.path.join(g2.root, "in"), os.path.join(g2.root, "out")
+    os.makedirs(src)
+    _write(os.path.join(src, "a.png"), textured(20, 24))
+    missing = os.path.join(src, "gone.png")
+    report = g2.gimpbatch.run_batch(g2.plugin.GimpHost(), os.pathsep.join([src, missing]), out, 0.5)
+    assert [os.path.basename(p) for p, _ in report.done] == ["a.png"]
+    assert report.failed == [(missing, "%s does not exist or is not a file." % missing)]
+    assert _submits(g2) == 1 and g2.leftovers() == []
