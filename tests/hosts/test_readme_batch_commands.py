@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from PIL import Image
+from smart_beauty.batch import LEDGER
 
 from test_e2e_real_gimp import ZOMBIE, gimp, installed  # noqa: F401 - shared fixtures
 
@@ -75,7 +76,9 @@ def test_readme_batch_commands_work(installed, host_work, ailab):  # noqa: F811
     single = host_work / ("portrait-gimp3.png" if installed.major == 3 else "portrait-gimp2.png")
     assert single.exists(), res.output[-4000:]
     assert Image.open(single).size == Image.open(host_work / "portrait.jpg").size
-    assert sorted(p.name for p in (host_work / "retouched").iterdir()) == ["one.beauty.png", "two.beauty.png"]
+    # the outputs, and the batch's resume ledger beside them (what each output was made from)
+    assert sorted(p.name for p in (host_work / "retouched").iterdir()) == sorted(
+        [LEDGER, "one.beauty.png", "two.beauty.png"])
     assert "execution error" not in res.output and "Calling error" not in res.output
     assert ours_left(host_work) == []
     # every command reached the service: 1 single image + 2 batch files per GIMP command pair
