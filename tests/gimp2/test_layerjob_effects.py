@@ -51,12 +51,12 @@ def test_the_batch_passes_the_strengths_and_the_cloud_sends_nothing(g2):
     os.makedirs(src)
     Image.fromarray(np.random.RandomState(5).randint(0, 256, (20, 24, 3)).astype(np.uint8)).save(
         os.path.join(src, "a.png"))
-    refused = g2.layerjob.run_batch(g2.plugin.GimpHost(), src, os.path.join(g2.root, "cloud"), 0.6,
+    refused = g2.gimpbatch.run_batch(g2.plugin.GimpHost(), src, os.path.join(g2.root, "cloud"), 0.6,
                                     effects=NO_WARP)
     assert not refused.ok and [e for _, e in refused.failed] == [CLOUD_HAS_ONE_LEVEL]
     assert g2.ailab.stats()["counts"]["submit"] == 0
     with Client(g2.ailab.valid_key, g2.ailab.url, local=True) as client:
-        done = g2.layerjob.run_batch(g2.plugin.GimpHost(), src, os.path.join(g2.root, "local"), 0.6,
+        done = g2.gimpbatch.run_batch(g2.plugin.GimpHost(), src, os.path.join(g2.root, "local"), 0.6,
                                      client=client, effects=NO_WARP)
     assert done.ok, done.summary()
     assert [t["effects"] for t in g2.ailab.stats()["tasks"].values()] == [NO_WARP.as_dict()]
