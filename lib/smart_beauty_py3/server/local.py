@@ -207,11 +207,15 @@ def run_until_stopped(srv, done=None, should_stop=None, tick=0.25):
     started ``srv`` serving until SIGTERM, Ctrl-C, ``done`` (an Event) is set or ``should_stop()`` says
     so (checked every ``tick`` s); then stop it. Returns the exit code, 0."""
     done = done or threading.Event()
+    # SIGTERM only leaves a note, read every tick: a handler that set ``done`` could run while this very
+    # thread holds ``done``'s lock inside done.wait(), and wait for it for ever (a server stopped by
+    # 'serve --stop' then never ended)
+    terminated = []
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
+        signal.signal(signal.SIGTERM, lambda signum, frame: terminated.append(signum))
     try:
-        while not done.wait(tick):
-            if should_stop is not None and should_stop():
+        while not terminated and not done.wait(tick):
+            if terminated or (should_stop is not None and should_stop()):
                 break
     except KeyboardInterrupt:
         pass
