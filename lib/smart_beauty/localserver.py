@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 
-from . import __version__, errors, settings as sb_settings
+from . import __version__, errors, settings as sb_settings, workdir
 from .client import Client
 from .compat import monotonic, new_session_kwargs, text_type
 
@@ -506,15 +506,7 @@ def _lock_is_stale(path, max_age):
             text = f.read().strip()
     except (IOError, OSError):
         return False            # gone already: the next attempt takes it
-    if age > max_age:
-        return True
-    if not text.isdigit() or os.name == "nt":
-        return False
-    try:
-        os.kill(int(text), 0)
-    except OSError as e:
-        return e.errno == errno.ESRCH
-    return False
+    return age > max_age or workdir.process_gone(text)
 
 
 def ensure(env=None, timeout=START_TIMEOUT, command=None):

@@ -21,10 +21,10 @@ def new_workdir():
     return tempfile.mkdtemp(prefix="%s%d-" % (WORKDIR_PREFIX, os.getpid()))
 
 
-def _owner_gone(name):
-    """True when the folder's name carries a process id and (POSIX) no such process exists. On
-    Windows os.kill would end the process, so only the age rule applies there."""
-    pid = name[len(WORKDIR_PREFIX):].split("-", 1)[0]
+def process_gone(pid):
+    """True when ``pid`` (digits) names no running process. Only asked on POSIX: on Windows os.kill
+    would end the process, so there the answer is always False (callers fall back to an age rule)."""
+    pid = "%s" % pid
     if os.name != "posix" or not pid.isdigit() or int(pid) == os.getpid():
         return False
     try:
@@ -32,6 +32,11 @@ def _owner_gone(name):
     except OSError as e:
         return e.errno == errno.ESRCH
     return False
+
+
+def _owner_gone(name):
+    """True when the folder's name carries a process id and no such process exists (see process_gone)."""
+    return process_gone(name[len(WORKDIR_PREFIX):].split("-", 1)[0])
 
 
 def sweep_stale_workdirs(directory=None, max_age=STALE_WORKDIR_SECONDS, now=None):
