@@ -112,6 +112,32 @@ BUILTIN = {
 }
 
 
+def choose(level=1.0, preset_called=None, overrides=None, env=None):
+    """What a run asked for, as ``(level, effects, label)``: from a beauty level, or a preset (which
+    then sets every strength instead of the level), and strengths that override either (a dict; None
+    values are left out). ``effects`` is None when only a level was asked for -- a plain level, as
+    before strengths existed -- and ``level`` is what the service's ``beauty_level`` gets; ``label``
+    says what was used ("preset natural, slim 0"). BadInputError (one sentence) for a bad name or value."""
+    overrides = dict((name, _strength(name, value)) for name, value in (overrides or {}).items()
+                     if value is not None)
+    unknown = sorted(set(overrides) - set(Effects.__slots__))
+    if unknown:
+        raise errors.BadInputError("There is no effect called %r; the effects are %s." % (
+            unknown[0], ", ".join(Effects.__slots__)))
+    level = _strength("beauty level", 1.0 if level is None else level)
+    if not preset_called and not overrides:
+        return level, None, None
+    if preset_called:
+        base, label = preset(preset_called, env), "preset " + preset_name(preset_called)
+    else:
+        base, label = Effects.from_level(level), "level %g" % level
+    if overrides:
+        label += ", " + ", ".join("%s %g" % (n, overrides[n]) for n in Effects.__slots__ if n in overrides)
+    strengths = base.replace(**overrides)
+    plain = strengths.level()
+    return (level if plain is None else plain), strengths, label
+
+
 def preset_name(name):
     """``name`` as presets are stored: lower case, spaces and underscores as hyphens ("Soft skin" ->
     "soft-skin"); BadInputError for an empty or odd one."""

@@ -204,20 +204,10 @@ def chosen_strengths(args, env=None):
     if args.preset is not None and args.level is not None:
         raise errors.BadInputError("Give --preset or --level, not both (a preset sets every strength; add "
                                    "--smooth, --slim... to change some of them).")
-    level = 1.0 if args.level is None else args.level
-    if args.preset is None and not overrides:
+    level, strengths, label = effects.choose(args.level, args.preset, overrides, env)
+    if strengths is None:
         return Chosen(level)
-    preset = None
-    if args.preset is not None:
-        base, preset = effects.preset(args.preset, env), effects.preset_name(args.preset)
-        label = "preset " + preset
-    else:
-        base, label = effects.Effects.from_level(level), "level %g" % level
-    if overrides:
-        label += ", " + ", ".join("%s %g" % (n, overrides[n]) for n in effects.Effects.__slots__ if n in overrides)
-    strengths = base.replace(**overrides)
-    plain = strengths.level()
-    return Chosen(level if plain is None else plain, strengths, label, preset)
+    return Chosen(level, strengths, label, effects.preset_name(args.preset) if args.preset is not None else None)
 
 
 def cmd_presets(args):

@@ -95,3 +95,18 @@ def test_preset_names():
     for bad in ("", "   ", "../x", "a" * 41, None):
         with pytest.raises(errors.BadInputError):
             effects.preset_name(bad)
+
+
+def test_choose_a_level_a_preset_and_overrides(env):
+    assert effects.choose(0.7) == (0.7, None, None)                       # a plain level, as always
+    level, strengths, label = effects.choose(0.7, "Soft skin", env=env)    # a preset sets every strength
+    assert strengths == BUILTIN["soft-skin"] and label == "preset soft-skin" and level == 0.7
+    level, strengths, label = effects.choose(0.5, None, {"slim": 0, "eyes": None}, env)
+    assert strengths == Effects.from_level(0.5).replace(slim=0) and label == "level 0.5, slim 0"
+    level, strengths, label = effects.choose(0.4, None, {"texture": effects.TEXTURE_DEFAULT}, env)
+    assert level == 0.4 and strengths.level() == 0.4                      # still one level: the cloud can
+    for bad in ({"slim": 2}, {"blush": 0.1}):
+        with pytest.raises(errors.BadInputError):
+            effects.choose(0.5, None, bad, env)
+    with pytest.raises(errors.BadInputError):
+        effects.choose(0.5, "no-such-preset", None, env)
