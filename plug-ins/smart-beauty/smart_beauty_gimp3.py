@@ -47,12 +47,12 @@ def _missing(exc):
 # Registration needs only the standard library and libgimp: when lib/ or requests is missing, every
 # procedure is still registered (Check Setup too) and answers with what is missing and the fix.
 try:
-    from smart_beauty import doctor, errors, gimpbatch, layerjob, localserver
+    from smart_beauty import doctor, effects, errors, gimpbatch, layerjob, localserver
     from smart_beauty import host as sb_host
     from smart_beauty import settings as sb_settings
     MISSING = None
 except ImportError as _e:
-    doctor = errors = gimpbatch = sb_host = layerjob = localserver = sb_settings = None
+    doctor = effects = errors = gimpbatch = sb_host = layerjob = localserver = sb_settings = None
     MISSING = _missing(_e)
 
 PROC = "python-fu-smart-beauty"
@@ -60,6 +60,9 @@ PROC_BATCH = "python-fu-smart-beauty-batch"
 PROC_SETTINGS = "python-fu-smart-beauty-settings"
 PROC_CHECK = "python-fu-smart-beauty-check"
 CHECK_MENU = "<Image>/Filters/Enhance/Smart Beauty"
+#: the per-effect arguments, named as smart_beauty.effects names the strengths (a test keeps them equal):
+#: spelled out here because the procedures register even when the library cannot be imported
+EFFECT_ARGS = ("smooth", "tone", "slim", "eyes", "lips", "texture")
 BACKEND_LABELS = (("auto", "Automatic (cloud if a key is set, else offline)"),
                   ("cloud", "AILab cloud service"), ("local", "Offline engine on this computer"))
 MENU = "<Image>/Filters/Enhance"
@@ -290,23 +293,40 @@ def run_smart_beauty(procedure, run_mode, image, drawables, config, run_data):
         stop = _preflight(procedure, _backend(config))
         if stop is not None:
             return stop
-    level = config.get_property("beauty-level")
+    try:
+        level, strengths = _strengths(config)
+    except errors.BadInputError as e:
+        return _status(procedure, [e.user_message], run_mode)
     multi_face = config.get_property("multi-face")
     host = GimpHost(image)
     for drawable in list(drawables) or [None]:
-        layerjob.retouch_layer(host, drawable, level, multi_face, backend=_backend(config))
+        layerjob.retouch_layer(host, drawable, level, multi_face, backend=_backend(config), effects=strengths)
     Gimp.displays_flush()
     return _status(procedure, host.failures, run_mode)
 
 
+def _strengths(config):
+    """``(level, effects)`` from the procedure's arguments by the core's rule (effects.choose): the
+    beauty level, or the ``preset``, and the per-effect arguments that are not -1 (not given)."""
+    overrides = dict((name, config.get_property(name)) for name in EFFECT_ARGS)
+    level, strengths, _label = effects.choose(
+        config.get_property("beauty-level"), config.get_property("preset") or None,
+        dict((name, value) for name, value in overrides.items() if value >= 0))
+    return level, strengths
+
+
 def run_batch(procedure, config, run_data):
     if config.get_property("run-mode") == Gimp.RunMode.INTERACTIVE:
-        if not _dialog(procedure, config, "Smart Beauty Batch"):
+        if not _dialog(procedure, config, "Smart Beauty Batch",
+                       ["input", "output-folder", "beauty-level", "multi-face", "backend"]):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+    try:
+        level, strengths = _strengths(config)
+    except errors.BadInputError as e:
+        return _status(procedure, [e.user_message], config.get_property("run-mode"))
     host = GimpHost()
     gimpbatch.run_batch(host, config.get_property("input"), config.get_property("output-folder"),
-                       config.get_property("beauty-level"), config.get_property("multi-face"),
-                       backend=_backend(config))
+                        level, config.get_property("multi-face"), backend=_backend(config), effects=strengths)
     return _status(procedure, host.failures, config.get_property("run-mode"))
 
 
@@ -467,4 +487,15 @@ class SmartBeauty(Gimp.PlugIn):
         procedure.add_choice_argument("backend", "_Where to retouch",
                                       "auto: the AILab cloud if an API key is set, else the offline engine; "
                                       "cloud; local (the offline engine, started on demand)", choice, "auto", RW)
+        # per-effect strengths and presets (offline engine; the AILab service has one level): arguments for
+        # scripts and batch mode; the dialogs do not show them yet
+        procedure.add_string_argument("preset", "Preset",
+                                      "A preset's name (built in: %s, or one saved with 'smart-beauty presets "
+                                      "save'); it sets every strength instead of the beauty level; empty: none"
+                                      % ", ".join(sorted(effects.BUILTIN)) if effects else "A preset's name",
+                                      "", RW)
+        for name in EFFECT_ARGS:
+            what = effects.DESCRIPTIONS[name].capitalize() if effects else name
+            procedure.add_double_argument(name, name.capitalize(), "%s, 0 to 1 (offline engine only); -1: from "
+                                          "the preset or the beauty level" % what, -1.0, 1.0, -1.0, RW)
         return procedure

@@ -6,6 +6,7 @@ import fakecore as core
 import numpy as np
 import pytest
 from scenes import ADAPTER_FAULT_IDS, ADAPTER_FAULTS, expected_rgb, portrait, simple_engine, undo_balanced
+from smart_beauty import effects
 from smart_beauty.batch import LEDGER
 
 LEVEL = 0.8
@@ -41,15 +42,18 @@ def status(result):
 
 def test_procedures_declare_the_contract_arguments(g3):
     proc = g3.pdb.lookup_procedure("python-fu-smart-beauty")
+    strengths = list(effects.Effects.__slots__)
     assert [a.name for a in proc.get_arguments()] == ["run-mode", "image", "drawables", "beauty-level",
-                                                      "multi-face", "backend"]
+                                                      "multi-face", "backend", "preset"] + strengths
+    for arg in proc.get_arguments()[7:]:      # optional: -1 = from the preset or the level
+        assert (arg.value_type, arg.minimum, arg.maximum, arg.default_value) == ("double", -1.0, 1.0, -1.0)
     level = proc.get_arguments()[3]
     assert (level.value_type, level.minimum, level.maximum, level.default_value) == ("double", 0.0, 1.0, 0.8)
     assert proc.get_arguments()[4].value_type == "boolean"
     assert proc.menu_label == "Smart _Beauty..." and proc.menu_paths == ["<Image>/Filters/Enhance"]
     batch = g3.pdb.lookup_procedure("python-fu-smart-beauty-batch")
     assert [a.name for a in batch.get_arguments()] == ["run-mode", "input", "output-folder", "beauty-level",
-                                                       "multi-face", "backend"]
+                                                       "multi-face", "backend", "preset"] + strengths
     settings = g3.pdb.lookup_procedure("python-fu-smart-beauty-settings")
     assert [a.name for a in settings.get_arguments()] == ["run-mode"]
     for p in (proc, batch, settings):
@@ -350,3 +354,44 @@ def test_settings_noninteractive_and_interactive(g3, monkeypatch):
     result = g3.run("python-fu-smart-beauty-settings")
     assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
     assert "wrong-key-0000000000" not in g3.session.seen[0]
+
+
+def test_preset_and_strengths_reach_the_layer_job_by_the_core_rule(g3, monkeypatch):
+    """The optional arguments (batch mode, scripts): a preset and the strengths that are not -1 become the
+    job's Effects (effects.choose); -1 everywhere and no preset is the plain level, as before."""
+    from smart_beauty import gimpbatch, layerjob
+
+    seen = []
+    monkeypatch.setattr(layerjob, "retouch_layer", lambda host, layer, level, multi_face, **kw: seen.append(
+        (level, kw["effects"])))
+    monkeypatch.setattr(gimpbatch, "run_batch", lambda host, src, out, level, multi_face, **kw: seen.append(
+        (level, kw["effects"])))
+    img, group, face = portrait_scene(g3)
+    assert status(g3.run("python-fu-smart-beauty", image=img, drawables=[face], beauty_level=0.6)) == SUCCESS
+    assert status(g3.run("python-fu-smart-beauty", image=img, drawables=[face], preset="No reshaping",
+                         lips=0.0)) == SUCCESS
+    assert status(g3.run("python-fu-smart-beauty-batch", input="x", output_folder="y", beauty_level=0.5,
+                         slim=0.0, texture=0.9)) == SUCCESS
+    assert seen == [(0.6, None),
+                    (0.8, effects.BUILTIN["no-reshaping"].replace(lips=0.0)),
+                    (0.5, effects.Effects.from_level(0.5).replace(slim=0.0, texture=0.9))]
+
+
+def test_an_unknown_preset_is_one_sentence_and_nothing_is_sent(g3):
+    img, group, face = portrait_scene(g3)
+    before = core.snapshot(img._m)
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[face], preset="glamour")
+    assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
+    assert "no preset called 'glamour'" in result.index(1).message and "natural" in result.index(1).message
+    assert core.snapshot(img._m) == before and g3.ailab.stats()["counts"]["submit"] == 0
+
+
+def test_strengths_on_the_cloud_are_refused_before_any_upload(g3):
+    """The AILab service has one level: a preset there is refused in one sentence, never silently
+    dropped, never paid for."""
+    img, group, face = portrait_scene(g3)
+    before = core.snapshot(img._m)
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[face], backend="cloud", preset="natural")
+    assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
+    assert "need the offline engine" in result.index(1).message
+    assert core.snapshot(img._m) == before and g3.ailab.stats()["counts"]["submit"] == 0

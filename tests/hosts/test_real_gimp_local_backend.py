@@ -53,6 +53,21 @@ try:
                           "layers": [l.get_name() for l in img.get_layers()],
                           "server_pid": st and st.get("pid"), "engine": st and st.get("engine")})
         export_layer(img.get_layers()[0], "/sb/work/new%d.png" % i)
+    # the optional per-effect arguments (batch mode): a preset with one strength changed, then a preset
+    # that does not exist (one sentence, nothing added)
+    for preset in ("No reshaping", "glamour"):
+        cfg = proc.create_config()
+        cfg.set_property("run-mode", NI)
+        cfg.set_property("image", img)
+        cfg.set_core_object_array("drawables", [src])
+        cfg.set_property("backend", "local")
+        cfg.set_property("preset", preset)
+        cfg.set_property("lips", 0.0)
+        before = len(img.get_layers())
+        res = proc.run(cfg)
+        R["runs"].append({"preset": preset, "status": res.index(0).value_nick,
+                          "error": str(res.index(1)) if res.length() > 1 else None,
+                          "added": len(img.get_layers()) - before})
     check = pdb.lookup_procedure("python-fu-smart-beauty-check")
     cfg = check.create_config()
     cfg.set_property("run-mode", NI)
@@ -99,8 +114,12 @@ def test_real_gimp3_starts_the_offline_engine_itself(root, request, host_work):
     r = json.loads(rj.read_text())
     log = host_work / "config" / "local-server.log"
     detail = "%s\n--- server log\n%s\n--- gimp\n%s" % (r, log.read_text() if log.exists() else "-", res.output[-4000:])
-    assert r["args"][-1] == "backend", detail
-    first, second = r["runs"]
+    assert r["args"][5:] == ["backend", "preset", "smooth", "tone", "slim", "eyes", "lips", "texture"], detail
+    assert len(r["runs"]) == 4, detail
+    first, second, preset, unknown = r["runs"]
+    assert preset["status"] == "success" and preset["added"] == 1, detail
+    assert unknown["status"] == "execution-error" and unknown["added"] == 0, detail
+    assert "no preset called 'glamour'" in unknown["error"], detail
     assert first["status"] == "success" and second["status"] == "success", detail
     assert first["engine"] == "simple" and first["server_pid"], detail
     assert second["server_pid"] == first["server_pid"], "the second run did not reuse the server: " + detail
