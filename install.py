@@ -227,7 +227,9 @@ def engine_python(env: dict[str, str], platform: str) -> str:
     if not platform.startswith("win"):
         for minor in range(14, ENGINE_MIN[1] - 1, -1):
             cand = shutil.which("python3.%d" % minor, path=env.get("PATH"))
-            version = cand and python_version(cand)
+            if cand is None:
+                continue
+            version = python_version(cand)
             if version and version >= ENGINE_MIN:
                 return cand
     have = "%s is %s" % (os.path.basename(base), "%d.%d" % found if found else "not runnable")
@@ -314,7 +316,10 @@ def extra_requirements(name: str) -> list[str]:
     extra that names this project's own extras (``engine`` is ``smart-beauty-gimp[cli]``) gets theirs."""
     with open(os.path.join(REPO, "pyproject.toml"), encoding="utf-8") as f:
         text = f.read()
-    project = re.search(r'^name = "([^"]+)"', text, re.M).group(1)
+    named = re.search(r'^name = "([^"]+)"', text, re.M)
+    if named is None:
+        raise SystemExit("install.py: pyproject.toml has no project name")
+    project = named.group(1)
     section = text[text.index("[project.optional-dependencies]"):]
     m = re.search(r"^%s = \[(.*?)^\]" % re.escape(name), section, re.S | re.M)
     if not m:
@@ -447,8 +452,8 @@ class Installer:
             return False
         # GIMP 3 runs Python plug-ins with `#!/usr/bin/env python3`
         python3 = shutil.which("python3", path=self.env.get("PATH"))
-        return bool(python3) and subprocess.run([python3, "-c", "import requests"], stdout=subprocess.DEVNULL,
-                                                stderr=subprocess.DEVNULL).returncode == 0
+        return python3 is not None and subprocess.run([python3, "-c", "import requests"], stdout=subprocess.DEVNULL,
+                                                      stderr=subprocess.DEVNULL).returncode == 0
 
     def ensure_profile_dirs(self, folder: str) -> None:
         missing = [d for d in PROFILE_DIRS if not os.path.isdir(os.path.join(folder, d))]

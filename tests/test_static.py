@@ -63,6 +63,23 @@ def test_ruff_is_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_python3_only_code_type_checks():
+    """mypy over what pyproject.toml's [tool.mypy] names: the engine, the CLI and local server, install.py
+    (annotated functions are checked; the Python 2.7 core is vermin's and the real 2.7 tier's)."""
+    exe = tool("mypy")
+    assert exe, "mypy is not installed (pip install -e '.[test]')"
+    proc = subprocess.run([exe, "--no-error-summary"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_type_gate_can_fail(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(a: int) -> str:\n    return a\n")
+    proc = subprocess.run([tool("mypy"), "--no-error-summary", str(bad)], cwd=str(tmp_path), capture_output=True,
+                          text=True)
+    assert proc.returncode == 1 and "Incompatible return value" in proc.stdout, proc.stdout + proc.stderr
+
+
 @pytest.mark.parametrize("snippet", ["x = f'{1}'\n", "def f(a: int) -> int:\n    return a\n"])
 def test_the_vermin_gate_can_fail(tmp_path, snippet):
     bad = tmp_path / "bad.py"

@@ -148,8 +148,8 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray,
         w = scores[members][:, None]
         box = (boxes[members] * w).sum(axis=0) / w.sum()
         kps = (keypoints[members] * w[:, :, None]).sum(axis=0) / w.sum()
-        kept.append(Detection(box=tuple(float(v) for v in box), score=float(scores[best]),
-                              keypoints=kps.astype(np.float32)))
+        x0, y0, x1, y1 = (float(v) for v in box)
+        kept.append(Detection(box=(x0, y0, x1, y1), score=float(scores[best]), keypoints=kps.astype(np.float32)))
         order = [i for i in order if i not in set(members)]
     return kept
 

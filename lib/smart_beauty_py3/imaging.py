@@ -107,7 +107,7 @@ def recompose(original, sent, result, strip_rows=512):
     that memory stays near the size of the original itself.
     """
     if result.shape != sent.shape:
-        result = np.asarray(Image.fromarray(result).resize((sent.shape[1], sent.shape[0]), Image.LANCZOS))
+        result = np.asarray(Image.fromarray(result).resize((sent.shape[1], sent.shape[0]), Image.Resampling.LANCZOS))
     if sent.shape == original.shape:
         return result.copy()
     height, width = original.shape[:2]
@@ -121,7 +121,7 @@ def recompose(original, sent, result, strip_rows=512):
         box = (0.0, top * sy, float(diff.shape[1]), bottom * sy)
         strip = np.empty((bottom - top, width, 3), np.float32)
         for c, plane in enumerate(planes):
-            strip[:, :, c] = np.asarray(plane.resize((width, bottom - top), Image.BICUBIC, box=box))
+            strip[:, :, c] = np.asarray(plane.resize((width, bottom - top), Image.Resampling.BICUBIC, box=box))
         strip += original[top:bottom]
         np.clip(strip, 0, 255, out=strip)
         out[top:bottom] = (strip + 0.5).astype(np.uint8)
@@ -141,15 +141,15 @@ def recompose_to_png(src_path, sent_path, result_path, dest, strip_rows=256):
     sent, _ = open_pil_rgb(sent_path)
     result, _ = open_pil_rgb(result_path)
     if result.size != sent.size:
-        result = result.resize(sent.size, Image.LANCZOS)
+        result = result.resize(sent.size, Image.Resampling.LANCZOS)
     width, height = full.size
     sy = sent.size[1] / float(height)
     for top in range(0, height, strip_rows):
         bottom = min(height, top + strip_rows)
         box = (0.0, top * sy, float(sent.size[0]), bottom * sy)
         strip = np.asarray(full.crop((0, top, width, bottom)), dtype=np.int16)
-        strip += np.asarray(result.resize((width, bottom - top), Image.BICUBIC, box=box), dtype=np.int16)
-        strip -= np.asarray(sent.resize((width, bottom - top), Image.BICUBIC, box=box), dtype=np.int16)
+        strip += np.asarray(result.resize((width, bottom - top), Image.Resampling.BICUBIC, box=box), dtype=np.int16)
+        strip -= np.asarray(sent.resize((width, bottom - top), Image.Resampling.BICUBIC, box=box), dtype=np.int16)
         np.clip(strip, 0, 255, out=strip)
         full.paste(Image.fromarray(strip.astype(np.uint8)), (0, top))
     del sent, result
@@ -320,6 +320,8 @@ class Original:
     def size(self) -> tuple[int, int]:
         if self.deep is not None:
             return self.deep.shape[1], self.deep.shape[0]
+        if self.image is None:
+            raise ValueError("%s: only the headers were read (pixels=False)" % self.path)
         return self.image.size
 
     def _image8(self):
@@ -458,7 +460,7 @@ def prepare_original(original: Original, workdir=None) -> Prepared:
     scale = imagefile.fit_scale(*full)
     size = imagefile.scaled_size(full[0], full[1], scale) if scale < 1.0 else full
     if size != full:
-        image = image.resize(size, Image.LANCZOS)
+        image = image.resize(size, Image.Resampling.LANCZOS)
     data, encoding = encode_to_fit(image)
     del image
     fd, tmp = tempfile.mkstemp(prefix="smart-beauty-upload-", suffix=".png" if encoding == "png" else ".jpg",
@@ -489,7 +491,7 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
     with Image.open(sent_path) as f:
         sent = f.convert("RGB")
     if result.size != sent.size:
-        result = result.resize(sent.size, Image.LANCZOS)
+        result = result.resize(sent.size, Image.Resampling.LANCZOS)
     sent_o, result_o = original.from_srgb(sent), original.from_srgb(result)
     del sent, result
     image = original.image    # changed in place, strip by strip: the only full-size copy held
@@ -507,15 +509,17 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
             up_s = np.asarray(sent_o.crop((0, top, width, bottom)), dtype=work)
         else:
             box = (0.0, top * sy, float(sent_o.size[0]), bottom * sy)
-            up_r = np.asarray(result_o.resize((width, bottom - top), Image.BICUBIC, box=box), dtype=work)
-            up_s = np.asarray(sent_o.resize((width, bottom - top), Image.BICUBIC, box=box), dtype=work)
-        up_r -= up_s        # the change, in place: no full-strip temporaries
+            up_r = np.asarray(result_o.resize((width, bottom - top), Image.Resampling.BICUBIC, box=box), dtype=work)
+            up_s = np.asarray(sent_o.resize((width, bottom - top), Image.Resampling.BICUBIC, box=box), dtype=work)
+        np.subtract(up_r, up_s, out=up_r)        # the change, in place: no full-strip temporaries
         del up_s
         if gain != 1:
-            up_r *= gain
+            np.multiply(up_r, gain, out=up_r)
         if deep is not None:
             strip = deep[top:bottom].astype(work)
         else:
+            if image is None:                       # 8-bit and 16-bit grey: Pillow holds the pixels
+                raise ValueError("no pixels to write")
             strip = np.asarray(image.crop((0, top, width, bottom)), dtype=work)
         strip += up_r.reshape(strip.shape)
         del up_r
@@ -524,6 +528,8 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
         if deep is not None:
             deep[top:bottom] = strip
         else:
+            if image is None:
+                raise ValueError("no pixels to write")
             image.paste(Image.fromarray(strip) if original.bits == 16 or strip.ndim == 2
                         else Image.fromarray(strip, original.colour), (0, top))
     del sent_o, result_o
@@ -610,6 +616,8 @@ def save_rgb16(original: Original, out, fmt: str) -> str:
     if fmt not in ("png", "tiff"):
         raise ValueError("unknown output format %r" % fmt)
     cv2 = _cv2()
+    if original.deep is None:                 # called for 16-bit RGB(A) only
+        raise ValueError("%s has no 16-bit RGB pixels" % original.path)
     data = original.deep[:, :, ::-1]      # RGB -> OpenCV's BGR
     if original.deep_alpha is not None:
         data = np.dstack([data, original.deep_alpha])

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smart_beauty.localserver import LocalServer
 
 
 class HeadStart:
@@ -20,7 +24,7 @@ class HeadStart:
 
     def __init__(self, backend: str):
         self.backend = backend
-        self.server = None
+        self.server: LocalServer | None = None
         self.thread = threading.Thread(target=self._run, name="smart-beauty-head-start", daemon=True)
 
     def begin(self) -> HeadStart:
