@@ -58,20 +58,6 @@ def _probe():
     return True, "The local engine is installed (OpenCV %s)." % cv2.__version__
 
 
-_shared = None
-_shared_lock = threading.Lock()
-
-
-def shared_engine():
-    """This process's engine: made on the first call (its networks start loading in the background
-    then), the same instance afterwards. The CLI asks for it as early as it can (``launch``)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = OfflineEngine(preload=True)
-        return _shared
-
-
 def _no_face_error():
     from . import NoFaceFound  # defined in the package __init__ (the local server maps it to a 422)
 

@@ -50,7 +50,7 @@ def local_engine():
     if not ok:
         raise errors.ConfigError("The offline engine is not installed (%s); run '%s --with-engine' or set an "
                                  "AILab API key to use the cloud." % (reason, localserver.installer_command()))
-    return offline.shared_engine()
+    return offline.OfflineEngine()
 
 
 def own_command(env: Mapping[str, str] | None = None) -> localserver.Command:
