@@ -215,7 +215,8 @@ class TaskStore:
         with self._lock:
             task.engine_done_mono = now
             task.error = error
-            if png is not None and not self._stop.is_set():
+            forgotten = self._tasks.get(task.id) is not task   # cleared by a reset while it ran: not billed
+            if png is not None and not self._stop.is_set() and not forgotten:
                 task.png_path = self._write(task.id + ".png", png)
                 task.token = secrets.token_urlsafe(24)
                 self._tokens[task.token] = task
