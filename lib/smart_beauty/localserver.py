@@ -27,6 +27,7 @@ server with its own interpreter through ``start_local``).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import atexit
 import errno
 import io
 import json
@@ -52,7 +53,18 @@ LOG_FILE = "local-server.log"
 IDLE_EXIT = 600.0                       # seconds the server lives without requests
 START_TIMEOUT = 90.0                    # first start imports OpenCV and numpy; generous for slow disks
 PROBE_TIMEOUT = 2.0
-_children = []                          # servers started by this process (reaped by stop())
+_children = []                          # servers started by this process (reaped by stop(), _reap())
+
+
+def _reap():
+    """Collect the exit status of servers this process started that have ended since (stopped by another
+    process, or idle): no zombie left, no "subprocess is still running" warning at exit."""
+    for child in list(_children):
+        if child.poll() is not None:
+            _children.remove(child)
+
+
+atexit.register(_reap)
 
 
 def installer_command(platform=None):
@@ -407,6 +419,7 @@ def _make_dir(directory):
 def start(cli, env=None, timeout=START_TIMEOUT):
     """Start ``cli serve`` detached; return a LocalServer once it has announced itself."""
     env = os.environ if env is None else env
+    _reap()
     directory = sb_settings.config_dir(env)
     _make_dir(directory)
     log_path = os.path.join(directory, LOG_FILE)

@@ -120,6 +120,29 @@ def test_two_runs_starting_at_once_start_one_server(env):
 
 
 @needs_cli
+def test_a_server_stopped_by_another_process_is_reaped(env):
+    """`smart-beauty serve --stop` from another terminal ends the server this process started: its exit
+    status is collected on our next start (and at exit), so no zombie stays behind."""
+    server = localserver.ensure(timeout=30)
+    child = [c for c in localserver._children if c.pid == server.pid][0]
+    subprocess.run([CLI, "serve", "--stop"], env=env, check=True, timeout=60)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _state(child.pid) not in ("Z", None):
+        time.sleep(0.05)
+    assert _state(child.pid) == "Z"          # ended, not yet reaped
+    localserver._reap()
+    assert child not in localserver._children and _state(child.pid) is None
+
+
+def _state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+@needs_cli
 def test_a_lock_left_by_a_dead_process_does_not_hold_the_start(env):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
