@@ -373,6 +373,9 @@ def _cv2():
         from smart_beauty.localserver import installer_command
         raise errors.BadInputError("16-bit colour files need OpenCV, which is missing; run '%s' in the Smart "
                                    "Beauty folder (it installs the command with its cli extra)." % installer_command())
+    # OpenCV's own "[ WARN:0@0.9] global grfmt_png.cpp ..." lines would land in the user's terminal
+    # beside our one sentence about the same file: keep only its errors.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     return cv2
 
 

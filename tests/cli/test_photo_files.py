@@ -346,7 +346,7 @@ def test_16bit_orientation_turns_the_array_as_pillow_turns_images():
         assert np.array_equal(imaging._oriented(data, orientation), turned), orientation
 
 
-def test_a_damaged_16bit_png_fails_with_one_sentence_and_nothing_sent(service, tmp_path):
+def test_a_damaged_16bit_png_fails_with_one_sentence_and_nothing_sent(service, tmp_path, capfd):
     src, _rgb, _a = rgb16_source(tmp_path, "PNG", alpha=False)
     data = src.read_bytes()
     idat = data.index(b"IDAT")
@@ -357,6 +357,7 @@ def test_a_damaged_16bit_png_fails_with_one_sentence_and_nothing_sent(service, t
     assert run.items[0].status == batch.FAILED and engine.seen == []
     assert "cannot be read" in run.items[0].message and "\n" not in run.items[0].message
     assert not (tmp_path / "o.beauty.png").exists()
+    assert "WARN" not in capfd.readouterr().err     # only our sentence, not OpenCV's own log line
 
 
 def test_a_tiffs_own_layout_tags_are_not_carried_as_metadata(service, tmp_path):
