@@ -53,7 +53,7 @@ LOG_FILE = "local-server.log"
 IDLE_EXIT = 600.0                       # seconds the server lives without requests
 START_TIMEOUT = 90.0                    # first start imports OpenCV and numpy; generous for slow disks
 PROBE_TIMEOUT = 2.0
-_children = []                          # servers started by this process (reaped by stop(), _reap())
+_children = []  # type: list  # servers started by this process (reaped by stop(), _reap())
 
 
 def _reap():
