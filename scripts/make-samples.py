@@ -3,13 +3,15 @@
 
     pip download --no-deps -d /tmp/w scikit-image matplotlib
     .venv/bin/python scripts/make-samples.py /tmp/w/scikit_image-*.whl /tmp/w/matplotlib-*.whl [FR_DIR]
-        [--faceaisharp DIR] [--voteview DIR]
+        [--faceaisharp DIR] [--voteview DIR] [--dummy DIR]
 
 FR_DIR (optional): a checkout of the GitHub repository ageitgey/face_recognition (commit 2e2dccea), from
 whose ``examples/`` the two White House portraits are cropped (public domain, see samples/README.md).
 --faceaisharp DIR: a checkout of georg-jung/FaceAiSharp (commit c7e94128): the Obama family portrait.
 --voteview DIR: a checkout of voteview/member_photos (commit 687cf7a9): the photograph of James A. Garfield.
 Those two are copied byte for byte; each is checked against its sha256 first.
+--dummy DIR: a checkout of kerns/dummy (commit 6c835a4b): an official White House photograph of a man looking
+down (on the phone), checked against its sha256, then cropped and scaled like the two portraits above.
 
 Writes (see samples/README.md for sources and licences):
   samples/portrait.jpg        Eileen Collins (NASA), 512x512
@@ -19,6 +21,7 @@ Writes (see samples/README.md for sources and licences):
   samples/obama.jpg, samples/biden.jpg  (with FR_DIR) 424x512 crops
   samples/family.jpg          (with --faceaisharp) 640x427, a real group photo of four
   samples/garfield.jpg        (with --voteview) 473x600, a black-and-white photograph of a bearded man
+  samples/phone.jpg           (with --dummy) 568x512, a face looking down, a hand and a phone beside it
 Needs Pillow only.
 """
 
@@ -95,13 +98,31 @@ AS_IS = {
 }
 
 
-def copy_checked(checkout, which):
-    path, sha256, out = AS_IS[which]
-    src = Path(checkout) / path
+def checked(src, sha256):
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
     if digest != sha256:
         sys.exit("%s: sha256 %s, expected %s (another version of the file?)" % (src, digest, sha256))
-    shutil.copyfile(src, ROOT / out)
+    return src
+
+
+def copy_checked(checkout, which):
+    path, sha256, out = AS_IS[which]
+    shutil.copyfile(checked(Path(checkout) / path, sha256), ROOT / out)
+
+
+#: (file in the checkout, sha256 of its bytes, crop box, output) -- cropped, scaled x0.8 (Lanczos), JPEG q88
+CROPPED = {
+    "dummy": ("dummy/assets/image/landscape/obama_nasa_hq_photo.jpg",
+              "6c6f6b6eacd758c784d088a9af2baa27cc489db95f6e7b4cba56ac564152e866", (440, 0, 1150, 640),
+              "samples/phone.jpg"),
+}
+
+
+def crop_checked(checkout, which):
+    path, sha256, box, out = CROPPED[which]
+    img = Image.open(checked(Path(checkout) / path, sha256)).convert("RGB").crop(box)
+    img = img.resize((round(img.width * 0.8), round(img.height * 0.8)), Image.LANCZOS)
+    img.save(ROOT / out, quality=88, optimize=True)
 
 
 if __name__ == "__main__":
@@ -111,6 +132,7 @@ if __name__ == "__main__":
     parser.add_argument("fr_dir", nargs="?")
     parser.add_argument("--faceaisharp")
     parser.add_argument("--voteview")
+    parser.add_argument("--dummy")
     args = parser.parse_args()
     main(args.skimage_wheel, args.matplotlib_wheel)
     if args.fr_dir:
@@ -118,3 +140,6 @@ if __name__ == "__main__":
     for which in AS_IS:
         if getattr(args, which):
             copy_checked(getattr(args, which), which)
+    for which in CROPPED:
+        if getattr(args, which):
+            crop_checked(getattr(args, which), which)

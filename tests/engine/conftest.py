@@ -74,6 +74,12 @@ def garfield():
 
 
 @pytest.fixture(scope="session")
+def phone():
+    """Barack Obama on the phone (White House, public domain), 568x512: a face looking down, a hand beside it."""
+    return load_rgb(os.path.join(SAMPLES, "phone.jpg"))
+
+
+@pytest.fixture(scope="session")
 def noface():
     """A coffee cup (scikit-image ``coffee``, CC0): no face."""
     return load_rgb(os.path.join(HERE, "data", "noface.jpg"))

@@ -77,6 +77,25 @@ def neck_region(rgb, face):
     return m & chroma_ok & light_ok
 
 
+def ear_region(rgb, face, point):
+    """Skin beside the face's silhouette at mesh ``point`` (234 or 454, level with the eyes' outer
+    corners): 2-20 % of the face width outwards, +-12 % of the face height, skin-coloured as for the neck.
+    Where the ear shows, this is the ear."""
+    L = lab(rgb)
+    cheeks = cheek_region(rgb.shape, face)
+    ref = np.median(L[cheeks], axis=0)
+    h, w = rgb.shape[:2]
+    ex, ey = face.landmarks[point]
+    side = 1 if ex > face.landmarks[:, 0].mean() else -1
+    fw, fh = face.width, face_height(face)
+    lo, hi = sorted((ex + side * 0.02 * fw, ex + side * 0.2 * fw))
+    m = np.zeros((h, w), bool)
+    m[int(max(0, ey - 0.12 * fh)):int(min(h, ey + 0.12 * fh)), int(max(0, lo)):int(min(w, hi))] = True
+    chroma_ok = np.hypot(L[..., 1] - ref[1], L[..., 2] - ref[2]) < 12
+    light_ok = np.abs(L[..., 0] - ref[0]) < 35
+    return m & chroma_ok & light_ok
+
+
 def mouth_region(shape, face):
     import cv2
 
@@ -206,8 +225,13 @@ def downscaled_to_face(rgb, face, width):
     return cv2.resize(rgb, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
-#: the real one-face photos (samples/README.md): four in colour, ``garfield`` a black-and-white photograph
-REAL_PHOTOS = ("portrait", "hopper", "obama", "biden", "garfield")
+#: the real one-face photos (samples/README.md): four in colour, ``garfield`` a black-and-white photograph,
+#: ``phone`` a face looking down (on the phone; chin on the collar, a hand against the cheek)
+REAL_PHOTOS = ("portrait", "hopper", "obama", "biden", "garfield", "phone")
+
+#: samples/phone.jpg (568x512): the face's box, drawn by hand from the photo (hairline to chin, from the
+#: visible ear to the hand that covers the other one)
+PHONE_FACE = (145, 100, 325, 310)
 
 #: the real group photo (samples/family.jpg, 640x427): each person's face box, drawn by hand from the
 #: photo (forehead to chin, ear to ear), left to right

@@ -182,3 +182,24 @@ def test_a_real_group_photo(engine):
         # the retouch reached this face: its cheeks changed
         cheeks = look.cheek_region(img.shape, mine[0])
         assert np.abs(out[cheeks].astype(int) - img[cheeks]).mean() > 1.0, name
+
+
+def test_a_face_looking_down_beside_a_hand(engine, phone):
+    """samples/phone.jpg (White House, public domain): a man on the phone, head bowed, eyes lowered, a hand
+    and the receiver against one cheek. One face is found (not the hand), its mesh lies on the face (box
+    drawn by hand, look.PHONE_FACE) and spans it, and the retouch changes it."""
+    import look
+
+    faces = engine.find_faces(phone, every_face=True)
+    assert len(faces) == 1, [f.box for f in faces]
+    x0, y0, x1, y1 = look.PHONE_FACE
+    lo, hi = faces[0].landmarks.min(axis=0), faces[0].landmarks.max(axis=0)
+    tol = 0.05 * (x1 - x0)
+    assert x0 - tol <= lo[0] and hi[0] <= x1 + tol and y0 - tol <= lo[1] and hi[1] <= y1 + tol, (lo, hi)
+    assert 0.7 * (x1 - x0) <= hi[0] - lo[0] <= 1.05 * (x1 - x0), (lo, hi)
+    # the mouth lies in the lower third of the drawn box (a mesh slid up the bowed face would not)
+    mouth_y = faces[0].landmarks[[13, 14], 1].mean()
+    assert y0 + 0.6 * (y1 - y0) <= mouth_y <= y1, mouth_y
+    out = engine(phone, 0.8, multi_face=True)
+    cheeks = look.cheek_region(phone.shape, faces[0])
+    assert np.abs(out[cheeks].astype(int) - phone[cheeks]).mean() > 1.0
