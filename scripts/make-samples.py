@@ -3,13 +3,15 @@
 
     pip download --no-deps -d /tmp/w scikit-image matplotlib
     .venv/bin/python scripts/make-samples.py /tmp/w/scikit_image-*.whl /tmp/w/matplotlib-*.whl [FR_DIR]
-        [--faceaisharp DIR] [--voteview DIR] [--dummy DIR]
+        [--faceaisharp DIR] [--voteview DIR] [--sitroom DIR] [--dummy DIR]
 
 FR_DIR (optional): a checkout of the GitHub repository ageitgey/face_recognition (commit 2e2dccea), from
 whose ``examples/`` the two White House portraits are cropped (public domain, see samples/README.md).
 --faceaisharp DIR: a checkout of georg-jung/FaceAiSharp (commit c7e94128): the Obama family portrait.
 --voteview DIR: a checkout of voteview/member_photos (commit 687cf7a9): the photograph of James A. Garfield.
 Those two are copied byte for byte; each is checked against its sha256 first.
+--sitroom DIR: a checkout of shreyabansal-sb/mini-wiki (commit 337ce845): the White House Situation Room
+photograph of 1 May 2011 (960x640), copied byte for byte after its sha256 is checked.
 --dummy DIR: a checkout of kerns/dummy (commit 6c835a4b): an official White House photograph of a man looking
 down (on the phone), checked against its sha256, then cropped and scaled like the two portraits above.
 
@@ -21,6 +23,7 @@ Writes (see samples/README.md for sources and licences):
   samples/obama.jpg, samples/biden.jpg  (with FR_DIR) 424x512 crops
   samples/family.jpg          (with --faceaisharp) 640x427, a real group photo of four
   samples/garfield.jpg        (with --voteview) 473x600, a black-and-white photograph of a bearded man
+  samples/crowd.jpg           (with --sitroom) 960x640, a real crowd: 13 faces 35-96 px
   samples/phone.jpg           (with --dummy) 568x512, a face looking down, a hand and a phone beside it
 Needs Pillow only.
 """
@@ -95,6 +98,8 @@ AS_IS = {
                     "3ecdc21cf56a6bd8263dd98d156477677ba405e4d9aeaee7bcd07868046a07f2", "samples/family.jpg"),
     "voteview": ("images/wiki/099888.jpg",
                  "2629846fdd8755efa43a99da20542015f3dc8d94068fc0bde2c81fa5bde1df01", "samples/garfield.jpg"),
+    "sitroom": ("images/situation_room.jpg",
+                "05b6cfd8741846c8285941f6e786f131139ca5189c3d68460ce63bb71440b762", "samples/crowd.jpg"),
 }
 
 
@@ -132,6 +137,7 @@ if __name__ == "__main__":
     parser.add_argument("fr_dir", nargs="?")
     parser.add_argument("--faceaisharp")
     parser.add_argument("--voteview")
+    parser.add_argument("--sitroom")
     parser.add_argument("--dummy")
     args = parser.parse_args()
     main(args.skimage_wheel, args.matplotlib_wheel)

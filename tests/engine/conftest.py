@@ -74,6 +74,12 @@ def garfield():
 
 
 @pytest.fixture(scope="session")
+def crowd():
+    """The White House Situation Room, 1 May 2011 (public domain), 960x640: a real crowd, 13 faces."""
+    return load_rgb(os.path.join(SAMPLES, "crowd.jpg"))
+
+
+@pytest.fixture(scope="session")
 def phone():
     """Barack Obama on the phone (White House, public domain), 568x512: a face looking down, a hand beside it."""
     return load_rgb(os.path.join(SAMPLES, "phone.jpg"))

@@ -203,3 +203,54 @@ def test_a_face_looking_down_beside_a_hand(engine, phone):
     out = engine(phone, 0.8, multi_face=True)
     cheeks = look.cheek_region(phone.shape, faces[0])
     assert np.abs(out[cheeks].astype(int) - phone[cheeks]).mean() > 1.0
+
+
+CLAPPER_MISSED = ("not found: about half of this face shows (~40 px of a ~55 px face, 6 % of the short side), "
+                  "the frame cuts it at the right eye and a dark shoulder covers its lower right; the "
+                  "detector gives no box there at MIN_SCORE 0.5, nor any box centred within 20 px of it with the "
+                  "score threshold lowered to 0.02 (2026-12-01)")
+
+
+def _crowd_cases():
+    import look
+
+    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=CLAPPER_MISSED))
+            if name in look.CROWD_MISSED else name for name in look.CROWD_FACES]
+
+
+@pytest.fixture(scope="module")
+def crowd_found(engine, crowd):
+    """(faces found on samples/crowd.jpg, its output at 0.8 with multi_face)."""
+    return engine.find_faces(crowd, every_face=True), engine(crowd, 0.8, multi_face=True)
+
+
+@pytest.mark.parametrize("name", _crowd_cases())
+def test_every_face_of_a_real_crowd(crowd, crowd_found, name):
+    """samples/crowd.jpg (the White House Situation Room, 1 May 2011, public domain): 13 people seated
+    and standing in rows, faces 35-112 px (5.5-17 % of the 640 px short side), turned, looking down,
+    a hand over a mouth, glasses, older faces. Each is found once, its mesh lies on its own face (boxes
+    drawn by hand, look.CROWD_FACES) and spans it, and with multi_face the retouch changes it."""
+    import look
+
+    faces, out = crowd_found
+    x0, y0, x1, y1 = look.CROWD_FACES[name]
+    assert (x1 - x0) >= 0.04 * min(crowd.shape[:2])
+    mine = look.face_in(faces, (x0, y0, x1, y1))
+    assert len(mine) == 1, (name, [f.box for f in faces])
+    lo, hi = mine[0].landmarks.min(axis=0), mine[0].landmarks.max(axis=0)
+    tol = 0.05 * (x1 - x0)
+    assert x0 - tol <= lo[0] and hi[0] <= x1 + tol and y0 - tol <= lo[1] and hi[1] <= y1 + tol, (name, lo, hi)
+    assert 0.7 * (x1 - x0) <= hi[0] - lo[0] <= 1.05 * (x1 - x0), (name, lo, hi)
+    cheeks = look.cheek_region(crowd.shape, mine[0])
+    assert np.abs(out[cheeks].astype(int) - crowd[cheeks]).mean() > 1.0, name
+
+
+def test_no_face_found_in_the_crowd_where_there_is_none(crowd_found):
+    """Every face found on samples/crowd.jpg is one of the people (not the back of the head in the
+    foreground, the pixelated document on the table or the seal on the wall)."""
+    import look
+
+    faces, _out = crowd_found
+    assert len(faces) >= 12
+    for f in faces:
+        assert sum(bool(look.face_in([f], box)) for box in look.CROWD_FACES.values()) == 1, f.box

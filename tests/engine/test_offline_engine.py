@@ -97,8 +97,8 @@ def test_finds_the_face_on_the_portrait(engine, portrait):
     assert faces[0].landmarks.shape == (468, 2)
 
 
-def test_level_zero_is_identity(engine, portrait, group, family, garfield, phone):
-    for img in (portrait, group, family, garfield, phone):
+def test_level_zero_is_identity(engine, portrait, group, family, garfield, phone, crowd):
+    for img in (portrait, group, family, garfield, phone, crowd):
         out = engine(img, 0.0, True)
         assert out.dtype == np.uint8 and out.shape == img.shape
         assert np.array_equal(out, img)
@@ -111,9 +111,10 @@ def test_output_shape_and_dtype(engine, portrait):
     assert out.shape == odd.shape and out.dtype == np.uint8
 
 
-def test_pixels_outside_face_regions_unchanged(engine, portrait, hopper, group, family, garfield, phone):
+def test_pixels_outside_face_regions_unchanged(engine, portrait, hopper, group, family, garfield, phone,
+                                               crowd):
     for img, multi in ((portrait, False), (hopper, False), (group, True), (group, False), (family, True),
-                       (garfield, False), (phone, True)):
+                       (garfield, False), (phone, True), (crowd, True), (crowd, False)):
         regions = engine.face_regions(img, multi)
         out = engine(img, 1.0, multi)
         keep = outside(img.shape, regions)
