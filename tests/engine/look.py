@@ -321,19 +321,20 @@ def report(level=0.8):
         blem = blemish_var(out, region, face.width) / max(1e-6, blemish_var(img, region, face.width))
         print("%-14s %5.0f %8.2f %8.2f %6.2f %6d %7.2f %7.2f %8d %7.1f%% %8.2f %8.2f" % (
             name, face.width, dc, dn, abs(dc - dn), nn, c0, dcm, n, 100 * share, tex, blem))
-    img = load_rgb(os.path.join(SAMPLES, FAMILY + ".jpg"))
-    out = eng(img, level, True)
-    for face in sorted(eng.find_faces(img, every_face=True), key=lambda f: f.box[0]):
-        dc, dn, nn = whitening_gap(img, out, face)
-        c0, dcm = lip_chroma_gain(img, out, face)
-        n, share = warp_outside_share(img, warp_only(img, face, level), face)
-        skin = cheek_region(img.shape, face)
-        tex = fine_detail_var(out, skin) / max(1e-6, fine_detail_var(img, skin))
-        region = skin_region(img, face)
-        blem = blemish_var(out, region, face.width) / max(1e-6, blemish_var(img, region, face.width))
-        print("%-14s %5.0f %8.2f %8.2f %6.2f %6d %7.2f %7.2f %8d %7.1f%% %8.2f %8.2f" % (
-            "family@%d" % face.box[0], face.width, dc, dn, abs(dc - dn), nn, c0, dcm, n, 100 * share, tex,
-            blem))
+    for group in (FAMILY, CROWD):
+        img = load_rgb(os.path.join(SAMPLES, group + ".jpg"))
+        out = eng(img, level, True)
+        for face in sorted(eng.find_faces(img, every_face=True), key=lambda f: f.box[0]):
+            dc, dn, nn = whitening_gap(img, out, face)
+            _m, c0, dcm = lips_measured(img, out, face)
+            n, share = warp_outside_share(img, warp_only(img, face, level), face)
+            skin = cheek_region(img.shape, face)
+            tex = fine_detail_var(out, skin) / max(1e-6, fine_detail_var(img, skin))
+            region = skin_region(img, face)
+            blem = blemish_var(out, region, face.width) / max(1e-6, blemish_var(img, region, face.width))
+            print("%-14s %5.0f %8.2f %8.2f %6.2f %6d %7.2f %7.2f %8d %7.1f%% %8.2f %8.2f" % (
+                "%s@%d" % (group, face.box[0]), face.width, dc, dn, abs(dc - dn), nn, c0, dcm, n, 100 * share,
+                tex, blem))
     small = downscaled_to_face(photos()["portrait"][0], eng.find_faces(photos()["portrait"][0])[0], 40)
     face = eng.find_faces(small)[0]
     out = eng(small, level, False)
