@@ -9,6 +9,8 @@ from .clock import SYSTEM
 
 KIND_LAYER, KIND_GROUP, KIND_TEXT, KIND_MASK, KIND_OTHER = "layer", "group", "text", "mask", "other"
 MODE_NORMAL, MODE_GRAIN_EXTRACT, MODE_GRAIN_MERGE = "normal", "grain-extract", "grain-merge"
+MODE_DIFFERENCE = "difference"
+SELECT_REPLACE, SELECT_ADD, SELECT_INTERSECT = "replace", "add", "intersect"
 
 
 class LayerInfo(object):
@@ -81,8 +83,9 @@ class Host(object):
         raise NotImplementedError
 
     def set_mode(self, layer, mode):
-        """Set the layer mode: MODE_NORMAL, MODE_GRAIN_EXTRACT or MODE_GRAIN_MERGE (GIMP's legacy
-        grain modes: lower - upper + 128 and lower + upper - 128 on the stored 8-bit values)."""
+        """Set the layer mode: MODE_NORMAL, MODE_GRAIN_EXTRACT, MODE_GRAIN_MERGE or MODE_DIFFERENCE
+        (GIMP's legacy modes: lower - upper + 128, lower + upper - 128 and |lower - upper| on the
+        stored 8-bit values)."""
         raise NotImplementedError
 
     def merge_down(self, layer):
@@ -91,6 +94,36 @@ class Host(object):
         raise NotImplementedError
 
     def set_name(self, layer, name):
+        raise NotImplementedError
+
+    # the change mask (layerjob.add_change_mask; the rule is smart_beauty.changemask)
+    def binarize(self, layer, threshold):
+        """Make ``layer`` white where its brightest channel is at least ``threshold`` (a fraction of
+        full scale, on the stored values), black elsewhere."""
+        raise NotImplementedError
+
+    def save_selection(self):
+        """A saved copy of the image's selection (a channel), or None when nothing is selected."""
+        raise NotImplementedError
+
+    def restore_selection(self, saved):
+        """Make ``saved`` (from :meth:`save_selection`) the selection again and drop the copy; None:
+        select nothing."""
+        raise NotImplementedError
+
+    def select_values(self, item, operation):
+        """Combine the selection (SELECT_REPLACE, SELECT_ADD, SELECT_INTERSECT) with ``item``'s gray
+        values: a layer (through a grayscale copy of it as its layer mask) or a saved selection."""
+        raise NotImplementedError
+
+    def grow_selection(self, pixels):
+        raise NotImplementedError
+
+    def feather_selection(self, pixels):
+        raise NotImplementedError
+
+    def mask_from_selection(self, new):
+        """Add the selection as ``new``'s layer mask (all black when nothing is selected)."""
         raise NotImplementedError
 
     def progress_start(self, text):

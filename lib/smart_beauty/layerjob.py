@@ -5,7 +5,8 @@ a private temp folder, make the file fit the service limits (a scaled-down expor
 run a :class:`~smart_beauty.jobs.RetouchJob` in the background while the host's progress bar
 follows it, then insert the result as a new layer directly above
 the source, in the same parent, at the source's offsets and full size, with the source's alpha,
-and the selection as its mask -- all in one undo group. Every failure becomes one message through
+and the selection as its mask -- all in one undo group. With ``layer_mask`` its mask is where the
+retouch changed the layer (:func:`add_change_mask`), within the selection if there is one. Every failure becomes one message through
 the host and leaves the image as it was; the temp folder is always removed.
 
 Layers over the service limits are sent reduced and the result is composed at full size with the
@@ -21,9 +22,10 @@ import os
 import shutil
 import traceback
 
-from . import errors, imagefile, localserver, protocol
+from . import changemask, errors, imagefile, localserver, protocol
 from .compat import text_type
-from .host import KIND_GROUP, KIND_LAYER, KIND_MASK, KIND_TEXT, MODE_GRAIN_EXTRACT, MODE_GRAIN_MERGE, MODE_NORMAL
+from .host import KIND_GROUP, KIND_LAYER, KIND_MASK, KIND_TEXT, MODE_DIFFERENCE, MODE_GRAIN_EXTRACT, MODE_GRAIN_MERGE
+from .host import MODE_NORMAL, SELECT_ADD, SELECT_INTERSECT, SELECT_REPLACE
 from .host import HostError
 from .jobs import DEFAULT_DEADLINE, RetouchJob
 from .settings import deadline_from_env
@@ -34,6 +36,7 @@ MIN_SIDE = 2
 # Lossless PNGs over 5 MB are exported again, smaller; a little headroom for the next try.
 SIZE_HEADROOM = 0.9
 MAX_EXPORT_TRIES = 4
+NOT_SAVED = object()   # add_result: the user's selection was not saved (so there is nothing to restore)
 
 
 class Outcome(object):
@@ -128,10 +131,11 @@ def export_within_limits(host, layer, info, directory):
 
 
 def retouch_layer(host, layer, level, multi_face=False, client=None, settings=None,
-                  deadline=None, tick=0.1, policy=None, backend="auto", effects=None):
+                  deadline=None, tick=0.1, policy=None, backend="auto", effects=None, layer_mask=False):
     """Retouch ``layer`` into a new layer above it. Returns an :class:`Outcome`; on failure the
     host has shown one message and the image is unchanged. ``effects``: strengths per effect
-    (:class:`~smart_beauty.effects.Effects`) for the job (see :class:`RetouchJob`)."""
+    (:class:`~smart_beauty.effects.Effects`) for the job (see :class:`RetouchJob`). ``layer_mask``:
+    the new layer's mask is where the retouch changed the layer (:func:`add_change_mask`)."""
     own_client = client is None
     workdir = None
     job = None
@@ -153,7 +157,8 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
             host.progress(event.fraction, "Smart Beauty: " + event.text)
         result = job.result_path
         host.progress(0.97, "Smart Beauty: adding the new layer")
-        outcome.layer = add_result(host, layer, info, result, layer_name(level), outcome.scale)
+        outcome.layer = add_result(host, layer, info, result, layer_name(level), outcome.scale,
+                                   layer_mask=layer_mask)
         host.progress(1.0, "Smart Beauty: done")
     except errors.SmartBeautyError as e:
         outcome.error = e
@@ -174,13 +179,15 @@ def retouch_layer(host, layer, level, multi_face=False, client=None, settings=No
     return outcome
 
 
-def add_result(host, source, info, result_path, name, scale=1.0):
+def add_result(host, source, info, result_path, name, scale=1.0, layer_mask=False):
     """All image changes, in one undo group; on failure the new layers are taken out again.
 
     A result computed on a reduced copy (``scale`` < 1) is composed at full size so that the
     original's detail survives (see :func:`compose_detail`); layers with transparency are scaled up
-    as they are (the grain modes would mix their alpha into the colours)."""
+    as they are (the grain modes would mix their alpha into the colours). The new layer's mask is
+    the selection, or with ``layer_mask`` where the retouch changed the layer (within the selection)."""
     created = []
+    saved = NOT_SAVED
     host.begin_undo(source)
     try:
         if scale < 1.0 and not info.has_alpha:
@@ -191,9 +198,20 @@ def add_result(host, source, info, result_path, name, scale=1.0):
             host.place(new, info.offsets[0], info.offsets[1], info.width, info.height)
         if info.has_alpha:
             host.restore_alpha(source, new)
-        host.selection_to_mask(new)
+        if layer_mask:
+            saved = host.save_selection()
+            add_change_mask(host, source, new, info, saved, created)
+            saved, unsaved = NOT_SAVED, saved
+            host.restore_selection(unsaved)      # the user's selection, as it was
+        else:
+            host.selection_to_mask(new)
         return new
     except Exception as e:
+        if saved is not NOT_SAVED:
+            try:
+                host.restore_selection(saved)
+            except Exception:  # noqa: BLE001 - the first error is the one to report
+                pass
         for layer in reversed(created):
             try:
                 host.remove_layer(layer)
@@ -204,6 +222,38 @@ def add_result(host, source, info, result_path, name, scale=1.0):
         raise _host_error("add the result as a new layer", e)
     finally:
         host.end_undo(source)
+
+
+def add_change_mask(host, source, new, info, saved, created):
+    """Give ``new`` (the retouch of ``source``, placed over it) a layer mask that is where the retouch
+    changed the layer, by the rule of :mod:`smart_beauty.changemask`, with GIMP's own operations
+    (the same for every backend: the service returns only an image). ``saved``: the user's selection
+    (:meth:`Host.save_selection`), which the mask is kept within; the caller restores it after.
+
+    A copy of the source in difference mode over a copy of the result, merged: |result - source| per
+    channel. Binarized on its brightest channel: white where a channel moved by more than
+    CHANGED_ABOVE. As the selection: grown, feathered, then the white pixels added again at full
+    strength (the feather must not soften the changed pixels themselves: the composite through the
+    mask must be the result there), then kept within the user's selection, and made ``new``'s mask.
+    """
+    grow, feather = changemask.radii(info.width, info.height)
+    result = host.insert_copy(new, new)
+    created.append(result)
+    over = host.insert_copy(source, result)
+    created.append(over)
+    host.set_mode(over, MODE_DIFFERENCE)
+    diff = host.merge_down(over)                                 # |result - source|
+    created[-2:] = [diff]
+    host.binarize(diff, changemask.threshold())                  # white: changed by more than a level
+    host.select_values(diff, SELECT_REPLACE)
+    host.grow_selection(grow)
+    host.feather_selection(feather)
+    host.select_values(diff, SELECT_ADD)                         # the changed pixels fully opaque
+    if saved is not None:
+        host.select_values(saved, SELECT_INTERSECT)
+    host.remove_layer(diff)
+    created.remove(diff)
+    host.mask_from_selection(new)
 
 
 def compose_detail(host, source, info, result_path, name, scale, created):

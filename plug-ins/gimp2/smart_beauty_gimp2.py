@@ -9,6 +9,9 @@ PDB only: the workflow (export, limits, the AILab job, inserting the result) liv
 interface (``smart_beauty.host``). The procedures:
 
 * ``python-fu-smart-beauty (image, drawable, beauty_level, multi_face)``
+* ``python-fu-smart-beauty-masked (image, drawable, beauty_level, multi_face)`` -- the same, the new
+  layer's mask where the retouch changed the layer (GIMP 3: the ``layer-mask`` argument; here a
+  procedure of its own, because a fifth argument would break every existing 4-argument call)
 * ``python-fu-smart-beauty-batch (input, output_folder, beauty_level, multi_face)``
 * ``python-fu-smart-beauty-settings ()`` -- stores the API key (asked in a password dialog, never
   a procedure argument) and tests it.
@@ -75,10 +78,17 @@ MASK_APPLY = _enum("MASK_APPLY", 0)
 CLIP_TO_IMAGE = _enum("CLIP_TO_IMAGE", 1)
 CLIP_TO_BOTTOM_LAYER = _enum("CLIP_TO_BOTTOM_LAYER", 2)
 MASK_DISCARD = _enum("MASK_DISCARD", 1)
+ADD_MASK_COPY = _enum("ADD_MASK_COPY", 5)
+DESATURATE_VALUE = _enum("DESATURATE_VALUE", 4)
+HISTOGRAM_VALUE = _enum("HISTOGRAM_VALUE", 0)
 # The legacy grain modes: exactly lower -/+ upper around 128 on the stored values (see layerjob).
 LAYER_MODES = {} if MISSING else {sb_host.MODE_NORMAL: _enum("LAYER_MODE_NORMAL", 28),
                                   sb_host.MODE_GRAIN_EXTRACT: _enum("LAYER_MODE_GRAIN_EXTRACT_LEGACY", 20),
-                                  sb_host.MODE_GRAIN_MERGE: _enum("LAYER_MODE_GRAIN_MERGE_LEGACY", 21)}
+                                  sb_host.MODE_GRAIN_MERGE: _enum("LAYER_MODE_GRAIN_MERGE_LEGACY", 21),
+                                  sb_host.MODE_DIFFERENCE: _enum("LAYER_MODE_DIFFERENCE_LEGACY", 6)}
+CHANNEL_OPS = {} if MISSING else {sb_host.SELECT_ADD: _enum("CHANNEL_OP_ADD", 0),
+                                  sb_host.SELECT_REPLACE: _enum("CHANNEL_OP_REPLACE", 2),
+                                  sb_host.SELECT_INTERSECT: _enum("CHANNEL_OP_INTERSECT", 3)}
 
 
 def _native(text):
@@ -211,6 +221,39 @@ class GimpHost(object if MISSING else sb_host.Host):
     def set_name(self, layer, name):
         pdb.gimp_item_set_name(layer, _native(name))
 
+    # -- the change mask (layerjob.add_change_mask)
+    def binarize(self, layer, threshold):
+        pdb.gimp_drawable_desaturate(layer, DESATURATE_VALUE)
+        pdb.gimp_drawable_threshold(layer, HISTOGRAM_VALUE, threshold, 1.0)
+
+    def save_selection(self):
+        if pdb.gimp_selection_is_empty(self.image):
+            return None
+        return pdb.gimp_selection_save(self.image)
+
+    def restore_selection(self, saved):
+        if saved is None:
+            pdb.gimp_selection_none(self.image)
+            return
+        pdb.gimp_image_select_item(self.image, CHANNEL_OPS[sb_host.SELECT_REPLACE], saved)
+        pdb.gimp_image_remove_channel(self.image, saved)
+
+    def select_values(self, item, operation):
+        if pdb.gimp_item_is_layer(item):
+            if pdb.gimp_layer_get_mask(item) is None:
+                pdb.gimp_layer_add_mask(item, pdb.gimp_layer_create_mask(item, ADD_MASK_COPY))
+            item = pdb.gimp_layer_get_mask(item)
+        pdb.gimp_image_select_item(self.image, CHANNEL_OPS[operation], item)
+
+    def grow_selection(self, pixels):
+        pdb.gimp_selection_grow(self.image, int(pixels))
+
+    def feather_selection(self, pixels):
+        pdb.gimp_selection_feather(self.image, float(pixels))
+
+    def mask_from_selection(self, new):
+        pdb.gimp_layer_add_mask(new, pdb.gimp_layer_create_mask(new, ADD_MASK_SELECTION))
+
     # -- feedback
     def progress_start(self, text):
         self._text = text
@@ -302,7 +345,7 @@ def _backend(from_dialog):
         return None
 
 
-def smart_beauty(image, drawable, beauty_level, multi_face):
+def smart_beauty(image, drawable, beauty_level, multi_face, layer_mask=False):
     from_dialog = _from_dialog()
     name = _backend(from_dialog)
     if name is None:
@@ -315,9 +358,13 @@ def smart_beauty(image, drawable, beauty_level, multi_face):
         _fail([problem], from_dialog)
         return
     host = GimpHost(image)
-    layerjob.retouch_layer(host, drawable, beauty_level, bool(multi_face), backend=name)
+    layerjob.retouch_layer(host, drawable, beauty_level, bool(multi_face), backend=name, layer_mask=layer_mask)
     gimp.displays_flush()
     _fail(host.failures, from_dialog)
+
+
+def smart_beauty_masked(image, drawable, beauty_level, multi_face):
+    smart_beauty(image, drawable, beauty_level, multi_face, layer_mask=True)
 
 
 def smart_beauty_batch(input, output_folder, beauty_level, multi_face):  # noqa: A002 - PDB name
@@ -425,7 +472,8 @@ def _without_library(*args):
 
 
 if MISSING:
-    smart_beauty = smart_beauty_batch = smart_beauty_settings = smart_beauty_check = _without_library
+    smart_beauty = smart_beauty_masked = smart_beauty_batch = smart_beauty_settings = smart_beauty_check = \
+        _without_library
 
 
 def register_procedures():
@@ -452,6 +500,22 @@ def register_procedures():
         ] + _KNOBS,
         [],
         smart_beauty,
+        menu="<Image>/Filters/Enhance", on_run=_dialog_shown)
+
+    register(
+        "python_fu_smart_beauty_masked",
+        "Retouch a portrait with AILabTools Smart Beauty, as a new layer masked to where it changed",
+        "As Smart Beauty..., and the new layer's mask is where the retouch changed the layer (soft edged, within "
+        "the selection), so you can paint the retouch out or in afterwards.",
+        "Smart Beauty for GIMP contributors", "GPL-3.0-or-later", "2026",
+        "Smart Beauty as _Masked Layer...",
+        "RGB*, GRAY*, INDEXED*",
+        [
+            (PF_IMAGE, "image", "Input image", None),
+            (PF_DRAWABLE, "drawable", "Input drawable", None),
+        ] + _KNOBS,
+        [],
+        smart_beauty_masked,
         menu="<Image>/Filters/Enhance", on_run=_dialog_shown)
 
     register(

@@ -6,7 +6,7 @@ limits, the AILab job, inserting the result) lives in ``smart_beauty.layerjob`` 
 ``smart_beauty.gimpbatch``; :class:`GimpHost` fills in their host interface (``smart_beauty.host``)
 and :class:`SmartBeauty` declares the procedures:
 
-* ``python-fu-smart-beauty`` (run-mode, image, drawables, beauty-level 0..1, multi-face)
+* ``python-fu-smart-beauty`` (run-mode, image, drawables, beauty-level 0..1, multi-face, ..., layer-mask)
 * ``python-fu-smart-beauty-batch`` (run-mode, input, output-folder, beauty-level, multi-face)
 * ``python-fu-smart-beauty-settings`` (run-mode) -- stores the API key typed into a password field
   (interactive only; never a procedure argument, so never in GIMP's saved settings) and tests it.
@@ -71,7 +71,11 @@ NONINTERACTIVE = Gimp.RunMode.NONINTERACTIVE
 # The legacy grain modes: exactly lower -/+ upper around 128 on the stored values (see layerjob).
 LAYER_MODES = {} if MISSING else {sb_host.MODE_NORMAL: Gimp.LayerMode.NORMAL,
                                   sb_host.MODE_GRAIN_EXTRACT: Gimp.LayerMode.GRAIN_EXTRACT_LEGACY,
-                                  sb_host.MODE_GRAIN_MERGE: Gimp.LayerMode.GRAIN_MERGE_LEGACY}
+                                  sb_host.MODE_GRAIN_MERGE: Gimp.LayerMode.GRAIN_MERGE_LEGACY,
+                                  sb_host.MODE_DIFFERENCE: Gimp.LayerMode.DIFFERENCE_LEGACY}
+CHANNEL_OPS = {} if MISSING else {sb_host.SELECT_ADD: Gimp.ChannelOps.ADD,
+                                  sb_host.SELECT_REPLACE: Gimp.ChannelOps.REPLACE,
+                                  sb_host.SELECT_INTERSECT: Gimp.ChannelOps.INTERSECT}
 
 
 def _check(result, what):
@@ -177,6 +181,41 @@ class GimpHost(object if MISSING else sb_host.Host):
 
     def set_name(self, layer, name):
         layer.set_name(name)
+
+    # -- the change mask (layerjob.add_change_mask)
+    def binarize(self, layer, threshold):
+        _check(layer.desaturate(Gimp.DesaturateMode.VALUE), "desaturate the difference")
+        _check(layer.threshold(Gimp.HistogramChannel.VALUE, threshold, 1.0), "threshold the difference")
+
+    def save_selection(self):
+        if Gimp.Selection.is_empty(self.image):
+            return None
+        return _check(Gimp.Selection.save(self.image), "save the selection")
+
+    def restore_selection(self, saved):
+        if saved is None:
+            _check(Gimp.Selection.none(self.image), "select nothing")
+            return
+        _check(self.image.select_item(Gimp.ChannelOps.REPLACE, saved), "restore the selection")
+        self.image.remove_channel(saved)
+
+    def select_values(self, item, operation):
+        if item.is_layer():
+            if item.get_mask() is None:
+                _check(item.add_mask(_check(item.create_mask(Gimp.AddMaskType.COPY), "copy the difference")),
+                       "add the difference mask")
+            item = item.get_mask()
+        _check(self.image.select_item(CHANNEL_OPS[operation], item), "select the changed pixels")
+
+    def grow_selection(self, pixels):
+        _check(Gimp.Selection.grow(self.image, int(pixels)), "grow the selection")
+
+    def feather_selection(self, pixels):
+        _check(Gimp.Selection.feather(self.image, float(pixels)), "feather the selection")
+
+    def mask_from_selection(self, new):
+        mask = _check(new.create_mask(Gimp.AddMaskType.SELECTION), "make the mask")
+        _check(new.add_mask(mask), "add the mask")
 
     # -- feedback
     def progress_start(self, text):
@@ -288,7 +327,7 @@ def run_smart_beauty(procedure, run_mode, image, drawables, config, run_data):
         stop = _preflight(procedure, _backend(config), before_dialog=True)
         if stop is not None:
             return stop
-        if not _dialog(procedure, config, "Smart Beauty", ["beauty-level", "multi-face", "backend"]):
+        if not _dialog(procedure, config, "Smart Beauty", ["beauty-level", "multi-face", "backend", "layer-mask"]):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
         stop = _preflight(procedure, _backend(config))
         if stop is not None:
@@ -300,7 +339,8 @@ def run_smart_beauty(procedure, run_mode, image, drawables, config, run_data):
     multi_face = config.get_property("multi-face")
     host = GimpHost(image)
     for drawable in list(drawables) or [None]:
-        layerjob.retouch_layer(host, drawable, level, multi_face, backend=_backend(config), effects=strengths)
+        layerjob.retouch_layer(host, drawable, level, multi_face, backend=_backend(config), effects=strengths,
+                               layer_mask=config.get_property("layer-mask"))
     Gimp.displays_flush()
     return _status(procedure, host.failures, run_mode)
 
@@ -498,4 +538,10 @@ class SmartBeauty(Gimp.PlugIn):
             what = effects.DESCRIPTIONS[name].capitalize() if effects else name
             procedure.add_double_argument(name, name.capitalize(), "%s, 0 to 1 (offline engine only); -1: from "
                                           "the preset or the beauty level" % what, -1.0, 1.0, -1.0, RW)
+        if procedure.get_name() == PROC:
+            # the batch writes flattened PNGs, where a layer mask cannot live (the CLI's --mask writes one)
+            procedure.add_boolean_argument("layer-mask", "Add as a _masked layer",
+                                           "Give the new layer a mask that is where the retouch changed it (soft "
+                                           "edged; within the selection), to paint it out or in afterwards",
+                                           False, RW)
         return procedure

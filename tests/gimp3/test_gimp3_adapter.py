@@ -44,8 +44,10 @@ def test_procedures_declare_the_contract_arguments(g3):
     proc = g3.pdb.lookup_procedure("python-fu-smart-beauty")
     strengths = list(effects.Effects.__slots__)
     assert [a.name for a in proc.get_arguments()] == ["run-mode", "image", "drawables", "beauty-level",
-                                                      "multi-face", "backend", "preset"] + strengths
-    for arg in proc.get_arguments()[7:]:      # optional: -1 = from the preset or the level
+                                                      "multi-face", "backend", "preset"] + strengths + ["layer-mask"]
+    mask = proc.get_arguments()[-1]
+    assert (mask.value_type, mask.default_value) == ("boolean", False)
+    for arg in proc.get_arguments()[7:-1]:      # optional: -1 = from the preset or the level
         assert (arg.value_type, arg.minimum, arg.maximum, arg.default_value) == ("double", -1.0, 1.0, -1.0)
     level = proc.get_arguments()[3]
     assert (level.value_type, level.minimum, level.maximum, level.default_value) == ("double", 0.0, 1.0, 0.8)
@@ -235,7 +237,7 @@ def test_interactive_dialog_ok_and_cancel(g3):
     img, group, face = portrait_scene(g3)
 
     def ok(dialog):
-        assert dialog.filled == ["beauty-level", "multi-face", "backend"]
+        assert dialog.filled == ["beauty-level", "multi-face", "backend", "layer-mask"]
         dialog.config.set_property("beauty-level", 0.4)
         return True
     g3.monkeypatch.setattr(g3.GimpUi, "RESPONDER", ok)

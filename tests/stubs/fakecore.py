@@ -43,8 +43,13 @@ LAYER_MODE_NORMAL = 28
 #   grain extract: lower - upper + 128, grain merge: lower + upper - 128, clamped to 0..255.
 LAYER_MODE_GRAIN_EXTRACT_LEGACY = 20
 LAYER_MODE_GRAIN_MERGE_LEGACY = 21
+# legacy difference: |lower - upper| on the stored values (real GIMP 2.10.22/3.0.4/3.2.6: exact on 8-bit)
+LAYER_MODE_DIFFERENCE_LEGACY = 6
 MODELLED_MODES = (LAYER_MODE_NORMAL_LEGACY, LAYER_MODE_NORMAL, LAYER_MODE_GRAIN_EXTRACT_LEGACY,
-                  LAYER_MODE_GRAIN_MERGE_LEGACY)
+                  LAYER_MODE_GRAIN_MERGE_LEGACY, LAYER_MODE_DIFFERENCE_LEGACY)
+# GimpDesaturateMode / GimpHistogramChannel (the ones modelled)
+DESATURATE_VALUE = 4
+HISTOGRAM_VALUE = 0
 # GimpMergeType
 EXPAND_AS_NECESSARY, CLIP_TO_IMAGE, CLIP_TO_BOTTOM_LAYER, FLATTEN_IMAGE = 0, 1, 2, 3
 
@@ -186,6 +191,8 @@ def blend(lower, upper, mode):
         return np.clip(lower - upper + 128.0, 0, 255)
     if mode == LAYER_MODE_GRAIN_MERGE_LEGACY:
         return np.clip(lower + upper - 128.0, 0, 255)
+    if mode == LAYER_MODE_DIFFERENCE_LEGACY:
+        return np.abs(lower - upper)
     raise ProcedureError("stand-in: layer mode %r is not modelled" % (mode,))
 
 
@@ -270,6 +277,7 @@ class ImageModel(object):
         self.undo_groups = 0        # top-level groups that have been closed
         self.filename = None
         self.active = []            # selected layers (GIMP 3) / active layer (2.10 = first)
+        self.channels = []          # saved selections (gimp-selection-save), top -> bottom
         self.deleted = False
         self.dirty = 0
 
@@ -389,7 +397,7 @@ class ImageModel(object):
         if layer.mode in (LAYER_MODE_NORMAL_LEGACY, LAYER_MODE_NORMAL):
             out[..., :3], oa = over(mixed, a, lo[..., :3], lo[..., 3:4] / 255.0, layer.mode)
             out[..., 3:4] = oa * 255.0
-        else:  # the grain modes keep the lower layer's alpha (composited onto the backdrop)
+        else:  # the grain and difference modes keep the lower layer's alpha (composited onto the backdrop)
             out[..., :3] = lo[..., :3] * (1 - a) + mixed * a
             out[..., 3:4] = lo[..., 3:4]
         rgba = np.clip(np.round(out), 0, 255).astype(np.uint8)
@@ -432,6 +440,72 @@ class ImageModel(object):
         x1, y1 = min(self.width, int(round(x + w))), min(self.height, int(round(y + h)))
         if x1 > x0 and y1 > y0:
             m[y0:y1, x0:x1] = 255
+        self.combine_selection(op, m)
+
+    def select_item(self, op, item):
+        """gimp-image-select-item with a channel (a layer mask at its layer's offsets, or a saved
+        selection): its values, not only where it is non-zero."""
+        if item.kind != "mask" or item.deleted or not item.attached or item.image is not self:
+            raise ProcedureError("stand-in: only selecting by an attached channel of this image is modelled")
+        m = np.zeros((self.height, self.width), np.uint8)
+        ox, oy = item.layer.offsets if item.layer is not None else (0, 0)
+        x0, y0 = max(0, ox), max(0, oy)
+        x1, y1 = min(self.width, ox + item.width), min(self.height, oy + item.height)
+        if x1 > x0 and y1 > y0:
+            m[y0:y1, x0:x1] = item.pixels[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+        self.combine_selection(op, m)
+
+    def save_selection(self):
+        """gimp-selection-save: a new channel (added to the image) holding the selection."""
+        channel = MaskModel(self, "Selection Mask copy", self.width, self.height)
+        channel.pixels[:] = self.selection
+        channel.attached = True
+        self.channels.insert(0, channel)
+        self.push_undo()
+        return channel
+
+    def remove_channel(self, channel):
+        if channel not in self.channels:
+            raise ProcedureError("Item '%s' (%d) is not a channel of this image" % (channel.name, channel.id))
+        self.channels.remove(channel)
+        channel.attached = False
+        channel.deleted = True
+        self.push_undo()
+
+    def grow_selection(self, steps):
+        """gimp-selection-grow: a round dilation by ``steps`` pixels (max over a disk)."""
+        steps = int(steps)
+        if steps <= 0:
+            return
+        sel = self.selection
+        out = sel.copy()
+        h, w = sel.shape
+        for dy in range(-steps, steps + 1):
+            for dx in range(-steps, steps + 1):
+                if dx * dx + dy * dy > steps * steps:
+                    continue
+                shifted = np.zeros_like(sel)
+                shifted[max(0, dy):h + min(0, dy), max(0, dx):w + min(0, dx)] = \
+                    sel[max(0, -dy):h + min(0, -dy), max(0, -dx):w + min(0, -dx)]
+                np.maximum(out, shifted, out=out)
+        self.selection = out
+        self.push_undo()
+
+    def feather_selection(self, radius):
+        """gimp-selection-feather: a Gaussian blur of the selection (GIMP: std. dev. about radius / 3.5,
+        which is close enough for the stand-in: what the tests check is the 0 far away and the 255
+        kept by the changed pixels)."""
+        sigma = max(float(radius) / 3.5, 1e-6)
+        r = int(np.ceil(3 * sigma))
+        k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+        k /= k.sum()
+        f = self.selection.astype(np.float64)
+        f = np.apply_along_axis(lambda v: np.convolve(np.pad(v, r, mode="constant"), k, mode="valid"), 0, f)
+        f = np.apply_along_axis(lambda v: np.convolve(np.pad(v, r, mode="constant"), k, mode="valid"), 1, f)
+        self.selection = np.clip(np.round(f), 0, 255).astype(np.uint8)
+        self.push_undo()
+
+    def combine_selection(self, op, m):
         if op == CHANNEL_OP_REPLACE:
             self.selection = m
         elif op == CHANNEL_OP_ADD:
@@ -579,6 +653,27 @@ class LayerModel(ItemModel):
         if self.attached:
             self.image.push_undo()
 
+    def desaturate(self, mode):
+        """gimp-drawable-desaturate; VALUE (the brightest channel) is the one modelled."""
+        if mode != DESATURATE_VALUE or BASE_OF_TYPE[self.type] != RGB:
+            raise ProcedureError("stand-in: only VALUE desaturation of RGB layers is modelled")
+        self.require_attached("desaturate")
+        value = self.pixels[..., :3].max(axis=-1)
+        self.pixels[..., 0] = self.pixels[..., 1] = self.pixels[..., 2] = value
+        self.image.push_undo()
+
+    def threshold(self, channel, low, high):
+        """gimp-drawable-threshold on the VALUE channel: white where low <= value <= high (fractions of
+        full scale, on the stored values: real GIMP 2.10.22/3.0.4/3.2.6), black elsewhere."""
+        if channel != HISTOGRAM_VALUE or BASE_OF_TYPE[self.type] != RGB:
+            raise ProcedureError("stand-in: only VALUE thresholds of RGB layers are modelled")
+        self.require_attached("threshold")
+        value = self.pixels[..., :3].max(axis=-1) / 255.0
+        white = np.where((value >= low) & (value <= high), 255, 0).astype(np.uint8)
+        for c in range(3):
+            self.pixels[..., c] = white
+        self.image.push_undo()
+
     def create_mask(self, mtype):
         m = MaskModel(self.image, self.name + " mask", self.width, self.height)
         if mtype == ADD_MASK_WHITE:
@@ -595,8 +690,10 @@ class LayerModel(ItemModel):
             x1, y1 = min(self.image.width, ox + self.width), min(self.image.height, oy + self.height)
             if x1 > x0 and y1 > y0:
                 m.pixels[y0 - oy:y1 - oy, x0 - ox:x1 - ox] = sel[y0:y1, x0:x1]
-        elif mtype == ADD_MASK_COPY:
-            m.pixels[:] = luminance(self.rgba()[..., :3])
+        elif mtype == ADD_MASK_COPY:   # real GIMP: the gray of the layer flattened on black
+            rgba = self.rgba()
+            gray = luminance(rgba[..., :3]).astype(np.uint16)
+            m.pixels[:] = ((gray * rgba[..., 3] + 127) // 255).astype(np.uint8)
         else:
             raise ProcedureError("Unsupported mask type %r in this stand-in" % (mtype,))
         return m

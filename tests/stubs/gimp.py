@@ -520,6 +520,42 @@ def _selection_none(img):
     img.push_undo()
 
 
+@proc("gimp-image-select-item", ["IMAGE:image", "INT32:operation", "ITEM:item"])
+def _select_item(img, op, item):
+    img.select_item(op, _layer(item, "item"))
+
+
+@proc("gimp-selection-save", ["IMAGE:image"], ["CHANNEL:channel"])
+def _selection_save(img):
+    return img.save_selection()
+
+
+@proc("gimp-image-remove-channel", ["IMAGE:image", "CHANNEL:channel"])
+def _image_remove_channel(img, channel):
+    img.remove_channel(_layer(channel, "channel"))
+
+
+@proc("gimp-selection-grow", ["IMAGE:image", "INT32:steps"])
+def _selection_grow(img, steps):
+    img.grow_selection(steps)
+
+
+@proc("gimp-selection-feather", ["IMAGE:image", "FLOAT:radius"])
+def _selection_feather(img, radius):
+    img.feather_selection(radius)
+
+
+@proc("gimp-drawable-desaturate", ["DRAWABLE:drawable", "INT32:desaturate-mode"])
+def _drawable_desaturate(d, mode):
+    _layer(d, "drawable").desaturate(mode)
+
+
+@proc("gimp-drawable-threshold", ["DRAWABLE:drawable", "INT32:channel", "FLOAT:low-threshold",
+                                  "FLOAT:high-threshold"])
+def _drawable_threshold(d, channel, low, high):
+    _layer(d, "drawable").threshold(channel, low, high)
+
+
 @proc("gimp-selection-bounds", ["IMAGE:image"],
       ["INT32:non-empty", "INT32:x1", "INT32:y1", "INT32:x2", "INT32:y2"])
 def _selection_bounds(img):

@@ -51,3 +51,22 @@ def expected_rgb(layer_model, level):
 
 def undo_balanced(image_model):
     return image_model.undo_depth == 0 and image_model.undo_starts == image_model.undo_ends
+
+
+def face_on_white(h, w, box, seed=5):
+    """White (what the SimpleEngine leaves exactly as it is) with a textured "face" in ``box`` (x0, y0,
+    x1, y1): the retouch changes the box and nothing else."""
+    rgb = np.full((h, w, 3), 255, np.uint8)
+    x0, y0, x1, y1 = box
+    rgb[y0:y1, x0:x1] = portrait(y1 - y0, x1 - x0, seed)[..., :3] // 2   # dark: every pixel changes visibly
+    return rgb
+
+
+def composite_without_mask(image_model, layer_model):
+    """The image's composite as if ``layer_model`` had no layer mask (the plain result over the rest)."""
+    mask = layer_model.mask
+    layer_model.mask = None
+    try:
+        return image_model.composite()
+    finally:
+        layer_model.mask = mask

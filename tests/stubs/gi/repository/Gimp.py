@@ -68,6 +68,7 @@ class ImageType(enum.IntEnum):
 
 class LayerMode(enum.IntEnum):
     NORMAL_LEGACY = 0
+    DIFFERENCE_LEGACY = 6
     GRAIN_EXTRACT_LEGACY = 20
     GRAIN_MERGE_LEGACY = 21
     NORMAL = 28
@@ -95,6 +96,22 @@ class AddMaskType(enum.IntEnum):
 class MaskApplyMode(enum.IntEnum):
     APPLY = 0
     DISCARD = 1
+
+
+class DesaturateMode(enum.IntEnum):
+    LIGHTNESS = 0
+    LUMA = 1
+    AVERAGE = 2
+    LUMINANCE = 3
+    VALUE = 4
+
+
+class HistogramChannel(enum.IntEnum):
+    VALUE = 0
+    RED = 1
+    GREEN = 2
+    BLUE = 3
+    ALPHA = 4
 
 
 class ChannelOps(enum.IntEnum):
@@ -345,6 +362,16 @@ class Image(_Base):
         self._m.select_rectangle(int(operation), x, y, width, height)
         return True
 
+    @_pdb("gimp-image-select-item", ["GimpImage:image", "GimpChannelOps:operation", "GimpItem:item"])
+    def select_item(self, operation, item):
+        self._m.select_item(int(operation), _m(item, "item", Channel))
+        return True
+
+    @_pdb("gimp-image-remove-channel", ["GimpImage:image", "GimpChannel:channel"])
+    def remove_channel(self, channel):
+        self._m.remove_channel(_m(channel, "channel", Channel))
+        return True
+
     @_pdb("gimp-image-get-selection", ["GimpImage:image"], ["GimpSelection:selection"])
     def get_selection(self):
         return Selection._for(self._m)
@@ -423,6 +450,17 @@ class Item(_Base):
 
 
 class Drawable(Item):
+    @_pdb("gimp-drawable-desaturate", ["GimpDrawable:drawable", "GimpDesaturateMode:desaturate-mode"])
+    def desaturate(self, desaturate_mode):
+        self._m.desaturate(int(desaturate_mode))
+        return True
+
+    @_pdb("gimp-drawable-threshold", ["GimpDrawable:drawable", "GimpHistogramChannel:channel",
+                                      "gdouble:low-threshold", "gdouble:high-threshold"])
+    def threshold(self, channel, low_threshold, high_threshold):
+        self._m.threshold(int(channel), float(low_threshold), float(high_threshold))
+        return True
+
     @_pdb("gimp-drawable-get-width", ["GimpDrawable:drawable"], ["gint:width"])
     def get_width(self):
         return self._m.width
@@ -574,6 +612,23 @@ class Selection(Channel):
     @_pdb("gimp-selection-is-empty", ["GimpImage:image"], ["gboolean:is-empty"])
     def is_empty(image):
         return _m(image, "image", Image).selection_is_empty()
+
+    @staticmethod
+    @_pdb("gimp-selection-save", ["GimpImage:image"], ["GimpChannel:channel"])
+    def save(image):
+        return _wrap(_m(image, "image", Image).save_selection())
+
+    @staticmethod
+    @_pdb("gimp-selection-grow", ["GimpImage:image", "gint:steps"])
+    def grow(image, steps):
+        _m(image, "image", Image).grow_selection(int(steps))
+        return True
+
+    @staticmethod
+    @_pdb("gimp-selection-feather", ["GimpImage:image", "gdouble:radius"])
+    def feather(image, radius):
+        _m(image, "image", Image).feather_selection(float(radius))
+        return True
 
     @staticmethod
     @_pdb("gimp-selection-none", ["GimpImage:image"])
