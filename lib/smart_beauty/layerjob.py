@@ -6,8 +6,9 @@ run a :class:`~smart_beauty.jobs.RetouchJob` in the background while the host's 
 follows it, then insert the result as a new layer directly above
 the source, in the same parent, at the source's offsets and full size, with the source's alpha,
 and the selection as its mask -- all in one undo group. With ``layer_mask`` its mask is where the
-retouch changed the layer (:func:`add_change_mask`), within the selection if there is one. Every failure becomes one message through
-the host and leaves the image as it was; the temp folder is always removed.
+retouch changed the layer (:func:`add_change_mask`), within the selection if there is one. Every
+failure becomes one message through the host and leaves the image as it was; the temp folder is
+always removed.
 
 Layers over the service limits are sent reduced and the result is composed at full size with the
 change the service made (:func:`compose_detail`), so untouched areas keep the original's detail.
