@@ -29,13 +29,19 @@ umask gives an ordinary file, only once complete.
 Writers that can only write by name (GIMP's exporters) write into the item's private work folder
 and copy the file in with :func:`copy_to_temp_output` (the same :func:`open_temp_output`).
 
+Companion outputs (``extras(output) -> [paths]``, e.g. the CLI's ``--mask`` file beside each output):
+``finish`` writes each into ``item.temp_extras[path]`` (a temp file made like ``temp_output``); they
+are renamed into place before the output itself, so an output on disk always has its companions.
+
 Resume: an item whose output already exists is ``skipped`` unless ``force``. With a ``recipe`` (a
 dict of the options that shape the result, made by :func:`recipe`; the CLI and the GIMP batches
 both pass one), the batch keeps a ledger in each output folder (:data:`LEDGER`): what each output
 was made from (source path, size, mtime, sha256, recipe). Then an existing output is skipped only
 when its ledger entry matches the source and the recipe; it is redone when the same source changed
 or the recipe differs, and refused (failed, unsent) when it was made from another file or by
-something else. ``force_hint`` ends those refusals with how this host's user replaces it anyway. Rate limits: every job
+something else. An output whose companions (``extras``) are missing is redone; companions the ledger
+records for an output that is redone without them are removed (they would no longer match it).
+``force_hint`` ends those refusals with how this host's user replaces it anyway. Rate limits: every job
 shares the client's pause (:meth:`Client._pause_all`): after a 429/503 with ``Retry-After`` no job of
 this client sends anything before the pause ends; a job refused for rate limiting after the client's
 own retries is put back in the queue (nothing was processed or billed) and the batch keeps one job
@@ -94,6 +100,8 @@ class BatchItem(object):
         self.error = None        # the SmartBeautyError (None when done/skipped)
         self.state = None        # the job's current Progress while running
         self.context = {}        # the caller's own data (a Prepared upload, a GIMP image...)
+        self.extras = []         # companion outputs written beside ``output`` (Batch ``extras``)
+        self.temp_extras = {}    # companion -> its temp file, while ``finish`` runs
         self.requeues = 0
         self._started = None
 
@@ -120,10 +128,12 @@ class Batch(object):
 
     def __init__(self, client, pairs, prepare, finish, level=1.0, multi_face=False, jobs=DEFAULT_JOBS,
                  force=False, deadline=DEFAULT_DEADLINE, policy=None, release=None, workdir=None, recipe=None,
-                 force_hint=None, clock=None, effects=None):
+                 force_hint=None, clock=None, effects=None, extras=None):
         self.client = client
         self.clock = clock or getattr(client, "clock", None) or SYSTEM
         self.items = [BatchItem(src, dest) for src, dest in pairs]
+        for item in self.items:
+            item.extras = list(extras(item.output)) if extras is not None and item.output else []
         self.prepare = prepare
         self.finish = finish
         self.release = release
@@ -208,15 +218,17 @@ class Batch(object):
                     self._end(item, FAILED, refusal)
                     yield self._event("failed", item)
                 return
-            unwritable = output_problems([item.output for item in self.items if item.output])
+            unwritable = output_problems([path for item in self.items if item.output
+                                          for path in [item.output] + item.extras])
             for item in self.items:
                 verdict, reason = self._resume_verdict(item)
                 if verdict == "skip":
                     item.status = SKIPPED
                     self._counts[SKIPPED] += 1
                     yield self._event("skipped", item)
-                elif item.output in unwritable or verdict == "refuse":
-                    self._end(item, FAILED, errors.BadInputError(unwritable.get(item.output) or reason))
+                elif verdict == "refuse" or [p for p in [item.output] + item.extras if p in unwritable]:
+                    problem = [unwritable[p] for p in [item.output] + item.extras if p in unwritable]
+                    self._end(item, FAILED, errors.BadInputError(problem[0] if problem else reason))
                     yield self._event("failed", item)
                 else:
                     pending.append(item)
@@ -274,8 +286,8 @@ class Batch(object):
         item_dir = tempfile.mkdtemp(prefix="item-", dir=workdir)
         prepared = False
         try:
-            if item.output:
-                _remove_stale_temps(item.output)
+            for output in ([item.output] + item.extras) if item.output else []:
+                _remove_stale_temps(output)
             path = self.prepare(item, item_dir)
             prepared = True
             if self.recipe is not None and "fingerprint" not in item.context:
@@ -343,16 +355,23 @@ class Batch(object):
             if self._abandon.is_set():
                 raise errors.CancelledError()
             temp = _temp_output(item.output)
+            item.temp_extras = dict((extra, _temp_output(extra)) for extra in item.extras)
             try:
                 self.finish(item, result, temp)
-                if not os.path.isfile(temp) or os.path.getsize(temp) == 0:
-                    raise errors.SmartBeautyError("The result of %s was not written; please report this."
-                                                  % os.path.basename(item.source))
+                for written in [temp] + list(item.temp_extras.values()):
+                    if not os.path.isfile(written) or os.path.getsize(written) == 0:
+                        raise errors.SmartBeautyError("The result of %s was not written; please report this."
+                                                      % os.path.basename(item.source))
+                for extra in item.extras:         # the companions first: an output always has them
+                    _set_mode(item.temp_extras[extra], self.file_mode)
+                    replace_file(item.temp_extras[extra], extra)
                 _set_mode(temp, self.file_mode)
                 replace_file(temp, item.output)
             finally:
-                if os.path.lexists(temp):
-                    os.remove(temp)
+                for left in [temp] + list(item.temp_extras.values()):
+                    if os.path.lexists(left):
+                        os.remove(left)
+                item.temp_extras = {}
             self._record(item)
             self._end(item, DONE, None)
             yield self._event("done", item)
@@ -383,6 +402,8 @@ class Batch(object):
         """("run" | "skip" | "refuse", reason) for an item at the start of the batch."""
         if self.force or not item.output or not os.path.lexists(item.output):
             return "run", None
+        if [extra for extra in item.extras if not os.path.lexists(extra)]:
+            return "run", None   # a companion (the --mask file) is missing: made again with its output
         if self.recipe is None:
             return "skip", None
         folder, name = os.path.split(os.path.abspath(item.output))
@@ -408,7 +429,18 @@ class Batch(object):
         folder, name = os.path.split(os.path.abspath(item.output))
         record = dict(item.context.get("fingerprint") or fingerprint(item.source))
         record.update({"source": os.path.abspath(item.source), "recipe": self.recipe})
+        extras = [os.path.basename(extra) for extra in item.extras]
+        if extras:
+            record["extras"] = extras
         ledger = self._ledger(folder)
+        previous = ledger.get(name)
+        for stale in (previous.get("extras") or []) if isinstance(previous, dict) else []:
+            # a companion this output had, made by us for it, that this run did not make again
+            if stale not in extras and os.path.basename(stale) == stale:
+                try:
+                    os.remove(os.path.join(folder, stale))
+                except OSError:
+                    pass
         ledger[name] = record
         try:
             write_ledger(folder, ledger, self.file_mode)

@@ -1,6 +1,6 @@
 """``smart-beauty``: retouch image files from the command line, run the local server, manage the key.
 
-    smart-beauty retouch DIR_OR_FILE... [-o OUTDIR] [--jobs N] [--force] [--report FILE.json|.csv]
+    smart-beauty retouch DIR_OR_FILE... [-o OUTDIR] [--jobs N] [--force] [--report FILE.json|.csv] [--mask]
                                   [--level F | --preset NAME] [--smooth F] [--tone F] [--slim F]
                                   [--eyes F] [--lips F] [--texture F] [--multi-face] [--api-base URL]
                                   [--backend auto|cloud|local] [--deadline S]
@@ -22,7 +22,7 @@ import tempfile
 import threading
 
 import smart_beauty
-from smart_beauty import Settings, batch, batchfiles, effects, errors, imagefile, localserver, settings
+from smart_beauty import Settings, batch, batchfiles, changemask, effects, errors, imagefile, localserver, settings
 from smart_beauty_py3 import backends, imaging
 
 
@@ -102,6 +102,9 @@ def build_parser():
                         "profile, bit depth and metadata are kept where the format allows")
     p.add_argument("--strip-metadata", action="store_true",
                    help="leave EXIF and XMP (camera, date, GPS...) out of the results; the colour profile stays")
+    p.add_argument("--mask", action="store_true",
+                   help="also write NAME-mask.png beside each result: 8-bit gray, white where the retouch changed "
+                        "the picture, soft-edged, black elsewhere (a layer mask for the result over the original)")
     p.set_defaults(func=cmd_retouch)
 
     p = sub.add_parser("presets", help="list, save or delete presets (named strengths per effect)")
@@ -248,7 +251,7 @@ def cmd_presets(args):
 # -- retouch -----------------------------------------------------------------------------------
 
 REPORT_FIELDS = ("file", "status", "seconds", "request_id", "error", "output", "task_id", "encoding", "scale",
-                 "format", "level", "preset", "effects")
+                 "format", "level", "preset", "effects", "mask")
 _PIL_NAMES = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF"}
 
 
@@ -287,15 +290,18 @@ def cmd_retouch(args):
     pairs, claimed, clashes = [], {}, []
     for src in files:
         dest = output_path(src, args.output_dir, args.out_format)
-        if dest in claimed:
-            clashes.append((src, claimed[dest]))
+        written = [dest, changemask.mask_path(dest)] if args.mask else [dest]
+        taken = [path for path in written if path in claimed]
+        if taken:
+            clashes.append((src, claimed[taken[0]]))
             continue
-        claimed[dest] = src
+        claimed.update((path, src) for path in written)
         pairs.append((src, dest))
     for src, other in clashes:
         print("%s: its result would overwrite the one of %s (same name); rename one of them." % (src, other),
               file=sys.stderr)
-    problems = batch.output_problems([dest for _src, dest in pairs])
+    problems = batch.output_problems([path for _src, dest in pairs
+                                      for path in ([dest, changemask.mask_path(dest)] if args.mask else [dest])])
     if problems:  # before anything is sent: no credits for results that could not be kept
         raise errors.BadInputError(" ".join(sorted(set(problems.values()))))
     with backends.open_backend(args.backend, api_base=args.api_base, clock=args.clock,
@@ -308,7 +314,7 @@ def cmd_retouch(args):
                 file=sys.stderr)
         run = make_batch(backend.client, pairs, chosen.level, args.multi_face, jobs=args.jobs, force=args.force,
                          deadline=args.deadline, out_format=args.out_format, strip_metadata=args.strip_metadata,
-                         effects=chosen.effects)
+                         effects=chosen.effects, mask=args.mask)
         interrupted = _drive(run, show_progress=not args.quiet and sys.stderr.isatty(), chosen=chosen)
     failed = run.count(batch.FAILED) + len(clashes)
     summary = run.summary(extra_failed=len(clashes))
@@ -355,14 +361,18 @@ def check_report_path(path):
 
 
 def make_batch(client, pairs, level, multi_face, jobs=batch.DEFAULT_JOBS, force=False, deadline=300.0,
-               policy=None, out_format="png", strip_metadata=False, effects=None):
+               policy=None, out_format="png", strip_metadata=False, effects=None, mask=False):
     """A :class:`smart_beauty.batch.Batch` whose steps are the CLI's: Pillow in, the chosen format out.
-    ``effects``: strengths per effect (offline engine), recorded in the resume ledger's recipe."""
-    steps = _Steps(out_format, strip_metadata)
-    recipe = batch.recipe(level, multi_face, effects, format=out_format, strip_metadata=bool(strip_metadata))
+    ``effects``: strengths per effect (offline engine), recorded in the resume ledger's recipe.
+    ``mask``: also NAME-mask.png beside each output (a companion output of the batch, in the recipe)."""
+    steps = _Steps(out_format, strip_metadata, mask)
+    options = {"mask": True} if mask else {}      # outputs made without --mask keep their recipe
+    recipe = batch.recipe(level, multi_face, effects, format=out_format, strip_metadata=bool(strip_metadata),
+                          **options)
     return batch.Batch(client, pairs, steps.prepare, steps.finish, level=level, multi_face=multi_face, jobs=jobs,
                        force=force, deadline=deadline, policy=policy, release=steps.release, recipe=recipe,
-                       force_hint="use --force to replace it", effects=effects)
+                       force_hint="use --force to replace it", effects=effects,
+                       extras=(lambda output: [changemask.mask_path(output)]) if mask else None)
 
 
 class _Steps:
@@ -372,9 +382,10 @@ class _Steps:
     read again at the finish rather than held while the job waits: memory stays bounded by the jobs
     being written, whatever the size of the batch."""
 
-    def __init__(self, out_format: str, strip_metadata: bool):
+    def __init__(self, out_format: str, strip_metadata: bool, mask: bool = False):
         self.out_format = out_format
         self.strip_metadata = strip_metadata
+        self.mask = mask
 
     def _original(self, item) -> imaging.Original:
         """The headers only; :func:`imaging.prepare_original` / :func:`imaging.write_retouched` read
@@ -394,9 +405,13 @@ class _Steps:
     def finish(self, item, result_path, temp_output):
         original = self._original(item)
         fmt = imaging.output_format(self.out_format, original.format)
+        changed: list | None = [] if self.mask else None
         with batch.open_temp_output(temp_output) as f:
             item.context["format"] = imaging.write_retouched(original, item.context["prepared"].path, result_path,
-                                                             f, fmt)
+                                                             f, fmt, changed=changed)
+        if changed:   # --mask: where the retouch changed the picture (smart_beauty.changemask)
+            with batch.open_temp_output(item.temp_extras[changemask.mask_path(item.output)]) as f:
+                imaging.change_mask(changed.pop()).save(f, "PNG")
 
     @staticmethod
     def release(item):
@@ -415,7 +430,9 @@ def write_report(items, path, extra=(), chosen=None):
         used = {"level": chosen.level, "preset": chosen.preset,
                 "effects": None if strengths is None else (strengths.describe() if path.lower().endswith(".csv")
                                                            else strengths.as_dict())}
-    rows = [dict(item.as_row(), format=item.context.get("format"), **used) for item in items]
+    rows = [dict(item.as_row(), format=item.context.get("format"), **used,
+                 mask=item.extras[0] if item.extras and item.status in (batch.DONE, batch.SKIPPED) else None)
+            for item in items]
     rows += [dict({"file": src, "status": status, "error": error}, **used) for src, status, error in extra]
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -492,6 +509,8 @@ def _echo(event, bar, echo, chosen=None):
                 line += " (sent reduced to %.0f%%, %s)" % (item.scale * 100, item.encoding)
             if item.context.get("format"):
                 line += " [%s]" % item.context["format"]
+            if item.extras:
+                line += " + mask %s" % item.extras[0]
             if chosen is not None and chosen.effects is not None:
                 line += " (%s)" % chosen.describe()
             (bar.write if bar is not None else print)(line, file=sys.stdout)

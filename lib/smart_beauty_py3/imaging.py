@@ -17,9 +17,9 @@ import warnings
 import zlib
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, PngImagePlugin, TiffImagePlugin, TiffTags
+from PIL import Image, ImageCms, ImageFilter, ImageOps, PngImagePlugin, TiffImagePlugin, TiffTags
 
-from smart_beauty import errors, imagefile, protocol
+from smart_beauty import changemask, errors, imagefile, protocol
 
 Image.MAX_IMAGE_PIXELS = 200_000_000  # 200 MP: photographers' files, still refusing absurd bombs
 JPEG_QUALITIES = (95, 92, 88, 85, 80)
@@ -474,9 +474,11 @@ def prepare_original(original: Original, workdir=None) -> Prepared:
 
 
 def write_retouched(original: Original, sent_path: str, result_path: str, out, fmt: str,
-                    strip_rows: int = 256) -> str:
+                    strip_rows: int = 256, changed: list | None = None) -> str:
     """Write the retouched ``original`` to the file object ``out`` as ``fmt`` (png, jpeg, tiff);
-    returns what was written, e.g. "png 16-bit, ICC profile kept".
+    returns what was written, e.g. "png 16-bit, ICC profile kept". ``changed`` (``--mask``): a list
+    that gets the H x W bool array of the pixels whose stored value moved by more than
+    ``changemask.CHANGED_ABOVE`` levels (of 255) in a channel, before the file is encoded.
 
     The *change* the service made (its result minus what it was sent, both brought into the
     original's colour space with its profile) is upscaled strip by strip and added to the original
@@ -489,6 +491,11 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
             and not original.has_alpha and not original.rotated and result.size == _header_size(original.path)):
         # The file itself was sent and the service saw exactly its pixels: original + (result - sent)
         # is the result itself, so the original need not be decoded again.
+        if changed is not None:
+            with Image.open(sent_path) as f:
+                sent8 = np.asarray(f.convert("RGB"), dtype=np.int16)
+            changed.append(np.abs(np.asarray(result, dtype=np.int16) - sent8).max(axis=-1) > changemask.CHANGED_ABOVE)
+            del sent8
         return save_as(original, result, out, fmt)
     original = original.load()
     with Image.open(sent_path) as f:
@@ -505,6 +512,7 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
     same_size = sent_o.size == (width, height)
     sy = sent_o.size[1] / float(height)
     work = np.int32 if original.bits == 16 else np.int16   # wide enough, and half the memory for 8 bits
+    moved = np.zeros((height, width), bool) if changed is not None else None
     for top in range(0, height, strip_rows):
         bottom = min(height, top + strip_rows)
         if same_size:
@@ -524,9 +532,14 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
             if image is None:                       # 8-bit and 16-bit grey: Pillow holds the pixels
                 raise ValueError("no pixels to write")
             strip = np.asarray(image.crop((0, top, width, bottom)), dtype=work)
+        before = strip.copy() if moved is not None else None
         strip += up_r.reshape(strip.shape)
         del up_r
         np.clip(strip, 0, top_value, out=strip)
+        if moved is not None:
+            step = np.abs(strip - before)
+            moved[top:bottom] = (step.max(axis=-1) if step.ndim == 3 else step) > changemask.CHANGED_ABOVE * gain
+            del step, before
         strip = strip.astype(dtype)
         if deep is not None:
             deep[top:bottom] = strip
@@ -536,9 +549,52 @@ def write_retouched(original: Original, sent_path: str, result_path: str, out, f
             image.paste(Image.fromarray(strip) if original.bits == 16 or strip.ndim == 2
                         else Image.fromarray(strip, original.colour), (0, top))
     del sent_o, result_o
+    if changed is not None:
+        changed.append(moved)
     if deep is not None:
         return save_rgb16(original, out, fmt)
     return save_as(original, image, out, fmt)
+
+
+def change_mask(changed) -> Image.Image:
+    """The ``--mask`` picture (8-bit gray) for the H x W bool array of changed pixels, by the rule of
+    :mod:`smart_beauty.changemask`: 255 on the changed pixels; around them grown by ``grow`` (a square
+    here, GIMP's grow is round) and feathered by ``feather`` (a Gaussian of standard deviation
+    feather / 3.5, as GIMP's selection feather); 0 beyond."""
+    height, width = changed.shape
+    grow, feather = changemask.radii(width, height)
+    grown = _window_max(_window_max(changed, grow, 0), grow, 1)
+    soft = Image.fromarray(grown.astype(np.uint8) * 255, "L").filter(ImageFilter.GaussianBlur(feather / 3.5))
+    del grown
+    mask = np.array(soft)
+    mask[changed] = 255
+    return Image.fromarray(mask, "L")
+
+
+def _window_max(a, radius: int, axis: int):
+    """max of ``a`` over [i - radius, i + radius] along ``axis`` (nothing beyond the edges), in
+    O(log radius) passes: windows of 1, 2, 4... cells are combined (van Herk's doubling)."""
+    n = 2 * radius + 1
+    pad = [(0, 0)] * a.ndim
+    pad[axis] = (radius, radius)
+    m = np.pad(a, pad)
+    size = m.shape[axis]
+
+    def ahead(x, k):   # x[i + k] along the axis (0 past the end)
+        out = np.zeros_like(x)
+        src, dst = [slice(None)] * x.ndim, [slice(None)] * x.ndim
+        src[axis], dst[axis] = slice(k, None), slice(0, size - k)
+        out[tuple(dst)] = x[tuple(src)]
+        return out
+    length = 1
+    while length * 2 <= n:
+        m = np.maximum(m, ahead(m, length))
+        length *= 2
+    if length < n:
+        m = np.maximum(m, ahead(m, n - length))
+    keep = [slice(None)] * a.ndim
+    keep[axis] = slice(0, a.shape[axis])    # padded i = original i - radius: its window ends at i + radius
+    return m[tuple(keep)]
 
 
 def _header_size(path: str) -> tuple[int, int]:

@@ -374,3 +374,33 @@ def test_copy_to_temp_output_follows_no_link(tmpdir):
         raise AssertionError("a link was written through")
     with open(victim) as f:
         assert f.read() == "mine"
+
+
+def test_companion_outputs_are_written_before_their_output_and_resume_needs_them(ailab, tmpdir):
+    """``extras`` (the CLI's --mask file): written through the batch's own temp files, renamed into place
+    before the output; an output whose companion is missing is redone; a companion the ledger recorded
+    for an output that is redone without it is removed."""
+    from smart_beauty.batch import LEDGER, recipe
+    pairs, out = inputs(tmpdir, 1)
+    companion = pairs[0][1] + ".mask.png"
+    seen = []
+
+    def finish(item, result, temp):
+        shutil.copyfile(result, temp)
+        if item.extras:
+            seen.append(sorted(item.temp_extras) == [companion] and not os.path.exists(companion))
+            with open(item.temp_extras[companion], "wb") as f:
+                f.write(b"mask")
+
+    def run(extras=True):
+        batch = make_batch(ailab, pairs, finish=finish, recipe=recipe(0.5, False, mask=extras) if extras
+                           else recipe(0.5, False), extras=(lambda output: [output + ".mask.png"]) if extras else None)
+        batch.run_all()
+        return batch.items[0]
+    assert run().status == DONE and seen == [True] and os.path.exists(companion)
+    assert sorted(n for n in os.listdir(out) if not n.startswith(LEDGER)) == ["p00.beauty.png",
+                                                                             "p00.beauty.png.mask.png"]
+    assert run().status == SKIPPED
+    os.remove(companion)
+    assert run().status == DONE and os.path.exists(companion)
+    assert run(extras=False).status == DONE and not os.path.exists(companion)
