@@ -103,3 +103,21 @@ def test_help_names_the_mask_file(capsys):
     with pytest.raises(SystemExit):
         cli.main(["retouch", "--help"])
     assert "NAME-mask.png" in capsys.readouterr().out
+
+
+def test_a_16_bit_original_gets_its_mask_at_its_own_depth(service_env):
+    """The change is added to the 16-bit original (imaging.write_retouched's strip path): a pixel is changed
+    when a channel moved by more than one 8-bit level (257 in 16 bits)."""
+    from photofiles import png16
+
+    from smart_beauty_py3 import imaging
+    (service_env / "in").mkdir()
+    source = np.asarray(face_on_white()).astype(np.uint16) * 257 + 100 * (np.asarray(face_on_white()) < 255)
+    png16(str(service_env / "in" / "face.png"), source)
+    assert run(service_env, "--mask") == 0
+    result, _alpha = imaging.read_rgb16(str(service_env / "out" / "face.beauty.png"))
+    mask = np.asarray(Image.open(service_env / "out" / "face.beauty-mask.png")).astype(int)
+    moved = np.abs(result.astype(int) - source.astype(int)).max(axis=-1)
+    changed = moved > 257
+    assert changed.sum() > 0.9 * (BOX[2] - BOX[0]) * (BOX[3] - BOX[1]) and (mask[changed] == 255).all()
+    assert (moved[mask < 255] <= 257).all() and mask[:5].max() == 0
