@@ -114,7 +114,8 @@ def test_real_gimp3_starts_the_offline_engine_itself(root, request, host_work):
     r = json.loads(rj.read_text())
     log = host_work / "config" / "local-server.log"
     detail = "%s\n--- server log\n%s\n--- gimp\n%s" % (r, log.read_text() if log.exists() else "-", res.output[-4000:])
-    assert r["args"][5:] == ["backend", "preset", "smooth", "tone", "slim", "eyes", "lips", "texture"], detail
+    assert r["args"][5:] == ["backend", "preset", "smooth", "tone", "slim", "eyes", "lips", "texture",
+                             "layer-mask"], detail
     assert len(r["runs"]) == 4, detail
     first, second, preset, unknown = r["runs"]
     assert preset["status"] == "success" and preset["added"] == 1, detail
