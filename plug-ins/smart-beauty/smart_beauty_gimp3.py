@@ -480,7 +480,8 @@ class SmartBeauty(Gimp.PlugIn):
                 "Retouch a portrait with AILabTools Smart Beauty, as a new layer",
                 "Sends each selected layer to the AILabTools Smart Beauty service and adds the retouched "
                 "result as a new layer above it (same offsets and size, alpha kept, the selection as its "
-                "mask), in one undo step. The API key comes from AILAB_API_KEY or Smart Beauty Settings...",
+                "mask; with layer-mask, a mask that is where the retouch changed it), in one undo step. The API "
+                "key comes from AILAB_API_KEY or Smart Beauty Settings...",
                 name)
         else:
             run = {PROC_BATCH: run_batch, PROC_SETTINGS: run_settings, PROC_CHECK: run_check}[name]
