@@ -52,3 +52,25 @@ def test_a_preset_by_name_is_the_engines_own_result_for_it(local_cli, engine, po
     out = retouch(local_cli / "c", "--preset", "natural")
     assert np.array_equal(out, engine(portrait, 1.0, effects=BUILTIN["natural"]))
     assert not np.array_equal(out, engine(portrait, 1.0))
+
+
+def test_the_mask_of_a_real_retouch_covers_the_face_and_nothing_far_from_it(local_cli, engine, portrait):
+    """--mask with the real engine: the result over the original through the mask is the result within a
+    level; the mask is 255 on every changed pixel, inside the face's region plus the grow and feather, 0
+    beyond (the engine works there only)."""
+    from smart_beauty import changemask
+    from smart_beauty_engine.masks import face_roi
+
+    result = retouch(local_cli / "m", "--mask").astype(int)
+    mask = np.asarray(Image.open(local_cli / "m" / "portrait.beauty-mask.png")).astype(int)
+    source = portrait.astype(int)
+    changed = np.abs(result - source).max(axis=-1) > changemask.CHANGED_ABOVE
+    assert changed.mean() > 0.01 and (mask[changed] == 255).all()
+    composite = np.round(source + (result - source) * mask[..., None] / 255.0)
+    assert np.abs(composite - result).max() <= 1
+    x0, y0, x1, y1 = face_roi(engine.find_faces(portrait, every_face=False)[0], portrait.shape)
+    grow, feather = changemask.radii(portrait.shape[1], portrait.shape[0])
+    reach = grow + 2 * feather
+    far = np.ones(mask.shape, bool)
+    far[max(0, y0 - reach):y1 + reach, max(0, x0 - reach):x1 + reach] = False
+    assert far.mean() > 0.5 and (mask[far] == 0).all()
