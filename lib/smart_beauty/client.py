@@ -21,6 +21,7 @@ to another host), and result downloads never carry it.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import base64
 import os
 import random
 import tempfile
@@ -211,6 +212,29 @@ class Client(object):
             raise errors.ServiceError("The Smart Beauty service accepted the image but sent no task id; "
                                       "try again in a few minutes.", request_id=reply.request_id)
         return task_id
+
+    def retouch_now(self, image, level=1.0, multi_face=False, effects=None, waiter=None):
+        """A dialog's preview: ``image`` (PNG/JPEG bytes within the limits) retouched at once through
+        the synchronous mode of our local server (no task, no polling); returns the result's bytes.
+        Only for our server with the offline engine (``local``): the AILab service would charge for
+        every preview, so a cloud client refuses before anything is sent."""
+        if not self.local:
+            raise errors.BadInputError("Previews run on the offline engine only; the AILab service would "
+                                       "charge for each one.")
+        waiter = waiter or self.waiter()
+        if effects is not None and effects.level() is not None:
+            level = effects.level()
+        fmt = imagefile.sniff(image) or "png"
+        files = {"image_target": ("image" + imagefile.EXTENSIONS[fmt], image, imagefile.MIME_TYPES[fmt])}
+        reply = self._api("POST", protocol.SUBMIT_PATH, "submit", waiter,
+                          data=protocol.submit_fields(level, multi_face, effects, task_type="sync"),
+                          files=files, read_timeout=self.upload_timeout)
+        data = reply.body.get("data")
+        encoded = data.get("image") if isinstance(data, dict) else None
+        try:
+            return base64.b64decode(encoded)
+        except (TypeError, ValueError):
+            raise errors.BadResultError("The offline engine sent no preview image; try again.")
 
     def query(self, task_id, waiter=None):
         """Ask once for the state of a task."""

@@ -75,11 +75,12 @@ def format_level(level):
 EFFECT_FIELD_PREFIX = "smart_beauty_"
 
 
-def submit_fields(level, multi_face, effects=None):
+def submit_fields(level, multi_face, effects=None, task_type="async"):
     """The non-file multipart fields of a submit, in a stable order. ``effects`` (an
     :class:`~smart_beauty.effects.Effects`): our local server's per-effect fields are added -- only
-    ever for that server (see :meth:`smart_beauty.client.Client.submit`)."""
-    fields = [("task_type", "async"), ("beauty_level", format_level(level))]
+    ever for that server (see :meth:`smart_beauty.client.Client.submit`). ``task_type`` "sync": the
+    answer carries the result (only our local server's previews ask for that)."""
+    fields = [("task_type", task_type), ("beauty_level", format_level(level))]
     if multi_face:
         # "1" = retouch every face; any other value or no field = only the largest face.
         fields.append(("multi_face", "1"))
