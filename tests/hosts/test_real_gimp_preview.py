@@ -1,0 +1,156 @@
+"""The Smart Beauty dialog's preview in the real GIMP 3.0.4 and 3.2.x under Xvfb (issue #16).
+
+A local server with the offline engine runs on the host (this checkout's lib/, this Python) and is
+recorded in the config folder as the plug-ins' shared server (local-server.json), so the plug-in in
+the chroot reuses it over the loopback the roots share, exactly as it reuses a server it started.
+No API key: the backend is the offline engine. python-fu-smart-beauty runs INTERACTIVE; once its
+dialog is shown, Alt+V (the Preview toggle's mnemonic) switches the preview on, the dialog is
+photographed (``import``), and Escape cancels it.
+
+Checked: the preview reached the engine (its server charged its test credits for at least one sync
+request, and no async task), the cancelled run left the image as it was (one layer, not dirty: the
+preview never touches the image, so there is nothing in the undo history), libgimp printed no
+mnemonic complaint. The screenshot is kept in the test's folder; ``SB_PREVIEW_SHOTS=DIR`` copies it
+to DIR (scripts/screenshots.sh uses that for docs/images/gimp3-preview.png).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hosts import Bind, record_time
+from PIL import Image
+from test_real_gimp_dialog import GIMP3S, xdotool, xserver  # noqa: F401 - xserver is a fixture
+
+REPO = Path(__file__).resolve().parents[2]
+TITLE = "Smart Beauty"
+PROGRAM = r'''
+import json
+NI = Gimp.RunMode.NONINTERACTIVE
+img = Gimp.file_load(NI, Gio.File.new_for_path("/sb/work/in.png"))
+layer = img.get_layers()[0]
+img.clean_all()
+p = Gimp.get_pdb().lookup_procedure("python-fu-smart-beauty")
+c = p.create_config()
+c.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
+c.set_property("image", img)
+c.set_core_object_array("drawables", [layer])
+c.set_property("beauty-level", 0.8)
+c.set_property("preset", "natural")
+r = p.run(c)
+json.dump({"status": r.index(0).value_nick, "layers": [l.get_name() for l in img.get_layers()],
+           "dirty": img.is_dirty()}, open("/sb/work/result.json", "w"))
+'''
+WRAPPER = "#!/bin/sh\necho 'the test records a running server; this command is never started' >&2\nexit 1\n"
+
+
+def _engine_name():
+    try:
+        import smart_beauty_engine.offline  # noqa: F401
+        import mediapipe  # noqa: F401
+        return "offline"
+    except ImportError:
+        return "simple"
+
+
+@pytest.fixture
+def engine_server(tmp_path):
+    """``smart-beauty serve --announce`` on the host: its announcement (url, key, pid, engine, version)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "lib"))
+    engine = _engine_name()
+    proc = subprocess.Popen([sys.executable, "-m", "smart_beauty_py3.cli", "serve", "--port", "0", "--announce",
+                             "--engine", engine, "--idle-exit", "600"], env=env, stdout=subprocess.PIPE,
+                            stderr=open(str(tmp_path / "server.log"), "w"), text=True, start_new_session=True)
+    line = proc.stdout.readline()
+    assert line, (tmp_path / "server.log").read_text()
+    yield json.loads(line)
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def balance(server):
+    import requests
+    r = requests.get(server["url"] + "/api/common/query-credits", headers={"ailabapi-api-key": server["key"]},
+                     timeout=10)
+    return r.json()["data"][0]["balance"]
+
+
+def preview_and_cancel(xhost, display, seen, stop, shot):
+    """Wait for the dialog, Alt+V (Preview), wait for the engine, photograph it, Escape."""
+    t0 = time.monotonic()
+    while not stop.is_set() and time.monotonic() - t0 < 120:
+        wins = xdotool(xhost, display, "search", "--name", "^%s$" % TITLE).stdout.split()
+        if not wins:
+            time.sleep(0.3)
+            continue
+        seen["after"] = round(time.monotonic() - t0, 1)
+        time.sleep(1.0)
+        xdotool(xhost, display, "windowfocus", "--sync", wins[0])
+        xdotool(xhost, display, "key", "--clearmodifiers", "alt+v")
+        time.sleep(float(os.environ.get("SB_PREVIEW_WAIT", "6")))
+        subprocess.run(["chroot", str(xhost.root), "env", "-i", "DISPLAY=" + display, "PATH=/usr/bin:/bin",
+                        "import", "-window", wins[0], "/tmp/" + shot], capture_output=True, timeout=60)
+        for _ in range(5):
+            xdotool(xhost, display, "windowfocus", "--sync", wins[0])
+            xdotool(xhost, display, "key", "--clearmodifiers", "Escape")
+            time.sleep(1.5)
+            if not xdotool(xhost, display, "search", "--name", "^%s$" % TITLE).stdout.split():
+                return
+        return
+
+
+@pytest.mark.parametrize("root", GIMP3S)
+def test_the_preview_pane_shows_the_offline_engines_result_and_cancel_leaves_no_trace(
+        root, request, xserver, host_work, engine_server):  # noqa: F811 - xserver is the fixture
+    xhost, display = xserver
+    gimp = request.getfixturevalue(root + "_host")
+    gimp.install_plugin(host_work)
+    portrait = Image.open(REPO / "samples" / "portrait.jpg").convert("RGB")
+    portrait.resize((1536, 1536), Image.LANCZOS).save(host_work / "in.png")   # reduced to 450 px for the pane
+    for d in ("tmp", "config", "bin"):
+        (host_work / d).mkdir()
+        os.chmod(str(host_work / d), 0o777)
+    (host_work / "bin" / "smart-beauty").write_text(WRAPPER)
+    os.chmod(str(host_work / "bin" / "smart-beauty"), 0o755)
+    (host_work / "config" / "local-server.json").write_text(json.dumps(engine_server))
+    credits_before = balance(engine_server)
+    shot = "sb-preview-%s-%d.png" % (root, os.getpid())
+    seen, stop = {}, threading.Event()
+    watcher = threading.Thread(target=preview_and_cancel, args=(xhost, display, seen, stop, shot), daemon=True)
+    watcher.start()
+    t0 = time.monotonic()
+    try:
+        res = gimp.batch(host_work, PROGRAM, env={
+            "TMPDIR": "/sb/work/tmp", "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config", "DISPLAY": display,
+            "SMART_BEAUTY_CLI": "/sb/work/bin/smart-beauty", "SMART_BEAUTY_ENGINE": engine_server["engine"]},
+            binds=[Bind(Path("/proc"), "/proc")], timeout=200)
+    finally:
+        stop.set()
+        watcher.join(60)
+    record_time("GIMP %s: the dialog's preview under Xvfb" % gimp.version, time.monotonic() - t0)
+    picture = xhost.root / "tmp" / shot
+    if picture.exists():
+        shutil.move(str(picture), str(host_work / "preview.png"))
+        if os.environ.get("SB_PREVIEW_SHOTS"):
+            shutil.copy(str(host_work / "preview.png"),
+                        os.path.join(os.environ["SB_PREVIEW_SHOTS"], "preview-%s.png" % root))
+    assert "after" in seen, "the dialog never appeared:\n" + res.output[-4000:]
+    assert [ln for ln in res.output.splitlines() if "mnemonic" in ln] == []
+    rj = host_work / "result.json"
+    assert rj.exists(), res.output[-4000:]
+    r = json.loads(rj.read_text())
+    assert r == {"status": "cancel", "layers": [r["layers"][0]], "dirty": False}, r
+    previews = (credits_before - balance(engine_server)) // 8
+    assert previews >= 1, "no preview reached the engine:\n" + res.output[-4000:]
+    assert (host_work / "preview.png").exists()
+    with Image.open(host_work / "preview.png") as im:
+        assert im.width > 600 and im.height > 450, im.size
