@@ -252,6 +252,31 @@ def test_interactive_dialog_ok_and_cancel(g3):
     assert core.snapshot(img._m) == before
 
 
+def test_dialog_on_the_cloud_asks_for_the_level_only_and_keeps_the_strengths_for_later(g3):
+    """The dialog shows the preset and strengths disabled on the cloud (with the reason): OK then
+    retouches with the beauty level alone -- not refused as a script passing strengths would be -- and
+    the strengths stay in the arguments GIMP remembers."""
+    img, group, face = portrait_scene(g3)
+
+    def ok(dialog):
+        dialog.config.set_property("beauty-level", 0.5)
+        dialog.config.set_property("preset", "natural")       # what the disabled controls still hold
+        dialog.config.set_property("slim", 0.0)
+        seen["config"] = dialog.config
+        return True
+    seen = {}
+    g3.monkeypatch.setattr(g3.GimpUi, "RESPONDER", ok)
+    result = g3.run("python-fu-smart-beauty", run_mode=g3.Gimp.RunMode.INTERACTIVE, image=img, drawables=[face])
+    assert status(result) == SUCCESS
+    assert group.get_children()[0].get_name() == "Smart Beauty (level 0.50)"
+    tasks = list(g3.ailab.stats()["tasks"].values())
+    assert len(tasks) == 1 and tasks[0]["level"] == 0.5 and tasks[0]["effects"] is None
+    assert seen["config"].get_property("preset") == "natural" and seen["config"].get_property("slim") == 0.0
+    # the same arguments from a script: refused, nothing sent
+    result = g3.run("python-fu-smart-beauty", image=img, drawables=[face], beauty_level=0.5, preset="natural")
+    assert status(result) != SUCCESS and len(g3.ailab.stats()["tasks"]) == 1
+
+
 @pytest.mark.parametrize("gimp_version", ["3.0.4", "3.2.6"])
 def test_dialogs_give_every_field_its_own_mnemonic(g3, gimp_version):
     """GIMP checks each dialog label's mnemonic (printed as "Procedure '...': no mnemonic for property

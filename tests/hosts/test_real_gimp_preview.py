@@ -31,9 +31,16 @@ REPO = Path(__file__).resolve().parents[2]
 TITLE = "Smart Beauty"
 PROGRAM = r'''
 import json
+CASE = %r
 NI = Gimp.RunMode.NONINTERACTIVE
 img = Gimp.file_load(NI, Gio.File.new_for_path("/sb/work/in.png"))
 layer = img.get_layers()[0]
+if CASE == "selection":     # a layer with offsets and a transparent strip; an ellipse around the face
+    layer.add_alpha()
+    img.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, 1536, 200)
+    layer.edit_clear()
+    layer.set_offsets(100, 60)
+    img.select_ellipse(Gimp.ChannelOps.REPLACE, 100 + 560, 60 + 240, 460, 560)
 img.clean_all()
 p = Gimp.get_pdb().lookup_procedure("python-fu-smart-beauty")
 c = p.create_config()
@@ -108,9 +115,16 @@ def preview_and_cancel(xhost, display, seen, stop, shot):
         return
 
 
-@pytest.mark.parametrize("root", GIMP3S)
+CASES = [("gimp3", "local"), ("gimp32", "local"), ("gimp3", "cloud"), ("gimp32", "selection")]
+
+
+@pytest.mark.parametrize("root, case", [c for c in CASES if c[0] in GIMP3S])
 def test_the_preview_pane_shows_the_offline_engines_result_and_cancel_leaves_no_trace(
-        root, request, xserver, host_work, engine_server):  # noqa: F811 - xserver is the fixture
+        root, case, request, xserver, host_work, engine_server):  # noqa: F811 - xserver is the fixture
+    """``local``: no key, the offline engine retouches and previews; ``cloud``: a key is set, so the
+    per-effect controls are disabled with the reason and the preview still runs on the offline engine
+    (never on the service: its address here answers nothing); ``selection``: a layer with offsets, a
+    transparent strip and an elliptic selection (the pane mixes the preview in by the selection)."""
     xhost, display = xserver
     gimp = request.getfixturevalue(root + "_host")
     gimp.install_plugin(host_work)
@@ -123,26 +137,27 @@ def test_the_preview_pane_shows_the_offline_engines_result_and_cancel_leaves_no_
     os.chmod(str(host_work / "bin" / "smart-beauty"), 0o755)
     (host_work / "config" / "local-server.json").write_text(json.dumps(engine_server))
     credits_before = balance(engine_server)
-    shot = "sb-preview-%s-%d.png" % (root, os.getpid())
+    shot = "sb-preview-%s-%s-%d.png" % (root, case, os.getpid())
+    env = {"TMPDIR": "/sb/work/tmp", "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config", "DISPLAY": display,
+           "SMART_BEAUTY_CLI": "/sb/work/bin/smart-beauty", "SMART_BEAUTY_ENGINE": engine_server["engine"]}
+    if case == "cloud":
+        env.update({"AILAB_API_KEY": "preview-test-key", "AILAB_API_BASE": "http://127.0.0.1:9"})
     seen, stop = {}, threading.Event()
     watcher = threading.Thread(target=preview_and_cancel, args=(xhost, display, seen, stop, shot), daemon=True)
     watcher.start()
     t0 = time.monotonic()
     try:
-        res = gimp.batch(host_work, PROGRAM, env={
-            "TMPDIR": "/sb/work/tmp", "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config", "DISPLAY": display,
-            "SMART_BEAUTY_CLI": "/sb/work/bin/smart-beauty", "SMART_BEAUTY_ENGINE": engine_server["engine"]},
-            binds=[Bind(Path("/proc"), "/proc")], timeout=200)
+        res = gimp.batch(host_work, PROGRAM % case, env=env, binds=[Bind(Path("/proc"), "/proc")], timeout=200)
     finally:
         stop.set()
         watcher.join(60)
-    record_time("GIMP %s: the dialog's preview under Xvfb" % gimp.version, time.monotonic() - t0)
+    record_time("GIMP %s: the dialog's preview under Xvfb (%s)" % (gimp.version, case), time.monotonic() - t0)
     picture = xhost.root / "tmp" / shot
     if picture.exists():
         shutil.move(str(picture), str(host_work / "preview.png"))
         if os.environ.get("SB_PREVIEW_SHOTS"):
             shutil.copy(str(host_work / "preview.png"),
-                        os.path.join(os.environ["SB_PREVIEW_SHOTS"], "preview-%s.png" % root))
+                        os.path.join(os.environ["SB_PREVIEW_SHOTS"], "preview-%s-%s.png" % (root, case)))
     assert "after" in seen, "the dialog never appeared:\n" + res.output[-4000:]
     assert [ln for ln in res.output.splitlines() if "mnemonic" in ln] == []
     rj = host_work / "result.json"
