@@ -351,6 +351,7 @@ class _Panel(object):
             config.get_property("beauty-level"), config.get_property("preset"),
             dict((name, config.get_property(name)) for name in EFFECT_ARGS))
         self.syncing = False
+        self.dragging = False     # a slider held with the mouse: its preview comes on release
         self.closed = False
         self.latest = None
         self.client = None
@@ -400,6 +401,8 @@ class _Panel(object):
             scale.set_hexpand(True)
             scale.set_size_request(200, -1)
             scale.connect("value-changed", self._strength_changed, name)
+            scale.connect("button-press-event", self._pressed)
+            scale.connect("button-release-event", self._released)
             grid.attach(label, 0, i, 1, 1)
             grid.attach(scale, 1, i, 1, 1)
             self.scales[name], self.labels[name] = scale, label
@@ -476,7 +479,17 @@ class _Panel(object):
         self.choice.set_strength(name, round(scale.get_value(), 2))
         self._store()
         self._sync()
+        if not self.dragging:     # keys and clicks at once; a drag when released
+            self._changed()
+
+    def _pressed(self, *args):
+        self.dragging = True
+        return False
+
+    def _released(self, *args):
+        self.dragging = False
         self._changed()
+        return False
 
     def _level_changed(self, *args):
         self.choice.set_level(self.config.get_property("beauty-level"))
