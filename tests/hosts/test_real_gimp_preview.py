@@ -10,7 +10,8 @@ photographed (``import``), and Escape cancels it.
 Checked: the preview reached the engine (its server charged its test credits for at least one sync
 request, and no async task), the cancelled run left the image as it was (one layer, not dirty: the
 preview never touches the image, so there is nothing in the undo history), libgimp printed no
-mnemonic complaint. The screenshot is kept in the test's folder; ``SB_PREVIEW_SHOTS=DIR`` copies it
+mnemonic complaint; in the ``local`` case "Save as preset..." (Alt+E) stored the dialog's strengths
+in the presets file the CLI reads. The screenshot is kept in the test's folder; ``SB_PREVIEW_SHOTS=DIR`` copies it
 to DIR (scripts/screenshots.sh uses that for docs/images/gimp3-preview.png).
 """
 import json
@@ -91,8 +92,9 @@ def balance(server):
     return r.json()["data"][0]["balance"]
 
 
-def preview_and_cancel(xhost, display, seen, stop, shot):
-    """Wait for the dialog, Alt+V (Preview), wait for the engine, photograph it, Escape."""
+def preview_and_cancel(xhost, display, seen, stop, shot, save_as=None):
+    """Wait for the dialog, Alt+V (Preview), wait for the engine, photograph it, optionally save the
+    strengths as a preset, Escape."""
     t0 = time.monotonic()
     while not stop.is_set() and time.monotonic() - t0 < 120:
         wins = xdotool(xhost, display, "search", "--name", "^%s$" % TITLE).stdout.split()
@@ -106,6 +108,20 @@ def preview_and_cancel(xhost, display, seen, stop, shot):
         time.sleep(float(os.environ.get("SB_PREVIEW_WAIT", "6")))
         subprocess.run(["chroot", str(xhost.root), "env", "-i", "DISPLAY=" + display, "PATH=/usr/bin:/bin",
                         "import", "-window", wins[0], "/tmp/" + shot], capture_output=True, timeout=60)
+        if save_as:      # Save as pr_eset... (Alt+E), type the name, Return
+            xdotool(xhost, display, "windowfocus", "--sync", wins[0])
+            xdotool(xhost, display, "key", "--clearmodifiers", "alt+e")
+            for _ in range(30):
+                ask = xdotool(xhost, display, "search", "--name", "^Save as preset$").stdout.split()
+                if ask:
+                    time.sleep(0.5)
+                    xdotool(xhost, display, "windowfocus", "--sync", ask[0])
+                    xdotool(xhost, display, "type", "--delay", "50", save_as)
+                    xdotool(xhost, display, "key", "Return")
+                    seen["saved"] = True
+                    time.sleep(1.5)
+                    break
+                time.sleep(0.3)
         for _ in range(5):
             xdotool(xhost, display, "windowfocus", "--sync", wins[0])
             xdotool(xhost, display, "key", "--clearmodifiers", "Escape")
@@ -143,7 +159,9 @@ def test_the_preview_pane_shows_the_offline_engines_result_and_cancel_leaves_no_
     if case == "cloud":
         env.update({"AILAB_API_KEY": "preview-test-key", "AILAB_API_BASE": "http://127.0.0.1:9"})
     seen, stop = {}, threading.Event()
-    watcher = threading.Thread(target=preview_and_cancel, args=(xhost, display, seen, stop, shot), daemon=True)
+    save_as = "My look" if case == "local" else None
+    watcher = threading.Thread(target=preview_and_cancel, args=(xhost, display, seen, stop, shot, save_as),
+                               daemon=True)
     watcher.start()
     t0 = time.monotonic()
     try:
@@ -167,5 +185,10 @@ def test_the_preview_pane_shows_the_offline_engines_result_and_cancel_leaves_no_
     previews = (credits_before - balance(engine_server)) // 8
     assert previews >= 1, "no preview reached the engine:\n" + res.output[-4000:]
     assert (host_work / "preview.png").exists()
+    if save_as:      # stored where the CLI and the procedures read presets, with the dialog's strengths
+        assert seen.get("saved"), seen
+        presets = json.loads((host_work / "config" / "presets.json").read_text())
+        assert presets == {"my-look": {"smooth": 0.5, "tone": 0.3, "slim": 0.2, "eyes": 0.15, "lips": 0.3,
+                                       "texture": 0.75}}, presets
     with Image.open(host_work / "preview.png") as im:
         assert im.width > 600 and im.height > 450, im.size
