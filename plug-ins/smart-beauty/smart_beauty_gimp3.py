@@ -352,6 +352,7 @@ class _Panel(object):
             dict((name, config.get_property(name)) for name in EFFECT_ARGS))
         self.syncing = False
         self.dragging = False     # a slider held with the mouse: its preview comes on release
+        self.unusable = None      # why this layer cannot be retouched (then no preview either)
         self.closed = False
         self.latest = None
         self.client = None
@@ -366,11 +367,15 @@ class _Panel(object):
                          config.connect("notify::multi-face", lambda *args: self._changed())]
         self._backend_changed()
         self._sync()
-        if layer is not None:
-            try:
-                self.copy = self._read_copy()     # the pane shows the layer until Preview is on
-            except Exception as e:  # noqa: BLE001 - one line in the dialog, never a traceback only
-                self.note.set_text(preview.error_line(e))
+        try:
+            layerjob.check_layer(GimpHost(image).describe(layer))   # OK would refuse it: say so now
+            self.copy = self._read_copy()     # the pane shows the layer until Preview is on
+        except errors.SmartBeautyError as e:
+            self.unusable = e.user_message
+            self.toggle.set_sensitive(False)
+            self.note.set_text(e.user_message)
+        except Exception as e:  # noqa: BLE001 - one line in the dialog, never a traceback only
+            self.note.set_text(preview.error_line(e))
 
     # -- building
     def _build(self):
@@ -505,6 +510,8 @@ class _Panel(object):
         if self.engine is None:
             self.engine = localserver.find_engine() is not None
         self.plan = preview.preview_plan(self.backend, self.engine)
+        if self.unusable:
+            self.plan = preview.Plan(False, self.unusable)
         self.toggle.set_sensitive(self.plan.enabled)
         if not self.plan.enabled and self.toggle.get_active():
             self.toggle.set_active(False)
