@@ -330,8 +330,10 @@ class _Panel(object):
     at 100 % zoom shows an upscaled blur, where the pane costs 4 / 7 ms (GdkPixbuf) and shows the real
     pixels of the reduced copy. See docs/gimp-plugins.md."""
 
-    LABELS = (("smooth", "Skin smoothing"), ("tone", "Skin tone"), ("slim", "Face slimming"),
-              ("eyes", "Larger eyes"), ("lips", "Lips"), ("texture", "Texture kept"))
+    #: each with a mnemonic of its own (Alt+key focuses the slider; Home/End: 0/1), none taken by the
+    #: dialog's fields (b, a, w), its buttons (r, c, o, l, s, h) or the panel's p, e, v
+    LABELS = (("smooth", "S_kin smoothing"), ("tone", "Skin _tone"), ("slim", "_Face slimming"),
+              ("eyes", "Larger e_yes"), ("lips", "L_ips"), ("texture", "Te_xture kept"))
 
     @classmethod
     def attach(cls, dialog, config, image, layer):
@@ -397,7 +399,8 @@ class _Panel(object):
         grid = Gtk.Grid(column_spacing=8, row_spacing=0)
         self.scales, self.labels = {}, {}
         for i, (name, text) in enumerate(self.LABELS):
-            label = Gtk.Label(label=text, xalign=0.0)
+            label = Gtk.Label.new_with_mnemonic(text)
+            label.set_xalign(0.0)
             label.set_tooltip_text(effects.DESCRIPTIONS[name].capitalize())
             adjustment = Gtk.Adjustment(value=0.0, lower=0.0, upper=1.0, step_increment=0.01, page_increment=0.1,
                                         page_size=0.0)
@@ -408,6 +411,7 @@ class _Panel(object):
             scale.connect("value-changed", self._strength_changed, name)
             scale.connect("button-press-event", self._pressed)
             scale.connect("button-release-event", self._released)
+            label.set_mnemonic_widget(scale)
             grid.attach(label, 0, i, 1, 1)
             grid.attach(scale, 1, i, 1, 1)
             self.scales[name], self.labels[name] = scale, label
@@ -465,7 +469,8 @@ class _Panel(object):
             for name, value in self.choice.shown().items():
                 self.scales[name].set_value(value)
                 text = dict(self.LABELS)[name]
-                self.labels[name].set_markup("<b>%s</b>" % text if name in self.choice.overrides else text)
+                self.labels[name].set_markup_with_mnemonic("<b>%s</b>" % text if name in self.choice.overrides
+                                                           else text)
             self.presets.set_active_id(self.choice.preset or "")
         finally:
             self.syncing = False

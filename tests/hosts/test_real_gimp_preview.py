@@ -23,14 +23,16 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
-from hosts import Bind, record_time
+from hosts import GIMP3_EXPORT_LAYER, Bind, record_time
 from PIL import Image
+from smart_beauty.effects import BUILTIN
 from test_real_gimp_dialog import GIMP3S, xdotool, xserver  # noqa: F401 - xserver is a fixture
 
 REPO = Path(__file__).resolve().parents[2]
 TITLE = "Smart Beauty"
-PROGRAM = r'''
+PROGRAM = GIMP3_EXPORT_LAYER + r'''
 import json
 CASE = %r
 NI = Gimp.RunMode.NONINTERACTIVE
@@ -51,19 +53,21 @@ c.set_core_object_array("drawables", [layer])
 c.set_property("beauty-level", 0.8)
 c.set_property("preset", "natural")
 r = p.run(c)
-json.dump({"status": r.index(0).value_nick, "layers": [l.get_name() for l in img.get_layers()],
-           "dirty": img.is_dirty()}, open("/sb/work/result.json", "w"))
+R = {"status": r.index(0).value_nick, "layers": [l.get_name() for l in img.get_layers()], "dirty": img.is_dirty()}
+if CASE == "ok" and R["status"] == "success":
+    export_layer(img.get_layers()[0], "/sb/work/new.png")
+json.dump(R, open("/sb/work/result.json", "w"))
 '''
 WRAPPER = "#!/bin/sh\necho 'the test records a running server; this command is never started' >&2\nexit 1\n"
 
 
 def _engine_name():
+    """The real offline engine when it can run here (OpenCV and its model files), else the stand-in."""
     try:
-        import smart_beauty_engine.offline  # noqa: F401
-        import mediapipe  # noqa: F401
-        return "offline"
+        from smart_beauty_engine import offline
     except ImportError:
         return "simple"
+    return "offline" if offline.available()[0] else "simple"
 
 
 @pytest.fixture
@@ -92,7 +96,19 @@ def balance(server):
     return r.json()["data"][0]["balance"]
 
 
-def preview_and_cancel(xhost, display, seen, stop, shot, save_as=None):
+def retouch_directly(server, path, strengths):
+    """The server's own answer for ``path`` with ``strengths`` (a job, as OK runs it), as an RGB array."""
+    from smart_beauty import Client, RetouchJob
+    with Client(server["key"], server["url"], local=True) as client:
+        job = RetouchJob(client, str(path), level=0.8, effects=strengths, result_dir=str(path.parent / "tmp"))
+        try:
+            job.run()
+            return np.asarray(Image.open(job.result_path).convert("RGB"))
+        finally:
+            job.cleanup()
+
+
+def preview_and_cancel(xhost, display, seen, stop, shot, save_as=None, press_ok=False):
     """Wait for the dialog, Alt+V (Preview), wait for the engine, photograph it, optionally save the
     strengths as a preset, Escape."""
     t0 = time.monotonic()
@@ -122,16 +138,24 @@ def preview_and_cancel(xhost, display, seen, stop, shot, save_as=None):
                     time.sleep(1.5)
                     break
                 time.sleep(0.3)
+        finish = "Escape"
+        if press_ok:     # Face slimming to 0 from the keyboard (its mnemonic, Home), then OK
+            xdotool(xhost, display, "windowfocus", "--sync", wins[0])
+            xdotool(xhost, display, "key", "--clearmodifiers", "alt+f")
+            xdotool(xhost, display, "key", "--clearmodifiers", "Home")
+            time.sleep(2.0)
+            finish = "alt+o"
         for _ in range(5):
             xdotool(xhost, display, "windowfocus", "--sync", wins[0])
-            xdotool(xhost, display, "key", "--clearmodifiers", "Escape")
+            xdotool(xhost, display, "key", "--clearmodifiers", finish)
             time.sleep(1.5)
             if not xdotool(xhost, display, "search", "--name", "^%s$" % TITLE).stdout.split():
                 return
         return
 
 
-CASES = [("gimp3", "local"), ("gimp32", "local"), ("gimp3", "cloud"), ("gimp32", "selection")]
+CASES = [("gimp3", "local"), ("gimp32", "local"), ("gimp3", "cloud"), ("gimp32", "selection"), ("gimp3", "ok"),
+         ("gimp32", "ok")]
 
 
 @pytest.mark.parametrize("root, case", [c for c in CASES if c[0] in GIMP3S])
@@ -160,8 +184,8 @@ def test_the_preview_pane_shows_the_offline_engines_result_and_cancel_leaves_no_
         env.update({"AILAB_API_KEY": "preview-test-key", "AILAB_API_BASE": "http://127.0.0.1:9"})
     seen, stop = {}, threading.Event()
     save_as = "My look" if case == "local" else None
-    watcher = threading.Thread(target=preview_and_cancel, args=(xhost, display, seen, stop, shot, save_as),
-                               daemon=True)
+    watcher = threading.Thread(target=preview_and_cancel, daemon=True,
+                               args=(xhost, display, seen, stop, shot, save_as, case == "ok"))
     watcher.start()
     t0 = time.monotonic()
     try:
@@ -181,7 +205,17 @@ def test_the_preview_pane_shows_the_offline_engines_result_and_cancel_leaves_no_
     rj = host_work / "result.json"
     assert rj.exists(), res.output[-4000:]
     r = json.loads(rj.read_text())
-    assert r == {"status": "cancel", "layers": [r["layers"][0]], "dirty": False}, r
+    if case == "ok":
+        # OK with preset natural and Face slimming set to 0 by hand: the full layer, retouched with
+        # exactly those strengths (the same server asked directly gives the same pixels)
+        assert r["status"] == "success" and r["layers"][0] == "Smart Beauty (level 0.80)", r
+        expected = retouch_directly(engine_server, host_work / "in.png",
+                                    BUILTIN["natural"].replace(slim=0.0))
+        got = np.asarray(Image.open(host_work / "new.png").convert("RGB"))
+        assert got.shape == expected.shape and np.array_equal(got, expected)
+        assert not np.array_equal(got, retouch_directly(engine_server, host_work / "in.png", BUILTIN["natural"]))
+    else:
+        assert r == {"status": "cancel", "layers": [r["layers"][0]], "dirty": False}, r
     previews = (credits_before - balance(engine_server)) // 8
     assert previews >= 1, "no preview reached the engine:\n" + res.output[-4000:]
     assert (host_work / "preview.png").exists()
