@@ -40,6 +40,8 @@ __all__ = ["Client", "Waiter", "TaskState", "CLOUD_HAS_ONE_LEVEL"]
 
 USER_AGENT = "smart-beauty-gimp/0.1"
 MAX_REPLY_BYTES = 1024 * 1024
+#: a preview's reply carries the image (base64): a dialog's reduced copy (<= 600x450, under 1 MB as PNG)
+MAX_PREVIEW_REPLY_BYTES = 4 * 1024 * 1024
 #: why a job with per-effect strengths is refused for the cloud (before anything is uploaded)
 CLOUD_HAS_ONE_LEVEL = ("Per-effect strengths and presets need the offline engine; the AILab service has one "
                        "beauty level, so choose the offline engine or a single beauty level.")
@@ -228,7 +230,7 @@ class Client(object):
         files = {"image_target": ("image" + imagefile.EXTENSIONS[fmt], image, imagefile.MIME_TYPES[fmt])}
         reply = self._api("POST", protocol.SUBMIT_PATH, "submit", waiter,
                           data=protocol.submit_fields(level, multi_face, effects, task_type="sync"),
-                          files=files, read_timeout=self.upload_timeout)
+                          files=files, read_timeout=self.upload_timeout, reply_limit=MAX_PREVIEW_REPLY_BYTES)
         data = reply.body.get("data")
         encoded = data.get("image") if isinstance(data, dict) else None
         try:
@@ -293,7 +295,7 @@ class Client(object):
 
     # -- transport -----------------------------------------------------------------------------
 
-    def _api(self, method, path, phase, waiter, read_timeout=None, **kwargs):
+    def _api(self, method, path, phase, waiter, read_timeout=None, reply_limit=MAX_REPLY_BYTES, **kwargs):
         url = self.base_url + path
         retry = Retry(total=self.status_retries, connect=0, read=0, redirect=0,
                       status=self.status_retries, backoff_factor=self.backoff)
@@ -305,7 +307,7 @@ class Client(object):
                                       timeout=waiter.timeout(self.connect_timeout, read_timeout or self.read_timeout),
                                       allow_redirects=False, stream=True, **kwargs)
                 try:
-                    content = self._read_capped(response, MAX_REPLY_BYTES)
+                    content = self._read_capped(response, reply_limit)
                 finally:
                     response.close()
             except errors.NetworkError as e:

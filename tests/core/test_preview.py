@@ -203,6 +203,20 @@ def test_a_preview_is_one_synchronous_request_to_the_local_server(ailab, tmpdir)
     assert counts["poll"] == before["poll"] and counts["download"] == before["download"]
 
 
+def test_a_preview_of_a_detailed_copy_at_the_largest_size_comes_back(ailab):
+    """600x450 of noise: its PNG reply in base64 is over the 1 MB the service's replies are held to."""
+    import random
+    rng = random.Random(5)
+    w, h = preview.PREVIEW_BOX
+    noise = bytes(bytearray(rng.getrandbits(8) for _ in range(w * h * 3)))
+    client = Client(ailab.valid_key, ailab.url, clock=VirtualClock(), local=True)
+    try:
+        result = client.retouch_now(preview.encode_png(w, h, noise), 0.2)
+    finally:
+        client.close()
+    assert len(result) * 4 // 3 > 1024 * 1024 and result[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_a_cloud_client_never_renders_a_preview(ailab):
     png = pngutil.png_bytes(8, 8, pngutil.gradient)
     before = ailab.stats()["counts"]["submit"]
