@@ -318,6 +318,9 @@ def test_serve_announce_line(tmp_path):
         assert info["version"] == localserver.__version__
         assert info["url"].startswith("http://127.0.0.1:") and not info["url"].endswith(":0")
         assert len(info["key"]) >= 24
+        packs = requests.get(info["url"] + "/api/common/query-credits", headers={"ailabapi-api-key": info["key"]},
+                             timeout=10).json()["data"]
+        assert packs == []      # the offline service bills nothing: a dialog's previews never run it dry
     finally:
         proc.terminate()
         proc.wait(10)

@@ -211,6 +211,29 @@ def test_a_job_finishing_after_a_reset_is_neither_kept_nor_billed():
         srv.stop()
 
 
+def test_the_offline_service_counts_no_credits():
+    """``smart-beauty serve`` (credits=None): a dialog's previews are free, so no balance runs out and the
+    credits query lists no pack; a server with a balance refuses once it is spent."""
+    srv = LocalAilab(port=0, job_seconds=0.0, credits=None).start()
+    try:
+        for _ in range(3):
+            assert submit(srv.url, srv.valid_key, image=encode(noisy_rgb(20, 30, seed=1)), level="0.5",
+                          task_type="sync").status_code == 200
+        assert srv.stats()["credits"] is None
+        reply = requests.get(srv.url + "/api/common/query-credits", headers={"ailabapi-api-key": srv.valid_key},
+                             timeout=10)
+        assert reply.status_code == 200 and reply.json()["data"] == []
+    finally:
+        srv.stop()
+    srv = LocalAilab(port=0, job_seconds=0.0, credits=8).start()
+    try:
+        first, second = (submit(srv.url, srv.valid_key, image=encode(noisy_rgb(20, 30, seed=1)), level="0.5",
+                                task_type="sync") for _ in range(2))
+        assert first.status_code == 200 and second.status_code == 429
+    finally:
+        srv.stop()
+
+
 def test_a_server_leaves_no_folder_behind(tmp_path, monkeypatch):
     """Its private folder is made on first use and removed when it stops: a server that was only made
     (never started, or stopped without a job) leaves nothing in the temp folder either."""

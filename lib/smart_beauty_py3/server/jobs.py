@@ -220,14 +220,22 @@ class TaskStore:
                 task.png_path = self._write(task.id + ".png", png)
                 task.token = secrets.token_urlsafe(24)
                 self._tokens[task.token] = task
-                self.credits -= CREDITS_PER_CALL
+                self._bill()
             task.ready_mono = max(task.planned_ready_mono(), now)
+
+    def _bill(self):
+        """Take one call's credits (under the lock); ``credits=None`` counts nothing (the offline service)."""
+        if self.credits is not None:
+            self.credits -= CREDITS_PER_CALL
+
+    def has_credits(self):
+        return self.credits is None or self.credits >= CREDITS_PER_CALL
 
     def run_sync(self, rgb, level, multi_face, effects=None):
         """Sync mode: run the engine inline; returns PNG bytes or raises NoFaceFound/other."""
         out = run_engine(self.engine, rgb, level, multi_face, effects)
         with self._lock:
-            self.credits -= CREDITS_PER_CALL
+            self._bill()
         return images.encode_png(out)
 
     def poll(self, task_id):

@@ -60,6 +60,8 @@ class LocalAilab:
     service has none and ignores them); default ``SimpleEngine()``.
     ``clock``: what job durations and result expiry are measured on (``smart_beauty.clock``): a test
     gives its clients and this server one virtual clock, so a job of 20 s takes no wall time.
+    ``credits``: the account's balance (8 per call, as the service bills); None counts nothing and lists
+    no pack (``smart-beauty serve``, the offline engine's service: previews and retouches are free).
     """
 
     def __init__(self, port=0, host="127.0.0.1", api_keys=None, engine=None, job_seconds=0.2,
@@ -75,7 +77,7 @@ class LocalAilab:
         self.api_keys = list(api_keys) if api_keys else [DEFAULT_KEY]
         self.max_upload_bytes = int(max_upload_bytes)
         self.quiet = quiet
-        self._defaults = {"result_ttl": float(result_ttl), "credits": int(credits)}
+        self._defaults = {"result_ttl": float(result_ttl), "credits": None if credits is None else int(credits)}
         self._default_durations = self._make_durations(job_seconds, queued_seconds, processing_seconds,
                                                        durations)
         self.faults = FaultBook()
