@@ -59,7 +59,8 @@ def serve(host="127.0.0.1", port=8787, engine=None, engine_name="offline", job_s
     key = secrets.token_urlsafe(24) if announce else None
     srv = LocalAilab(port=port, host=host, engine=engine, job_seconds=job_seconds,
                      api_keys=[key] if key else None, allow_fault_keys=allow_fault_keys and not announce,
-                     quiet=announce, credits=None)   # the offline engine is free: no credits to run out of
+                     quiet=announce, credits=None,   # the offline engine is free: no credits to run out of
+                     control_token=os.environ.get("SB_CONTROL_TOKEN") or None)   # tests count requests
     activity = Activity(srv.app)
     srv.app = activity           # LocalAilab.start() serves whatever srv.app is
     srv.start()

@@ -311,7 +311,8 @@ def test_cli_doctor_exit_status(env, ailab, tmp_path):
 @needs_cli
 def test_serve_announce_line(tmp_path):
     proc = subprocess.Popen([CLI, "serve", "--port", "0", "--announce", "--idle-exit", "30", "--engine", "simple"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, SB_CONTROL_TOKEN="serve-control"))
     try:
         info = json.loads(proc.stdout.readline())
         assert set(info) == {"url", "key", "pid", "engine", "version"} and info["pid"] == proc.pid
@@ -321,6 +322,8 @@ def test_serve_announce_line(tmp_path):
         packs = requests.get(info["url"] + "/api/common/query-credits", headers={"ailabapi-api-key": info["key"]},
                              timeout=10).json()["data"]
         assert packs == []      # the offline service bills nothing: a dialog's previews never run it dry
+        stats = requests.get(info["url"] + "/_control/stats", headers={"X-Control-Token": "serve-control"}, timeout=10)
+        assert stats.status_code == 200 and stats.json()["counts"]["credits"] == 1   # its activity wrapper too
     finally:
         proc.terminate()
         proc.wait(10)

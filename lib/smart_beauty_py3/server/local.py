@@ -88,10 +88,13 @@ class LocalAilab:
         if self.loopback:
             self.control_token = control_token or secrets.token_urlsafe(18)
             control = ControlApi(self, self.control_token, is_loopback)
-        self.app = AilabApp(self.store, self.faults, self.api_keys,
-                            allow_fault_keys=bool(allow_fault_keys and self.loopback),
-                            max_upload_bytes=self.max_upload_bytes, control=control,
-                            host_check=is_loopback if self.loopback else None)
+        # the protocol's app (its request log feeds stats); ``app`` is what is served, which a caller may
+        # wrap (``smart-beauty serve`` wraps it to see activity)
+        self.ailab = AilabApp(self.store, self.faults, self.api_keys,
+                              allow_fault_keys=bool(allow_fault_keys and self.loopback),
+                              max_upload_bytes=self.max_upload_bytes, control=control,
+                              host_check=is_loopback if self.loopback else None)
+        self.app = self.ailab
         self._httpd = None
         self._thread = None
 
@@ -151,7 +154,7 @@ class LocalAilab:
         """Forget faults, tasks, the request log; restore credits, durations and result_ttl."""
         self.faults.reset()
         self.store.clear()
-        self.app.log.clear()
+        self.ailab.log.clear()
         self.store.durations = self._default_durations
         self.store.result_ttl = self._defaults["result_ttl"]
         self.store.initial_credits = self.store.credits = self._defaults["credits"]
@@ -183,10 +186,10 @@ class LocalAilab:
     def requests(self):
         """The request log: dicts with method, path, query, endpoint, headers (no key), time, mono,
         status ("dropped" when the socket was closed), task_id, fault, sent_api_key."""
-        return self.app.log.entries()
+        return self.ailab.log.entries()
 
     def requests_since(self, since=0):
-        return self.app.log.entries(since)
+        return self.ailab.log.entries(since)
 
     def task_info(self, task_id):
         """One task's record (status, durations, ready_at, polls, poll_times, ...) or None."""
@@ -195,7 +198,7 @@ class LocalAilab:
     def stats(self):
         durations = self.store.durations
         return {
-            "counts": self.app.log.counts(),
+            "counts": self.ailab.log.counts(),
             "tasks": self.store.describe(),
             "faults": self.faults.describe(),
             "credits": self.store.credits,
