@@ -44,8 +44,10 @@ VALUES = (0.0, 0.25, 0.5, 0.75, 1.0)
 def reduced_copy(photo):
     t0 = time.perf_counter()
     w, h, _scale = preview.preview_size(*photo.size)
-    small = photo.resize((w, h), Image.BOX)
-    png = preview.encode_png(w, h, small.tobytes())
+    small = photo.resize((w, h), Image.BOX).convert("RGBA")   # the dialog reads R'G'B'A u8 from GEGL
+    out = io.BytesIO()
+    small.save(out, "PNG", compress_level=1)                     # the dialog: GdkPixbuf, compression 1
+    png = out.getvalue()
     return png, (w, h), time.perf_counter() - t0
 
 

@@ -21,9 +21,7 @@ The GIMP 3 dialog (``plug-ins/smart-beauty/smart_beauty_gimp3.py``) only transla
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import math
-import struct
 import threading
-import zlib
 
 from . import effects as sb_effects
 from . import errors
@@ -259,24 +257,3 @@ def error_line(error):
     """The one line the dialog shows when a preview failed."""
     text = getattr(error, "user_message", None) or "%s" % (error,) or type(error).__name__
     return "Preview failed: " + text.strip().splitlines()[0][:200]
-
-
-# -- a PNG of raw pixels (GIMP gives the reduced copy as bytes; no imaging library in its Python) ---
-
-def encode_png(width, height, pixels, channels=3, level=1):
-    """A PNG of ``pixels`` (rows of ``width`` x ``channels`` bytes, 3 = RGB, 4 = RGBA, top row first)."""
-    stride = width * channels
-    if len(pixels) != stride * height:
-        raise ValueError("%d bytes is not %dx%dx%d" % (len(pixels), width, height, channels))
-    colour = {1: 0, 3: 2, 4: 6}[channels]
-    raw = bytearray()
-    data = bytes(pixels)
-    for y in range(height):
-        raw += b"\x00"
-        raw += data[y * stride:(y + 1) * stride]
-
-    def chunk(kind, body):
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(bytes(raw), level)) + chunk(b"IEND", b""))

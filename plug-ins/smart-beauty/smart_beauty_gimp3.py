@@ -581,9 +581,6 @@ class _Panel(object):
         w, h, scale = preview.preview_size(layer.get_width(), layer.get_height())
         rgba = bytes(layer.get_buffer().get(Gegl.Rectangle.new(0, 0, w, h), scale, "R'G'B'A u8",
                                             Gegl.AbyssPolicy.CLAMP))
-        rgb = bytearray(w * h * 3)
-        for i in range(3):
-            rgb[i::3] = rgba[i::4]
         mask = None
         if not Gimp.Selection.is_empty(self.image):
             x, y = tuple(layer.get_offsets())[-2:]
@@ -591,7 +588,8 @@ class _Panel(object):
             mask = bytes(self.image.get_selection().get_buffer().get(rect, scale, "Y u8", Gegl.AbyssPolicy.NONE))
         original = GdkPixbuf.Pixbuf.new_from_bytes(GLib.Bytes.new(rgba), GdkPixbuf.Colorspace.RGB, True, 8, w, h,
                                                    w * 4)
-        copy = {"size": (w, h), "png": preview.encode_png(w, h, bytes(rgb)), "original": original,
+        _ok, png = original.save_to_bufferv("png", ["compression"], ["1"])   # the engine reads RGB of it
+        copy = {"size": (w, h), "png": png, "original": original,
                 "alpha": rgba[3::4], "mask": mask, "scale": scale}
         self._show_pixbuf(original)
         return copy
