@@ -290,7 +290,8 @@ def _status(procedure, failures, run_mode=None):
 def _dialog(procedure, config, title, properties=None, panel=None):
     """GimpUi.ProcedureDialog built from the declared arguments; True for OK. GimpUi (and GTK) are
     imported here only: batch runs have no display. ``panel``: ``(image, layer)`` for the retouch
-    dialog's own part below the arguments (:class:`_Panel`: presets, strengths, preview).
+    dialog's own part below the arguments (:class:`_Panel`: presets, strengths, preview); ``(None,
+    None)`` for the batch dialog's (presets and strengths, no preview: there is no layer to show).
 
     The backend choice is asked for as a combo box, as GIMP 3.0 shows it: GIMP 3.2 makes a short
     Gimp.Choice a radio frame by default, whose title is no mnemonic label ("Procedure
@@ -331,7 +332,7 @@ class _Panel(object):
     pixels of the reduced copy. See docs/gimp-plugins.md."""
 
     #: each with a mnemonic of its own (Alt+key focuses the slider; Home/End: 0/1), none taken by the
-    #: dialog's fields (b, a, w), its buttons (r, c, o, l, s, h) or the panel's p, e, v
+    #: dialogs' fields (b, a, w; the batch's n, u), their buttons (r, c, o, l, s, h) or the panel's p, e, v
     LABELS = (("smooth", "S_kin smoothing"), ("tone", "Skin _tone"), ("slim", "_Face slimming"),
               ("eyes", "Larger e_yes"), ("lips", "L_ips"), ("texture", "Te_xture kept"))
 
@@ -369,6 +370,8 @@ class _Panel(object):
                          config.connect("notify::multi-face", lambda *args: self._changed())]
         self._backend_changed()
         self._sync()
+        if layer is None:     # the batch dialog: presets and strengths only
+            return
         try:
             layerjob.check_layer(GimpHost(image).describe(layer))   # OK would refuse it: say so now
             self.copy = self._read_copy()     # the pane shows the layer until Preview is on
@@ -425,7 +428,11 @@ class _Panel(object):
         self.reason.set_max_width_chars(40)
         left.pack_start(self.reason, False, False, 0)
         outer.pack_start(left, False, False, 0)
-
+        self.toggle = self.note = self.picture = None
+        if self.layer is None:
+            self.dialog.get_content_area().pack_start(outer, True, True, 0)
+            outer.show_all()
+            return
         right = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
         self.toggle = Gtk.CheckButton.new_with_mnemonic("Pre_view")
         self.toggle.connect("toggled", self._toggled)
@@ -512,6 +519,8 @@ class _Panel(object):
         for widget in [self.presets, self.save] + list(self.scales.values()):
             widget.set_sensitive(enabled)
         self.reason.set_text(reason or "")
+        if self.toggle is None:
+            return
         if self.engine is None:
             self.engine = localserver.find_engine() is not None
         self.plan = preview.preview_plan(self.backend, self.engine)
@@ -746,10 +755,13 @@ def _strengths(config, chosen_on=None):
 def run_batch(procedure, config, run_data):
     if config.get_property("run-mode") == Gimp.RunMode.INTERACTIVE:
         if not _dialog(procedure, config, "Smart Beauty Batch",
-                       ["input", "output-folder", "beauty-level", "multi-face", "backend"]):
+                       ["input", "output-folder", "beauty-level", "multi-face", "backend"], panel=(None, None)):
             return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
+        chosen_on = _resolved(config)
+    else:
+        chosen_on = None
     try:
-        level, strengths = _strengths(config)
+        level, strengths = _strengths(config, chosen_on)
     except errors.BadInputError as e:
         return _status(procedure, [e.user_message], config.get_property("run-mode"))
     host = GimpHost()
@@ -888,8 +900,8 @@ class SmartBeauty(Gimp.PlugIn):
                 "Opens each image file matched by 'input' (a folder, a glob pattern, or several separated by "
                 "the path separator), adds the Smart Beauty layer and writes NAME.beauty.png into "
                 "'output-folder'. Files that fail are reported and skipped.", name)
-            procedure.add_string_argument("input", "_Input folder or pattern", "Folder or glob pattern", "", RW)
-            procedure.add_string_argument("output-folder", "Output _folder", "Where NAME.beauty.png goes", "",
+            procedure.add_string_argument("input", "I_nput folder or pattern", "Folder or glob pattern", "", RW)
+            procedure.add_string_argument("output-folder", "O_utput folder", "Where NAME.beauty.png goes", "",
                                           RW)
         elif name == PROC_SETTINGS:
             procedure.set_documentation(

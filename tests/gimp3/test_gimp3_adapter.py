@@ -422,3 +422,29 @@ def test_strengths_on_the_cloud_are_refused_before_any_upload(g3):
     assert status(result) == int(g3.Gimp.PDBStatusType.EXECUTION_ERROR)
     assert "need the offline engine" in result.index(1).message
     assert core.snapshot(img._m) == before and g3.ailab.stats()["counts"]["submit"] == 0
+
+
+def test_batch_dialog_on_the_cloud_asks_for_the_level_only_and_keeps_the_strengths_for_later(g3):
+    """The batch dialog has the retouch dialog's presets and strengths (no preview); on the cloud they
+    are shown disabled, so OK retouches every file with the level alone, where a script passing the
+    same strengths is refused with nothing sent."""
+    src = os.path.join(g3.root, "in")
+    os.makedirs(src)
+    _write_png(os.path.join(src, "a.png"), portrait(24, 32, 11))
+
+    def ok(dialog):
+        assert dialog.filled == ["input", "output-folder", "beauty-level", "multi-face", "backend"]
+        dialog.config.set_property("input", src)
+        dialog.config.set_property("output-folder", os.path.join(g3.root, "out"))
+        dialog.config.set_property("beauty-level", 0.5)
+        dialog.config.set_property("preset", "natural")
+        dialog.config.set_property("slim", 0.0)
+        return True
+    g3.monkeypatch.setattr(g3.GimpUi, "RESPONDER", ok)
+    result = g3.run("python-fu-smart-beauty-batch", run_mode=g3.Gimp.RunMode.INTERACTIVE)
+    assert status(result) == SUCCESS
+    tasks = list(g3.ailab.stats()["tasks"].values())
+    assert len(tasks) == 1 and tasks[0]["level"] == 0.5 and tasks[0]["effects"] is None
+    result = g3.run("python-fu-smart-beauty-batch", input=src, output_folder=os.path.join(g3.root, "out2"),
+                    beauty_level=0.5, preset="natural")
+    assert status(result) != SUCCESS and len(g3.ailab.stats()["tasks"]) == 1

@@ -15,6 +15,7 @@ aborts while loading the dialog's icons, after the mnemonic check).
 """
 import json
 import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -40,6 +41,20 @@ r = p.run(c)
 json.dump({"status": r.index(0).value_nick, "layers": [l.get_name() for l in img.get_layers()]},
           open("/sb/work/result.json", "w"))
 '''
+BATCH_PROGRAM = r'''
+import json, os
+p = Gimp.get_pdb().lookup_procedure("python-fu-smart-beauty-batch")
+c = p.create_config()
+c.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
+c.set_property("input", "/sb/work/in.png")
+c.set_property("output-folder", "/sb/work/out")
+r = p.run(c)
+json.dump({"status": r.index(0).value_nick, "layers": [1],
+           "outputs": os.listdir("/sb/work/out") if os.path.isdir("/sb/work/out") else []},
+          open("/sb/work/result.json", "w"))
+'''
+#: the dialogs: (procedure's program, window title)
+DIALOGS = {"retouch": (PROGRAM, TITLE), "batch": (BATCH_PROGRAM, "Smart Beauty Batch")}
 
 
 def _port_free(port):
@@ -82,14 +97,18 @@ def xdotool(xhost, display, *args):
                            "xdotool"] + list(args), capture_output=True, text=True, timeout=30)
 
 
-def cancel_when_shown(xhost, display, seen, stop):
+def cancel_when_shown(xhost, display, seen, stop, title=TITLE):
     """Wait for the dialog window, note it, press Escape in it (again while it stays)."""
     t0 = time.monotonic()
     while not stop.is_set() and time.monotonic() - t0 < 90:
-        wins = xdotool(xhost, display, "search", "--name", "^%s$" % TITLE).stdout.split()
+        wins = xdotool(xhost, display, "search", "--name", "^%s$" % title).stdout.split()
         if wins:
             seen.setdefault("after", round(time.monotonic() - t0, 1))
             time.sleep(0.5)
+            if os.environ.get("SB_DIALOG_SHOTS") and "shot" not in seen:   # a picture of it, to look at
+                seen["shot"] = "/tmp/sb-dialog-%s-%d.png" % (title.replace(" ", "-"), os.getpid())
+                subprocess.run(["chroot", str(xhost.root), "env", "-i", "DISPLAY=" + display, "PATH=/usr/bin:/bin",
+                                "import", "-window", wins[0], seen["shot"]], capture_output=True, timeout=60)
             xdotool(xhost, display, "windowfocus", "--sync", wins[0])
             xdotool(xhost, display, "key", "--clearmodifiers", "Escape")
             seen["escapes"] = seen.get("escapes", 0) + 1
@@ -100,8 +119,12 @@ def cancel_when_shown(xhost, display, seen, stop):
         time.sleep(0.3)
 
 
+@pytest.mark.parametrize("dialog", sorted(DIALOGS))
 @pytest.mark.parametrize("root", GIMP3S)
-def test_dialog_opens_without_mnemonic_complaints_and_escape_cancels(root, request, xserver, host_work):
+def test_dialog_opens_without_mnemonic_complaints_and_escape_cancels(root, dialog, request, xserver, host_work):
+    """Both dialogs: the retouch one and the batch one (its fields, then the presets and sliders of the
+    retouch dialog's panel without the preview)."""
+    program, title = DIALOGS[dialog]
     xhost, display = xserver
     gimp = request.getfixturevalue(root + "_host")
     gimp.install_plugin(host_work)
@@ -110,23 +133,27 @@ def test_dialog_opens_without_mnemonic_complaints_and_escape_cancels(root, reque
         (host_work / d).mkdir()
         os.chmod(str(host_work / d), 0o777)
     seen, stop = {}, threading.Event()
-    watcher = threading.Thread(target=cancel_when_shown, args=(xhost, display, seen, stop), daemon=True)
+    watcher = threading.Thread(target=cancel_when_shown, args=(xhost, display, seen, stop, title), daemon=True)
     watcher.start()
     t0 = time.monotonic()
     try:
         # a key is set, so the first-run check before the dialog passes (it does not go online)
-        res = gimp.batch(host_work, PROGRAM, env={
+        res = gimp.batch(host_work, program, env={
             "AILAB_API_KEY": "dialog-test-key", "AILAB_API_BASE": "http://127.0.0.1:9", "TMPDIR": "/sb/work/tmp",
             "SMART_BEAUTY_CONFIG_DIR": "/sb/work/config", "DISPLAY": display},
             binds=[Bind(Path("/proc"), "/proc")], timeout=150)
     finally:
         stop.set()
         watcher.join(30)
-    record_time("GIMP %s: the dialog under Xvfb, cancelled" % gimp.version, time.monotonic() - t0)
+    record_time("GIMP %s: the %s dialog under Xvfb, cancelled" % (gimp.version, dialog), time.monotonic() - t0)
     complaints = [ln for ln in res.output.splitlines() if "mnemonic" in ln]
     assert "after" in seen, "the dialog never appeared:\n" + res.output[-4000:]
     assert complaints == [], complaints
+    assert "no preview or per-effect controls" not in res.output and "Traceback" not in res.output, res.output
+    if seen.get("shot") and (xhost.root / seen["shot"].lstrip("/")).exists():
+        shutil.move(str(xhost.root / seen["shot"].lstrip("/")),
+                    os.path.join(os.environ["SB_DIALOG_SHOTS"], "%s-%s.png" % (root, dialog)))
     rj = host_work / "result.json"
     assert rj.exists(), res.output[-4000:]
     r = json.loads(rj.read_text())
-    assert r["status"] == "cancel" and len(r["layers"]) == 1, r
+    assert r["status"] == "cancel" and len(r["layers"]) == 1 and r.get("outputs", []) == [], r
