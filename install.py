@@ -791,7 +791,7 @@ def install_flatpak_engine(version: str, target: str, wheels: Wheels, report: Re
     the host's ``/usr``) cannot start; ``--filesystem=host`` still shows the host's files at the same
     paths. So: the engine's wheels (OpenCV's abi3 build, numpy, Pillow, ... for CPython ``version``,
     manylinux for this machine) are downloaded and unpacked into ``target``, with our three packages
-    beside them; the plug-in starts the runtime's ``/usr/bin/python3 -m smart_beauty_py3.cli serve``
+    beside them; the plug-in starts the runtime's ``/usr/bin/python3 -m smart_beauty_cli.cli serve``
     with ``target`` on PYTHONPATH."""
     machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform_mod.machine().lower(), platform_mod.machine())
     tag = version.replace(".", "")
@@ -804,7 +804,7 @@ def install_flatpak_engine(version: str, target: str, wheels: Wheels, report: Re
     stage = target + ".part"
     shutil.rmtree(stage, ignore_errors=True)
     got = unpack_wheels(wheel_dir, stage)
-    copy_packages(stage, ["smart_beauty", "smart_beauty_py3", "smart_beauty_engine"])
+    copy_packages(stage, ["smart_beauty", "smart_beauty_cli", "smart_beauty_server", "smart_beauty_engine"])
     with open(os.path.join(stage, "INSTALLED.txt"), "w", encoding="utf-8") as f:
         f.write("source=%s\ncommit=%s\npython=%s\n" % (REPO, git_commit(), version))
     shutil.rmtree(target, ignore_errors=True)

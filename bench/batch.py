@@ -30,8 +30,8 @@ sys.path.insert(0, os.path.join(ROOT, "lib"))
 from smart_beauty import Client  # noqa: E402
 from smart_beauty.batch import DONE  # noqa: E402
 from smart_beauty.polling import PollPolicy  # noqa: E402
-from smart_beauty_py3 import cli  # noqa: E402
-from smart_beauty_py3.server import LocalAilab  # noqa: E402
+from smart_beauty_cli import cli  # noqa: E402
+from smart_beauty_server import LocalAilab  # noqa: E402
 
 
 def scaled_policy():

@@ -9,7 +9,7 @@ picture stretched and blurred; then **synthetic fine grain is added** (per-pixel
 sigma 4, plus a faint 2-px luminance texture) so that there is detail to lose -- an upscale alone
 has none. Saved as JPEG q95 4:4:4, like a camera file.
 
-The retouch runs as the real command in a child process (``python -m smart_beauty_py3.cli retouch
+The retouch runs as the real command in a child process (``python -m smart_beauty_cli.cli retouch
 ... --report``) against a local AILab server in this process (the offline engine, or SimpleEngine),
 so the child's peak RSS (its own ``VmHWM``, read as it exits) is what a user's machine needs. The child
 reduces the photo to < 4096 px, uploads it (PNG if <= 5 MB, else JPEG 4:4:4: the report says which),
@@ -38,8 +38,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "lib")
 sys.path.insert(0, LIB)
 
-from smart_beauty_py3 import imaging  # noqa: E402
-from smart_beauty_py3.server import LocalAilab  # noqa: E402
+from smart_beauty_cli import imaging  # noqa: E402
+from smart_beauty_server import LocalAilab  # noqa: E402
 
 Image.MAX_IMAGE_PIXELS = None
 SIZES = {24: (6000, 4000), 48: (8000, 6000)}
@@ -79,7 +79,7 @@ def run_child(src, outdir, srv, report):
     env = dict(os.environ, PYTHONPATH=LIB, AILAB_API_KEY=srv.valid_key, AILAB_API_BASE=srv.url)
     # The child reports its own VmHWM (peak RSS of its own address space) as it exits: ru_maxrss of a
     # child would include this (big) process's RSS at fork time, which survives exec on Linux.
-    code = ("import sys\nfrom smart_beauty_py3 import cli\nrc = cli.main(sys.argv[1:])\n"
+    code = ("import sys\nfrom smart_beauty_cli import cli\nrc = cli.main(sys.argv[1:])\n"
             "sys.stderr.write([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
             "sys.exit(rc)\n")
     cmd = [sys.executable, "-c", code, "retouch", src, "-o", outdir, "--quiet", "--force", "--report", report,
@@ -131,7 +131,7 @@ def main(argv=None):
         from smart_beauty_engine.offline import OfflineEngine
         engine = OfflineEngine()
     else:
-        from smart_beauty_py3.server.simple import SimpleEngine
+        from smart_beauty_server.simple import SimpleEngine
         engine = SimpleEngine()
     work = tempfile.mkdtemp(prefix="sb-bench-big-")
     srv = LocalAilab(port=0, engine=engine, job_seconds=0.0).start()

@@ -35,7 +35,7 @@ from PIL import Image  # noqa: E402
 
 from smart_beauty import Client, RetouchJob  # noqa: E402
 from smart_beauty.polling import FixedPolicy, PollPolicy  # noqa: E402
-from smart_beauty_py3.server import LocalAilab  # noqa: E402
+from smart_beauty_server import LocalAilab  # noqa: E402
 
 
 def scaled_policy(scale):

@@ -1,12 +1,12 @@
 # -*- coding: utf-8 -*-
 """Handle on a local AILab server for tests: single source for Python 2.7 and 3.
 
-The server itself (``smart_beauty_py3.server``) is Python 3 only. Under Python 3 the fixture starts
+The server itself (``smart_beauty_server``) is Python 3 only. Under Python 3 the fixture starts
 it as a subprocess (``$SB_SERVER_PYTHON`` or this interpreter); under Python 2.7 (the library's
 tests in a chroot that shares the host's loopback) point ``$SB_TEST_SERVER_URL`` and
 ``$SB_TEST_SERVER_TOKEN`` at a server started on the host, e.g.::
 
-    SB_CONTROL_TOKEN=secret .venv/bin/python -m smart_beauty_py3.server --port 8787 --job-seconds 0
+    SB_CONTROL_TOKEN=secret .venv/bin/python -m smart_beauty_server --port 8787 --job-seconds 0
 
 Every call goes through the server's ``/_control`` JSON API with ``requests``.
 """
@@ -119,7 +119,7 @@ class AilabHandle(object):
 
 
 class ServerProcess(object):
-    """``python -m smart_beauty_py3.server --port 0 --print-url`` as a child process."""
+    """``python -m smart_beauty_server --port 0 --print-url`` as a child process."""
 
     def __init__(self, python, token, job_seconds=0.2, extra_args=(), start_timeout=30.0):
         env = dict(os.environ)
@@ -127,7 +127,7 @@ class ServerProcess(object):
         env["PYTHONPATH"] = LIB
         env["SB_CONTROL_TOKEN"] = token
         env.pop("AILAB_API_KEY", None)
-        cmd = [python, "-m", "smart_beauty_py3.server", "--port", "0", "--print-url",
+        cmd = [python, "-m", "smart_beauty_server", "--port", "0", "--print-url",
                "--exit-on-stdin-eof", "--job-seconds", str(job_seconds)] + list(extra_args)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, cwd=REPO)

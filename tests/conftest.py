@@ -44,7 +44,7 @@ def ailab_inproc():
     """A fresh ``LocalAilab`` in this process (Python 3 only), jobs of 0.2 s, stopped afterwards."""
     if sys.version_info[0] < 3:
         pytest.skip("the local AILab server is Python 3 only")
-    from smart_beauty_py3.server import LocalAilab
+    from smart_beauty_server import LocalAilab
 
     srv = LocalAilab(port=0, job_seconds=float(os.environ.get("SB_TEST_JOB_SECONDS", "0.2")))
     srv.start()
@@ -62,8 +62,8 @@ def local_service(monkeypatch):
     if sys.version_info[0] < 3:
         pytest.skip("the local AILab server is Python 3 only")
     from smart_beauty import localserver
-    from smart_beauty_py3 import backends
-    from smart_beauty_py3.server import LocalAilab
+    from smart_beauty_cli import backends
+    from smart_beauty_server import LocalAilab
 
     servers = []
 

@@ -127,7 +127,7 @@ def test_python2_shims_live_only_in_compat():
 def test_readme_layout_names_every_module():
     layout = _read("README.md").split("## Layout", 1)[1].split("```")[1]
     words = set(re.findall(r"[\w/]+", layout))
-    for package in ("lib/smart_beauty", "lib/smart_beauty_py3"):
+    for package in ("lib/smart_beauty", "lib/smart_beauty_cli"):
         names = sorted(n[:-3] if n.endswith(".py") else n + "/" for n in os.listdir(os.path.join(REPO, package))
                        if (n.endswith(".py") and n != "__init__.py")
                        or os.path.isfile(os.path.join(REPO, package, n, "__init__.py")))
@@ -146,12 +146,12 @@ def test_the_code_cites_only_documents_that_are_in_the_repository():
 
 
 def test_one_serve_loop():
-    """``smart-beauty serve`` and ``python -m smart_beauty_py3.server`` share server.local.run_until_stopped:
+    """``smart-beauty serve`` and ``python -m smart_beauty_server`` share smart_beauty_server.local.run_until_stopped:
     the only place that waits for SIGTERM."""
     loops = []
-    for rel, _path in _python_files(["lib/smart_beauty_py3"]):
+    for rel, _path in _python_files(["lib/smart_beauty_cli", "lib/smart_beauty_server"]):
         loops += [rel for line in _read(rel).splitlines() if "signal.SIGTERM" in line]
-    assert loops == ["lib/smart_beauty_py3/server/local.py"], loops
+    assert loops == ["lib/smart_beauty_server/local.py"], loops
 
 
 ADAPTERS = [("plug-ins/gimp2/smart_beauty.py", "plug-ins/gimp2/smart_beauty_gimp2.py"),

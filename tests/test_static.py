@@ -51,7 +51,7 @@ def test_python3_only_code_is_not_imported_by_the_py27_core():
             if name.endswith(".py"):
                 with open(os.path.join(root, name), encoding="utf-8") as f:
                     text = f.read()
-                assert not re.search(r"^\s*(from|import)\s+smart_beauty_py3", text, re.M), name
+                assert not re.search(r"^\s*(from|import)\s+smart_beauty_(cli|server)", text, re.M), name
                 assert "from __future__ import absolute_import" in text, name
 
 

@@ -14,7 +14,7 @@ from any change) are 0.
 
 The hosts carry it out with their own operations: GIMP with its selection tools
 (:func:`smart_beauty.layerjob.add_change_mask`), the CLI with numpy/Pillow
-(``smart_beauty_py3.imaging.change_mask``); both take the numbers from here.
+(``smart_beauty_cli.imaging.change_mask``); both take the numbers from here.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 

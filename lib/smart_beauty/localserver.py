@@ -14,7 +14,7 @@ inside the Flatpak GIMP's sandbox only the engine the installer put there for th
 (``engine.json``'s ``flatpak`` entry: that Python, run with the recorded folder of wheels unpacked for
 it on PYTHONPATH -- the sandbox cannot run the host's venv, whose interpreter links into the host's
 ``/usr``); elsewhere the interpreter the installer recorded (``engine.json``'s ``host`` entry: the venv's
-``bin/python`` or, on Windows, ``Scripts\\python.exe``, started as ``python -m smart_beauty_py3.cli``),
+``bin/python`` or, on Windows, ``Scripts\\python.exe``, started as ``python -m smart_beauty_cli.cli``),
 the command an older ``install.sh`` recorded in ``cli-path``, ``~/.local/bin/smart-beauty``, the
 checkout's ``.venv`` (when the library runs from a checkout), ``smart-beauty`` on PATH.
 The platform is a parameter wherever the rules differ (Windows paths are built with ``ntpath``), so
@@ -46,7 +46,7 @@ ENV_CLI = "SMART_BEAUTY_CLI"
 ENV_ENGINE = "SMART_BEAUTY_ENGINE"      # offline (default) or simple (tests)
 ENGINE_FILE = "engine.json"             # written by install.py: {"host": {...}, "flatpak": {...}}
 CLI_PATH_FILE = "cli-path"              # written by older install.sh versions: the command's path
-CLI_MODULE = "smart_beauty_py3.cli"     # what a recorded interpreter runs (python -m ...)
+CLI_MODULE = "smart_beauty_cli.cli"     # what a recorded interpreter runs (python -m ...)
 STATE_FILE = "local-server.json"
 LOCK_FILE = "local-server.lock"         # held by the one process starting a server (see ensure)
 LOG_FILE = "local-server.log"
@@ -174,7 +174,7 @@ def in_background(func, tick, on_tick, *args, **kwargs):
 # -- finding the command ----------------------------------------------------------------------
 
 class Command(object):
-    """How to start ``smart-beauty``: ``program`` + ``args`` (e.g. a Python and ``-m smart_beauty_py3.cli``),
+    """How to start ``smart-beauty``: ``program`` + ``args`` (e.g. a Python and ``-m smart_beauty_cli.cli``),
     ``where`` it was found, and ``pythonpath`` (folders the child gets as PYTHONPATH, or None)."""
 
     def __init__(self, program, args=(), where="", pythonpath=None):

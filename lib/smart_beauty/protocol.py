@@ -1,6 +1,6 @@
 """The AILab Smart Beauty wire protocol, in one place, with no I/O.
 
-Facts (the vendor's API pages and SDKs; the local server, ``smart_beauty_py3.server``, speaks the same
+Facts (the vendor's API pages and SDKs; the local server, ``smart_beauty_server``, speaks the same
 protocol and docs/openapi-local.yaml describes it): submit is a multipart POST with header
 ``ailabapi-api-key`` and fields ``task_type=async``, ``image_target`` (file), ``multi_face`` ("1" or
 absent), ``beauty_level`` (decimal string); the task is polled with

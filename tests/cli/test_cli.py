@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from smart_beauty import batch, settings
-from smart_beauty_py3 import cli, imaging
+from smart_beauty_cli import cli, imaging
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

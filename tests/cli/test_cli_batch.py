@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from smart_beauty_py3 import cli
+from smart_beauty_cli import cli
 
 from test_cli import outputs, photo
 
@@ -131,7 +131,7 @@ def test_big_photo_reports_how_it_was_sent(env, ailab):
 
 
 def test_recompose_to_png_keeps_untouched_pixels_exactly_and_matches_recompose(tmp_path):
-    from smart_beauty_py3 import imaging
+    from smart_beauty_cli import imaging
     original = photo(300, 200, seed=5)
     small = np.asarray(Image.fromarray(original).resize((150, 100), Image.LANCZOS))
     result = small.copy()

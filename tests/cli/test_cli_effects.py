@@ -11,8 +11,8 @@ from PIL import Image
 
 from smart_beauty import batch, effects, settings
 from smart_beauty.effects import BUILTIN, Effects
-from smart_beauty_py3 import cli
-from smart_beauty_py3.server.simple import SimpleEngine
+from smart_beauty_cli import cli
+from smart_beauty_server.simple import SimpleEngine
 
 
 class Recorder:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from smart_beauty import changemask
-from smart_beauty_py3 import cli
+from smart_beauty_cli import cli
 
 W, H = 120, 90
 BOX = (40, 30, 80, 60)
@@ -110,7 +110,7 @@ def test_a_16_bit_original_gets_its_mask_at_its_own_depth(service_env):
     when a channel moved by more than one 8-bit level (257 in 16 bits)."""
     from photofiles import png16
 
-    from smart_beauty_py3 import imaging
+    from smart_beauty_cli import imaging
     (service_env / "in").mkdir()
     source = np.asarray(face_on_white()).astype(np.uint16) * 257 + 100 * (np.asarray(face_on_white()) < 255)
     png16(str(service_env / "in" / "face.png"), source)

@@ -19,7 +19,7 @@ import requests
 from PIL import Image
 
 from smart_beauty import batch, doctor, imagefile, settings
-from smart_beauty_py3 import cli
+from smart_beauty_cli import cli
 
 from test_cli import outputs, photo
 
@@ -216,7 +216,7 @@ def test_served_for_people_fault_keys_only_when_asked_and_host_checked(tmp_path)
     import threading
     import time
 
-    from smart_beauty_py3 import serve as serve_mod
+    from smart_beauty_server import serve as serve_mod
 
     credits = "/api/common/query-credits"
     for allow in (False, True):

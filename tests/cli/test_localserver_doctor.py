@@ -173,7 +173,7 @@ def test_stop_with_a_stale_state_file_signals_nobody(env, tmp_path):
 def test_the_cli_retouches_on_the_shared_server_and_serve_stop_ends_it(env, tmp_path, capsys):
     from PIL import Image
 
-    from smart_beauty_py3 import cli
+    from smart_beauty_cli import cli
 
     src = tmp_path / "face.png"
     Image.new("RGB", (64, 64), (200, 150, 120)).save(str(src))
@@ -338,10 +338,10 @@ def test_in_background_keeps_the_calling_thread_ticking():
 
 
 def test_the_cli_starts_the_server_with_its_own_python_and_keeps_a_checkouts_pythonpath():
-    from smart_beauty_py3 import backends
+    from smart_beauty_cli import backends
 
     installed = backends.own_command({})
-    assert installed.argv(["serve"]) == [sys.executable, "-m", "smart_beauty_py3.cli", "serve"]
+    assert installed.argv(["serve"]) == [sys.executable, "-m", "smart_beauty_cli.cli", "serve"]
     assert "PYTHONPATH" not in localserver._child_env({"PYTHONPATH": "/gimp/own", "AILAB_API_KEY": "k"}, installed)
     checkout = backends.own_command({"PYTHONPATH": "/src/lib"})
     child = localserver._child_env({"PYTHONPATH": "/src/lib", "AILAB_API_KEY": "k"}, checkout)

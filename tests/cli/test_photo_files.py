@@ -17,8 +17,8 @@ from PIL import Image, ImageCms
 
 import photofiles
 from smart_beauty import Client, batch, errors
-from smart_beauty_py3 import cli, imaging
-from smart_beauty_py3.server import LocalAilab
+from smart_beauty_cli import cli, imaging
+from smart_beauty_server import LocalAilab
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 ADOBE = photofiles.adobe_rgb_like()

@@ -277,7 +277,7 @@ def test_progress_follows_the_services_states_in_virtual_time(portrait, workdir,
     """A 40 s job (10 s queued, 30 s processing) on an in-process server sharing the test's clock."""
     if sys.version_info[0] < 3:
         pytest.skip("the local AILab server is Python 3 only")
-    from smart_beauty_py3.server import LocalAilab
+    from smart_beauty_server import LocalAilab
 
     with LocalAilab(port=0, queued_seconds=10.0, processing_seconds=30.0, clock=clock) as srv:
         with Client(srv.valid_key, srv.url, clock=clock, poll_policy=PollPolicy()) as client:

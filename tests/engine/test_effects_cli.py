@@ -10,7 +10,7 @@ from PIL import Image
 
 from smart_beauty import settings
 from smart_beauty.effects import BUILTIN, Effects
-from smart_beauty_py3 import cli
+from smart_beauty_cli import cli
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The ``smart-beauty`` entry point (``smart_beauty_py3.launch``): the local service's head start, and
+"""The ``smart-beauty`` entry point (``smart_beauty_cli.launch``): the local service's head start, and
 a whole retouch on the real engine through the server the GIMP plug-ins share."""
 
 import json
@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from smart_beauty import localserver, settings
-from smart_beauty_py3 import launch
+from smart_beauty_cli import launch
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "portrait.jpg")
 CLI = os.path.join(os.path.dirname(sys.executable), "smart-beauty")
@@ -42,7 +42,7 @@ def cfg(monkeypatch, tmp_path):
 
 
 def test_the_head_start_is_the_server_the_retouch_uses(cfg, tmp_path, capsys):
-    from smart_beauty_py3 import cli
+    from smart_beauty_cli import cli
 
     head_start = launch.HeadStart("auto").begin()      # no key: auto means the offline engine
     head_start.thread.join(60)
@@ -50,7 +50,7 @@ def test_the_head_start_is_the_server_the_retouch_uses(cfg, tmp_path, capsys):
     assert started is not None and not started.reused and started.engine == "simple"
     state = json.loads((cfg / localserver.STATE_FILE).read_text())
     assert (state["pid"], state["version"]) == (started.pid, localserver.__version__)
-    assert state["cli"].endswith("-m smart_beauty_py3.cli")           # this installation's own Python
+    assert state["cli"].endswith("-m smart_beauty_cli.cli")           # this installation's own Python
     assert cli.main(["retouch", SAMPLE, "-o", str(tmp_path / "out"), "--backend", "local"],
                     start_local=head_start) == 0
     assert (tmp_path / "out" / "portrait.beauty.png").exists()

@@ -34,7 +34,7 @@ ZOMBIE = "the process of plug-in 'smart-beauty.py' never exited"   # GIMP 3.2, a
 
 sys.path.insert(0, str(REPO / "lib"))
 from smart_beauty import errors  # noqa: E402
-from smart_beauty_py3.server.simple import SimpleEngine  # noqa: E402
+from smart_beauty_server.simple import SimpleEngine  # noqa: E402
 
 
 # ------------------------------------------------------------------ inputs

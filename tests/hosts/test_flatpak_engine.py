@@ -169,7 +169,7 @@ def test_engine_installed_for_the_sandbox_retouches_in_gimp(d13_host, sandbox):
     assert result["layers"][0] == "Smart Beauty (level 0.80)", detail
     server = json.loads(server_state.read_text())
     assert server["engine"] == "offline", server                    # the real engine, not a stand-in
-    assert server["cli"] == "/usr/bin/python3 -m smart_beauty_py3.cli", server
+    assert server["cli"] == "/usr/bin/python3 -m smart_beauty_cli.cli", server
     # the sandbox's config folder (~/.var/app/.../config/smart-beauty) was not made: the shared one was used
     assert not (work / "home" / ".var" / "app" / APP / "config" / "smart-beauty").exists()
     source = np.asarray(Image.open(work / "after-source.png").convert("RGB"))

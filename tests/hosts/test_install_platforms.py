@@ -120,14 +120,14 @@ def windows_tree(tmp_path):
 def test_windows_engine_recorded_and_found(tmp_path):
     """The installer records the venv's Scripts\\python.exe (a Windows path, as Windows' Python gives it);
     the plug-in reads it from %APPDATA%\\smart-beauty\\engine.json and starts `python.exe -m
-    smart_beauty_py3.cli serve ...` -- no .exe launcher in between, no fork-isms."""
+    smart_beauty_cli.cli serve ...` -- no .exe launcher in between, no fork-isms."""
     root, env = windows_tree(tmp_path)
     python = install.venv_layout(root + r"\Users\ann\smart-beauty\.venv", "win32")["python"]
     path = install.record_engine(env, "win32", host={"python": python, "made_by": "install.py"})
     assert path == root + r"\Users\ann\AppData\Roaming\smart-beauty\engine.json"
     assert json.load(open(path))["host"]["python"].endswith(r"\.venv\Scripts\python.exe")
     first = localserver.candidates(env, "win32")[0]
-    assert (first.program, first.args) == (python, ["-m", "smart_beauty_py3.cli"])
+    assert (first.program, first.args) == (python, ["-m", "smart_beauty_cli.cli"])
     assert localserver.find_engine(env, "win32") is None          # recorded, but no such file yet
     assert "py install.py --with-engine" in localserver.missing_message(env, "win32")
     open(python, "w").close()                                     # now there is (no x bit: Windows needs none)
@@ -137,7 +137,7 @@ def test_windows_engine_recorded_and_found(tmp_path):
     # machine's own config folder and checkout)
     assert localserver._exe(python, "win32") and not localserver._exe(python, "linux")
     argv = localserver.serve_argv(found, {})
-    assert argv[:4] == [python, "-m", "smart_beauty_py3.cli", "serve"] and "--announce" in argv
+    assert argv[:4] == [python, "-m", "smart_beauty_cli.cli", "serve"] and "--announce" in argv
     # later candidates: the checkout's venv and PATH in Windows form
     wheres = {c.where: c.program for c in localserver.candidates(env, "win32")}
     assert wheres["the checkout's .venv"].endswith(r"\.venv\Scripts\smart-beauty.exe")
@@ -155,7 +155,7 @@ def test_windows_start_has_no_fork_isms():
 
 
 def test_recorded_interpreter_really_starts_the_server(tmp_path, monkeypatch):
-    """The launch the Windows record uses (python -m smart_beauty_py3.cli serve, this system's start
+    """The launch the Windows record uses (python -m smart_beauty_cli.cli serve, this system's start
     arguments), run for real with this interpreter: the server announces itself and answers."""
     cfg = tmp_path / "config"
     monkeypatch.setenv("SMART_BEAUTY_CONFIG_DIR", str(cfg))
@@ -165,7 +165,7 @@ def test_recorded_interpreter_really_starts_the_server(tmp_path, monkeypatch):
     install.record_engine(dict(os.environ), sys.platform, host={"python": sys.executable})
     try:
         server = localserver.ensure()
-        assert server.engine == "simple" and "-m smart_beauty_py3.cli" in server.cli
+        assert server.engine == "simple" and "-m smart_beauty_cli.cli" in server.cli
         with localserver.Client(server.key, base_url=server.url) as client:
             assert client.credits() is not None
     finally:

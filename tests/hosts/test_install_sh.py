@@ -34,9 +34,9 @@ def make_repo(tmp_path, adapters=("3", "2"), tag="v1"):
         shutil.copy2(REPO / name, repo / name)
     shutil.copytree(REPO / "lib" / "smart_beauty", repo / "lib" / "smart_beauty",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    # a py3-only package that must NOT be installed into GIMP profiles
-    shutil.copytree(REPO / "lib" / "smart_beauty_py3", repo / "lib" / "smart_beauty_py3",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # py3-only packages that must NOT be installed into GIMP profiles
+    for name in ("smart_beauty_cli", "smart_beauty_server"):
+        shutil.copytree(REPO / "lib" / name, repo / "lib" / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (repo / "lib" / "smart_beauty" / "__pycache__").mkdir(exist_ok=True)
     (repo / "lib" / "smart_beauty" / "__pycache__" / "junk.cpython-311.pyc").write_bytes(b"x")
     write_adapters(repo, adapters, tag)
@@ -128,7 +128,7 @@ def assert_gimp3_install(prof, vendored=True):
     host = d / "smart_beauty_gimp3.py"   # the host module beside the entry script: imported, never run
     assert host.is_file() and not os.access(host, os.X_OK), host
     assert (d / "lib" / "smart_beauty" / "__init__.py").is_file()
-    assert not (d / "lib" / "smart_beauty_py3").exists()
+    assert not (d / "lib" / "smart_beauty_cli").exists() and not (d / "lib" / "smart_beauty_server").exists()
     assert not list(d.rglob("__pycache__")) and not list(d.rglob("*.pyc"))
     if vendored:
         v = dist_versions(d / "vendor")
@@ -147,7 +147,7 @@ def assert_gimp2_install(prof):
     host = d / "smart_beauty_gimp2.py"   # GIMP 2.10 runs executable files: the module must not be one
     assert host.is_file() and not os.access(host, os.X_OK), host
     assert (d / "lib" / "smart_beauty" / "__init__.py").is_file()
-    assert not (d / "lib" / "smart_beauty_py3").exists()
+    assert not (d / "lib" / "smart_beauty_cli").exists() and not (d / "lib" / "smart_beauty_server").exists()
     # exactly the pinned py2.7 set, unpacked
     assert dist_versions(d / "vendor") == PY27_SET
     for pkg in ("requests", "urllib3", "idna", "chardet", "certifi"):
@@ -427,7 +427,7 @@ def test_cli_setup(tmp_path, home):
     assert "linked" in out and "not on your PATH" in out
     assert (repo / ".venv" / "bin" / "smart-beauty").exists()
     r = subprocess.run([str(repo / ".venv" / "bin" / "python"), "-c",
-                        "import smart_beauty, smart_beauty_py3; print(smart_beauty.__file__)"],
+                        "import smart_beauty, smart_beauty_cli, smart_beauty_server; print(smart_beauty.__file__)"],
                        stdout=subprocess.PIPE, text=True, check=True)
     assert r.stdout.strip().startswith(str(repo / "lib"))
     # the interpreter the plug-ins start the engine with, in the config folder smart_beauty.settings names

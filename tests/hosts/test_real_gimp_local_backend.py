@@ -20,7 +20,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "lib"))
-from smart_beauty_py3.server.simple import SimpleEngine  # noqa: E402
+from smart_beauty_server.simple import SimpleEngine  # noqa: E402
 
 PROGRAM = GIMP3_EXPORT_LAYER + r'''
 import json, os, signal
@@ -87,7 +87,7 @@ finally:
 
 WRAPPER = """#!/bin/sh
 # what install.sh's venv command does, with the chroot's Debian Python 3 and the checkout's lib/
-PYTHONPATH=/sb/src/lib exec python3 -m smart_beauty_py3.cli "$@"
+PYTHONPATH=/sb/src/lib exec python3 -m smart_beauty_cli.cli "$@"
 """
 
 

@@ -77,7 +77,7 @@ def test_canary_key_leaves_no_trace_in_real_gimp3(root, request, host_work):
 
     import numpy as np
     from PIL import Image
-    from smart_beauty_py3.server import LocalAilab
+    from smart_beauty_server import LocalAilab
 
     gimp3_host = request.getfixturevalue(root + "_host")
     prof = gimp3_host.install_plugin(host_work)

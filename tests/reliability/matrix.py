@@ -1,7 +1,7 @@
 """The fault matrix: every fault a user can meet, as data, plus the recorded outcomes' file format.
 
 Each fault says how to cause it (``inject``: faults of the local AILab server, see
-``smart_beauty_py3/server/faults.py``; ``base``: a different service address; ``key``; ``cancel``:
+``smart_beauty_server/faults.py``; ``base``: a different service address; ``key``; ``cancel``:
 cancel once a phase is reached; ``disk_full``), the job deadline for the cell, what a user must
 get (``expect``: the error class, or ``None`` when the run must recover and succeed) and whether
 the failing call is retried and why (the client's policy, ``smart_beauty/client.py``).

@@ -114,7 +114,7 @@ def _digest(path):
 
 # ------------------------------------------------------------------ entry points
 def run_cli(cell, n_files, capsys):
-    from smart_beauty_py3 import cli
+    from smart_beauty_cli import cli
 
     src = os.path.join(cell.root, "in")
     out = os.path.join(cell.root, "out")
@@ -154,7 +154,7 @@ def run_cli(cell, n_files, capsys):
 def _cli_interrupted(cell, argv):
     """Ctrl-C (SIGINT) to a real `smart-beauty` process once the phase is reached."""
     env = dict(os.environ, TMPDIR=cell.tmp, PYTHONPATH=os.path.join(REPO, "lib"))
-    proc = subprocess.Popen([sys.executable, "-m", "smart_beauty_py3.cli"] + argv, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "smart_beauty_cli.cli"] + argv, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20

@@ -43,7 +43,7 @@ class _Handle:
 
 @pytest.fixture
 def canary_server():
-    from smart_beauty_py3.server import LocalAilab
+    from smart_beauty_server import LocalAilab
 
     srv = LocalAilab(port=0, api_keys=[CANARY], job_seconds=0.05).start()
     try:
@@ -66,7 +66,7 @@ def _scan_tree(root, skip=()):
 
 
 def test_canary_key_appears_nowhere(canary_server, tmp_path, monkeypatch, capfd, caplog):
-    from smart_beauty_py3 import cli
+    from smart_beauty_cli import cli
 
     caplog.set_level(logging.DEBUG)
     root = str(tmp_path)

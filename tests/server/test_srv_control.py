@@ -12,7 +12,7 @@ from ailab_fixture import LIB, AilabHandle, ControlError, ServerProcess
 from server_testutil import assert_ailab_error, submit
 from werkzeug.test import Client
 
-from smart_beauty_py3.server import LocalAilab, is_loopback
+from smart_beauty_server import LocalAilab, is_loopback
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Control-Token": "wrong"}])
@@ -46,7 +46,7 @@ def test_non_loopback_without_key_is_refused():
         LocalAilab(host="0.0.0.0")
     env = dict(os.environ, PYTHONPATH=LIB)
     env.pop("AILAB_API_KEY", None)
-    proc = subprocess.run([sys.executable, "-m", "smart_beauty_py3.server", "--host", "0.0.0.0", "--port", "0"],
+    proc = subprocess.run([sys.executable, "-m", "smart_beauty_server", "--host", "0.0.0.0", "--port", "0"],
                           env=env, capture_output=True, timeout=30)
     assert proc.returncode == 2 and b"API key" in proc.stderr
 
@@ -78,7 +78,7 @@ def test_subprocess_server_starts_and_stops_cleanly():
 
 
 def test_main_help():
-    from smart_beauty_py3.server import main
+    from smart_beauty_server import main
 
     with pytest.raises(SystemExit) as exc:
         main(["--help"])

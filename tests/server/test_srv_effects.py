@@ -16,9 +16,9 @@ from PIL import Image
 from server_testutil import KEY_HEADER, SUBMIT, assert_ailab_error, encode, expected_simple, noisy_rgb, wait_done
 
 from smart_beauty.effects import Effects
-from smart_beauty_py3.server import LocalAilab
-from smart_beauty_py3.server.app import EFFECT_FIELDS
-from smart_beauty_py3.server.simple import SimpleEngine
+from smart_beauty_server import LocalAilab
+from smart_beauty_server.app import EFFECT_FIELDS
+from smart_beauty_server.simple import SimpleEngine
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -12,8 +12,8 @@ from server_testutil import (
     CREDITS, assert_ailab_error, poll, raw_request, split_response, submit, wait_done,
 )
 
-from smart_beauty_py3.server import LocalAilab
-from smart_beauty_py3.server.protocol import CODES
+from smart_beauty_server import LocalAilab
+from smart_beauty_server.protocol import CODES
 
 
 def _task(ailab, key=None):
@@ -103,7 +103,7 @@ def test_a_dropped_request_is_logged_before_its_socket_is_shut():
     already find the request (CI once saw 0 submits here because logging came after the shutdown)."""
     from werkzeug.test import EnvironBuilder
 
-    from smart_beauty_py3.server.local import LocalAilab
+    from smart_beauty_server.local import LocalAilab
 
     server = LocalAilab(api_keys=["k"])
     seen = []

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from server_testutil import png_bytes
 from werkzeug.test import Client as WsgiClient
 
-from smart_beauty_py3.server import LocalAilab
-from smart_beauty_py3.server.faults import parse_fault_key
+from smart_beauty_server import LocalAilab
+from smart_beauty_server.faults import parse_fault_key
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = int(os.environ.get("SB_FUZZ_EXAMPLES", "120"))

@@ -16,7 +16,7 @@ from server_testutil import (
     POLL, assert_ailab_error, encode, expected_simple, flat_png, noisy_rgb, poll, submit, wait_done,
 )
 
-from smart_beauty_py3.server import LocalAilab
+from smart_beauty_server import LocalAilab
 
 
 def test_status_progression_ready_time_and_download(clock):

@@ -16,8 +16,8 @@ from PIL import Image
 
 from smart_beauty import Client, RetouchJob
 from smart_beauty.polling import PollPolicy
-from smart_beauty_py3.server.simple import SimpleEngine
-from smart_beauty_py3.server import LocalAilab
+from smart_beauty_server.simple import SimpleEngine
+from smart_beauty_server import LocalAilab
 
 JOBS = int(os.environ.get("SB_SOAK_JOBS", "60"))
 CONCURRENCY = int(os.environ.get("SB_SOAK_CONCURRENCY", "16"))

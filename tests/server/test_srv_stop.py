@@ -1,11 +1,11 @@
-"""The one serve loop (server.local.run_until_stopped) ends on SIGTERM whenever it arrives."""
+"""The one serve loop (smart_beauty_server.local.run_until_stopped) ends on SIGTERM whenever it arrives."""
 
 import signal
 import threading
 
 import pytest
 
-from smart_beauty_py3.server.local import run_until_stopped
+from smart_beauty_server.local import run_until_stopped
 
 
 class _Server:

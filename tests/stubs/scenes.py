@@ -37,7 +37,7 @@ def portrait(h, w, seed=1, channels=3):
 
 
 def simple_engine(rgb, level):
-    """What the local server's SimpleEngine returns for ``rgb`` (lib/smart_beauty_py3/server/simple.py)."""
+    """What the local server's SimpleEngine returns for ``rgb`` (lib/smart_beauty_server/simple.py)."""
     milli = int(round(float(level) * 1000))
     wide = rgb.astype(np.int32)
     return (wide + (((255 - wide) * milli + 2000) // 4000)).astype(np.uint8)

@@ -25,8 +25,8 @@ import json
 
 from werkzeug.wrappers import Request, Response
 
-from smart_beauty_py3.server import protocol
-from smart_beauty_py3.server.faults import CATALOGUE
+from smart_beauty_server import protocol
+from smart_beauty_server.faults import CATALOGUE
 
 TOKEN_HEADER = "X-Control-Token"
 

@@ -1,4 +1,4 @@
-"""``python -m smart_beauty_py3.server``: run the local AILab server."""
+"""``python -m smart_beauty_server``: run the local AILab server."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import importlib
 import os
 import sys
 
-from smart_beauty_py3.server.local import DEFAULT_MAX_UPLOAD, serve_forever
+from smart_beauty_server.local import DEFAULT_MAX_UPLOAD, serve_forever
 
 
 def load_engine(spec):
     """``simple`` or ``package.module:attr`` (a class is instantiated with no arguments)."""
     if spec in (None, "", "simple"):
-        from smart_beauty_py3.server.simple import SimpleEngine
+        from smart_beauty_server.simple import SimpleEngine
 
         return SimpleEngine()
     module, _, attr = spec.partition(":")
@@ -22,7 +22,7 @@ def load_engine(spec):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="python -m smart_beauty_py3.server",
+    p = argparse.ArgumentParser(prog="python -m smart_beauty_server",
                                 description="Local stand-in for the AILab Smart Beauty API.")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8787, help="port; 0 picks a free one (default 8787)")
@@ -52,7 +52,7 @@ def main(argv=None):
     env_key = os.environ.get("AILAB_API_KEY")
     if not keys and env_key:
         keys.append(env_key)
-    from smart_beauty_py3.server.local import DEFAULT_KEY, is_loopback
+    from smart_beauty_server.local import DEFAULT_KEY, is_loopback
 
     if keys and is_loopback(args.host) and DEFAULT_KEY not in keys:
         keys.append(DEFAULT_KEY)

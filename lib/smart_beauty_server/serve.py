@@ -15,8 +15,8 @@ import threading
 import time
 
 import smart_beauty
-from smart_beauty_py3.server import LocalAilab
-from smart_beauty_py3.server.local import run_until_stopped, tell_people
+from smart_beauty_server import LocalAilab
+from smart_beauty_server.local import run_until_stopped, tell_people
 
 
 class Activity:

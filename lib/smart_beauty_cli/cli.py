@@ -23,7 +23,7 @@ import threading
 
 import smart_beauty
 from smart_beauty import Settings, batch, batchfiles, changemask, effects, errors, imagefile, localserver, settings
-from smart_beauty_py3 import backends, imaging
+from smart_beauty_cli import backends, imaging
 
 
 class _Parser(argparse.ArgumentParser):
@@ -551,8 +551,8 @@ def cmd_serve(args):
         print("Stopped the offline engine's background server." if localserver.stop()
               else "No offline engine server was running.")
         return 0
-    from smart_beauty_py3 import serve
-    from smart_beauty_py3.server import is_loopback
+    from smart_beauty_server import serve
+    from smart_beauty_server import is_loopback
 
     if not is_loopback(args.host):
         raise errors.ConfigError(SERVE_HOST_REFUSED % args.host)

@@ -17,11 +17,11 @@ import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from smart_beauty_py3.server.simple import SimpleEngine
-from smart_beauty_py3.server import jobs
-from smart_beauty_py3.server.app import AilabApp
-from smart_beauty_py3.server.control import ControlApi
-from smart_beauty_py3.server.faults import FaultBook
+from smart_beauty_server.simple import SimpleEngine
+from smart_beauty_server import jobs
+from smart_beauty_server.app import AilabApp
+from smart_beauty_server.control import ControlApi
+from smart_beauty_server.faults import FaultBook
 
 DEFAULT_KEY = "sb-local-test-key"
 DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024  # server upload limit (body), above the 5 MB file limit
@@ -208,7 +208,7 @@ class LocalAilab:
 
 
 def run_until_stopped(srv, done=None, should_stop=None, tick=0.25):
-    """The one serve loop (``smart-beauty serve`` and ``python -m smart_beauty_py3.server``): keep the
+    """The one serve loop (``smart-beauty serve`` and ``python -m smart_beauty_server``): keep the
     started ``srv`` serving until SIGTERM, Ctrl-C, ``done`` (an Event) is set or ``should_stop()`` says
     so (checked every ``tick`` s); then stop it. Returns the exit code, 0."""
     done = done or threading.Event()
@@ -236,8 +236,8 @@ def tell_people(srv):
 
 
 def serve_forever(host="127.0.0.1", port=8787, print_url=False, exit_on_stdin_eof=False, **options):
-    """Run a ``LocalAilab`` until SIGINT/SIGTERM (or stdin EOF): ``python -m smart_beauty_py3.server``
-    (the tests' session server). ``smart-beauty serve`` is :func:`smart_beauty_py3.serve.serve`; both
+    """Run a ``LocalAilab`` until SIGINT/SIGTERM (or stdin EOF): ``python -m smart_beauty_server``
+    (the tests' session server). ``smart-beauty serve`` is :func:`smart_beauty_server.serve.serve`; both
     run :func:`run_until_stopped`."""
     srv = LocalAilab(port=port, host=host, **options)
     srv.start()

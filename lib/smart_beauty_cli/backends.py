@@ -56,7 +56,7 @@ def local_engine():
 def own_command(env: Mapping[str, str] | None = None) -> localserver.Command:
     """``smart-beauty serve`` of this very installation: this Python running the CLI module (no console
     script wrapper: the same on Windows), with this process's PYTHONPATH when it has one (a checkout run
-    as ``PYTHONPATH=lib python3 -m smart_beauty_py3.cli``; the server's environment is otherwise cleaned
+    as ``PYTHONPATH=lib python3 -m smart_beauty_cli.cli``; the server's environment is otherwise cleaned
     of Python variables, for GIMP's sake)."""
     env = os.environ if env is None else env
     return localserver.Command(sys.executable, ["-m", localserver.CLI_MODULE], where="the running command's Python",

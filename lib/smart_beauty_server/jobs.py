@@ -31,7 +31,7 @@ import numpy as np
 
 from smart_beauty.clock import SYSTEM
 from smart_beauty_engine import NoFaceFound
-from smart_beauty_py3.server import images
+from smart_beauty_server import images
 
 CREDITS_PER_CALL = 8
 

@@ -37,18 +37,18 @@ class HeadStart:
 
             if localserver.resolve(self.backend, Settings.load()) != "local":
                 return
-            from smart_beauty_py3 import backends
+            from smart_beauty_cli import backends
 
             self.server = backends.local_service()
         except Exception:  # noqa: BLE001  (a head start only: the command reports its own errors)
             return
 
     def __call__(self):
-        """The server for :func:`smart_beauty_py3.backends.open_backend` (its ``start_local``)."""
+        """The server for :func:`smart_beauty_cli.backends.open_backend` (its ``start_local``)."""
         self.thread.join()
         if self.server is not None:
             return self.server
-        from smart_beauty_py3 import backends
+        from smart_beauty_cli import backends
 
         return backends.local_service()
 
@@ -57,7 +57,7 @@ def main() -> int:
     argv = sys.argv[1:]
     backend = _retouch_backend(argv)
     head_start = HeadStart(backend).begin() if backend is not None else None
-    from smart_beauty_py3.cli import main as cli_main
+    from smart_beauty_cli.cli import main as cli_main
 
     try:
         return cli_main(argv, start_local=head_start)

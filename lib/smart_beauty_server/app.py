@@ -41,7 +41,7 @@ from werkzeug.wrappers import Request, Response
 
 from smart_beauty.effects import DESCRIPTIONS, Effects
 from smart_beauty_engine import NoFaceFound
-from smart_beauty_py3.server import images, jobs, protocol
+from smart_beauty_server import images, jobs, protocol
 
 SUBMIT_PATH = "/api/portrait/effects/smart-beauty"
 POLL_PATH = "/api/common/query-async-task-result"
