@@ -313,7 +313,8 @@ def unpack_wheels(wheel_dir: str, target: str) -> list[str]:
 
 def extra_requirements(name: str) -> list[str]:
     """The requirements of pyproject.toml's install extra ``name`` (the engine's pins live there). An
-    extra that names this project's own extras (``engine`` is ``smart-beauty-gimp[cli]``) gets theirs."""
+    extra that names this project's own extras (``cli`` is ``smart-beauty-gimp[server,engine]`` + tqdm)
+    gets theirs, each requirement once."""
     with open(os.path.join(REPO, "pyproject.toml"), encoding="utf-8") as f:
         text = f.read()
     named = re.search(r'^name = "([^"]+)"', text, re.M)
@@ -333,7 +334,7 @@ def extra_requirements(name: str) -> list[str]:
                 requirements.extend(extra_requirements(extra.strip()))
         else:
             requirements.append(requirement)
-    return requirements
+    return list(dict.fromkeys(requirements))
 
 
 # ---------------------------------------------------------------- profiles
@@ -721,7 +722,7 @@ class Installer:
                 "(set your key in Smart Beauty Settings...).")
             say("If anything is missing: Filters > Enhance > Smart Beauty > Check Setup... or 'smart-beauty doctor'.")
         if not args.with_engine and not args.uninstall:
-            if args.cli:    # OpenCV is in the command's cli extra: the engine came with it
+            if args.cli:    # the command's cli extra includes the engine's: OpenCV came with it
                 say("Offline engine: its OpenCV came with the command (the cli extra); add --with-engine to check "
                     "that it loads (Python 3.9+) and, for a Flathub GIMP, to install the sandbox's copy.")
             else:
@@ -795,7 +796,7 @@ def install_flatpak_engine(version: str, target: str, wheels: Wheels, report: Re
     with ``target`` on PYTHONPATH."""
     machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform_mod.machine().lower(), platform_mod.machine())
     tag = version.replace(".", "")
-    requirements = sorted(set(extra_requirements("cli") + extra_requirements("engine") + PY3_VENDOR))
+    requirements = sorted(set(extra_requirements("cli") + PY3_VENDOR))   # the cli extra holds the engine's
     args = ["--only-binary=:all:", "--implementation", "cp", "--python-version", version, "--abi", "cp" + tag,
             "--abi", "abi3", "--abi", "none"]
     for plat in ("manylinux_2_28", "manylinux_2_17", "manylinux2014"):

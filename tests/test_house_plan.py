@@ -127,7 +127,7 @@ def test_python2_shims_live_only_in_compat():
 def test_readme_layout_names_every_module():
     layout = _read("README.md").split("## Layout", 1)[1].split("```")[1]
     words = set(re.findall(r"[\w/]+", layout))
-    for package in ("lib/smart_beauty", "lib/smart_beauty_cli"):
+    for package in ("lib/smart_beauty", "lib/smart_beauty_engine", "lib/smart_beauty_server", "lib/smart_beauty_cli"):
         names = sorted(n[:-3] if n.endswith(".py") else n + "/" for n in os.listdir(os.path.join(REPO, package))
                        if (n.endswith(".py") and n != "__init__.py")
                        or os.path.isfile(os.path.join(REPO, package, n, "__init__.py")))
@@ -173,3 +173,33 @@ def test_each_gimp_runs_a_short_entry_script_over_an_importable_host_module():
         assert set(calls) <= {"gi.require_version"}, (module, calls)
         assert not os.access(os.path.join(REPO, module), os.X_OK), module
         assert "_user_cancelled" not in text and "def cancelled" not in text, module
+
+
+LAYERS = ["smart_beauty", "smart_beauty_engine", "smart_beauty_server", "smart_beauty_cli"]   # bottom first
+
+
+def _imported_packages(path):
+    """The top-level packages a module imports (anywhere in it, also inside functions)."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return {name.split(".")[0] for name in names}
+
+
+def test_packages_import_only_the_layers_below_them():
+    """docs/design.md's layering: cli -> server -> engine -> core. The core (what GIMP loads) imports none
+    of the others; the engine only the core; the server the engine and the core; the command all three."""
+    upwards = []
+    for rank, package in enumerate(LAYERS):
+        for rel, path in _python_files(["lib/" + package]):
+            above = sorted(_imported_packages(path) & set(LAYERS[rank + 1:]))
+            upwards += ["%s imports %s" % (rel, name) for name in above]
+    assert upwards == [], upwards
+    lib = os.path.join(REPO, "lib")
+    packages = [p for p in os.listdir(lib) if os.path.isfile(os.path.join(lib, p, "__init__.py"))]
+    assert sorted(packages) == sorted(LAYERS)     # a new package gets its place in the layers

@@ -59,25 +59,32 @@ def extra(name):
 
 
 def test_engine_requirements_are_pinned():
-    # OpenCV is pinned exactly, once, in the CLI's extra (the CLI reads/writes 16-bit RGB with it);
-    # the engine's extra is the CLI's (the engine runs in the local server), so no second pin.
-    assert extra("engine") == ["smart-beauty-gimp[cli]"]
-    opencv = [r for r in extra("cli") if "opencv" in r.lower()]
-    assert opencv == ["opencv-contrib-python-headless==4.13.0.92"], opencv
+    # OpenCV is pinned exactly, once, in the engine's extra; the engine runs in the local server (its
+    # extra is the server's + OpenCV) and the command reads/writes 16-bit RGB with the same OpenCV (the
+    # cli extra names the server's and the engine's), so no second pin.
+    assert extra("engine") == ["smart-beauty-gimp[server]", "opencv-contrib-python-headless==4.13.0.92"]
+    assert extra("cli") == ["smart-beauty-gimp[server,engine]", "tqdm>=4.66"]
     with open(os.path.join(REPO, "pyproject.toml")) as f:
         assert f.read().count("opencv-contrib-python-headless==") == 1
 
 
-def test_the_installer_reads_the_engine_extra_as_the_clis_requirements():
-    """install.py downloads the engine's wheels for the Flatpak sandbox from these lists: the engine
-    extra's reference to the cli extra is expanded, never asked of a package index."""
+def test_the_server_extra_is_pillow_numpy_and_werkzeug():
+    names = sorted({re.split(r"[<>=;\s]", r, maxsplit=1)[0] for r in extra("server")})
+    assert names == ["Pillow", "Werkzeug", "numpy"], names
+
+
+def test_the_installer_expands_the_projects_own_extras():
+    """install.py downloads the engine's wheels for the Flatpak sandbox from these lists: an extra's
+    reference to another extra is expanded, never asked of a package index."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("sb_install", os.path.join(REPO, "install.py"))
     install = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(install)
-    engine = install.extra_requirements("engine")
-    assert engine == install.extra_requirements("cli") and "opencv-contrib-python-headless==4.13.0.92" in engine
-    assert not [r for r in engine if r.lower().startswith("smart-beauty-gimp")]
+    server, engine, cli = (install.extra_requirements(name) for name in ("server", "engine", "cli"))
+    assert server == extra("server")
+    assert engine == server + ["opencv-contrib-python-headless==4.13.0.92"]
+    assert cli == engine + ["tqdm>=4.66"]          # each requirement once, though cli names server twice
+    assert not [r for r in cli if r.lower().startswith("smart-beauty-gimp")]
 
 
 def test_the_core_package_needs_only_requests():
