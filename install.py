@@ -155,17 +155,6 @@ def flatpak_gimp_installed(env: dict[str, str], platform: str) -> bool:
                                           os.path.join(home, ".var", "app", FLATPAK_APP)))
 
 
-def venv_layout(venv: str, platform: str) -> dict[str, str]:
-    """A venv's interpreter, scripts folder and ``smart-beauty`` command on ``platform``."""
-    path = core_settings().path_module(platform)
-    if platform.startswith("win"):
-        scripts = path.join(venv, "Scripts")
-        return {"python": path.join(scripts, "python.exe"), "bin": scripts,
-                "cli": path.join(scripts, "smart-beauty.exe")}
-    scripts = path.join(venv, "bin")
-    return {"python": path.join(scripts, "python"), "bin": scripts, "cli": path.join(scripts, "smart-beauty")}
-
-
 def wheel_cache(env: dict[str, str], platform: str) -> str:
     if env.get("SB_WHEEL_CACHE"):
         return env["SB_WHEEL_CACHE"]
@@ -546,7 +535,7 @@ class Installer:
     def setup_cli(self) -> dict[str, str] | None:
         say, did = self.report.say, self.report.did
         venv = os.path.join(REPO, ".venv")
-        layout = venv_layout(venv, self.platform)
+        layout = core_settings().venv_layout(venv, self.platform)
         say("Command-line tool:")
         if self.args.dry_run:
             say("  would create/update %s (python -m venv), pip install -e %s[cli]" % (venv, REPO))
@@ -648,7 +637,7 @@ class Installer:
             say("  would run: pip install -e %s[engine] (OpenCV contrib headless, numpy)" % REPO)
             return
         if layout is None:
-            layout = venv_layout(os.path.join(REPO, ".venv"), self.platform)
+            layout = core_settings().venv_layout(os.path.join(REPO, ".venv"), self.platform)
             if not os.path.isfile(layout["python"]):
                 raise Failure("--with-engine --no-cli: there is no %s to install the engine into; run %s "
                               "--with-engine" % (layout["python"], self.command()))
@@ -871,7 +860,7 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None,
     platform = sys.platform if platform is None else platform
     try:
         if args.engine_into:
-            python = venv_layout(args.engine_into, platform)["python"]
+            python = core_settings().venv_layout(args.engine_into, platform)["python"]
             if not os.path.isfile(python):
                 raise Failure("no Python in %s (create the venv first: python3 -m venv %s)"
                               % (args.engine_into, args.engine_into), code=2)

@@ -199,12 +199,10 @@ def _exe(path, platform=None):
 
 
 def _checkout_venv(platform=None):
-    path = sb_settings.path_module(platform)
+    """The checkout's ``smart-beauty`` command (when this library runs from a checkout)."""
     here = os.path.dirname(os.path.abspath(__file__))          # <checkout>/lib/smart_beauty
     root = os.path.dirname(os.path.dirname(here))
-    if (sys.platform if platform is None else platform).startswith("win"):
-        return path.join(root, ".venv", "Scripts", "smart-beauty.exe")
-    return path.join(root, ".venv", "bin", "smart-beauty")
+    return sb_settings.venv_layout(sb_settings.path_module(platform).join(root, ".venv"), platform)["cli"]
 
 
 def _which(name, env, platform=None):

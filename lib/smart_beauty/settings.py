@@ -48,6 +48,20 @@ def path_module(platform=None):
     return ntpath if platform.startswith("win") else posixpath
 
 
+def venv_layout(venv, platform=None):
+    """A venv's ``python``, scripts folder (``bin``) and ``smart-beauty`` command (``cli``) on ``platform``:
+    ``Scripts\\python.exe`` and ``Scripts\\smart-beauty.exe`` on Windows, ``bin/python`` and
+    ``bin/smart-beauty`` elsewhere. The installer makes the command's venv by it, the plug-ins look for
+    the checkout's venv by it."""
+    platform = sys.platform if platform is None else platform
+    path = path_module(platform)
+    windows = platform.startswith("win")
+    scripts = path.join(venv, "Scripts" if windows else "bin")
+    exe = ".exe" if windows else ""
+    return {"python": path.join(scripts, "python" + exe), "bin": scripts,
+            "cli": path.join(scripts, "smart-beauty" + exe)}
+
+
 def home_dir(env=None, platform=None):
     """The user's home folder as ``platform`` finds it (Windows: USERPROFILE; others: HOME)."""
     env = os.environ if env is None else env

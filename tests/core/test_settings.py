@@ -126,3 +126,14 @@ def test_flathub_gimp_finds_the_key_and_engine_install_sh_and_the_cli_stored(tmp
     assert settings.config_dir({"HOME": str(home), "XDG_CONFIG_HOME": str(tmpdir)}) == str(tmpdir.join("smart-beauty"))
     monkeypatch.setattr(settings, "FLATPAK_INFO", str(tmpdir.join("home")))   # an existing path
     assert settings.in_flatpak({})
+
+
+def test_venv_layout_is_scripts_exe_on_windows_and_bin_elsewhere():
+    """The one rule for a venv's files: the installer makes the command's venv by it, the plug-ins (this
+    core, also on Python 2.7) look for the checkout's venv by it."""
+    win = settings.venv_layout("C:\\sb\\.venv", "win32")
+    assert win == {"python": "C:\\sb\\.venv\\Scripts\\python.exe", "bin": "C:\\sb\\.venv\\Scripts",
+                   "cli": "C:\\sb\\.venv\\Scripts\\smart-beauty.exe"}
+    for platform in ("linux", "darwin"):
+        assert settings.venv_layout("/sb/.venv", platform) == {
+            "python": "/sb/.venv/bin/python", "bin": "/sb/.venv/bin", "cli": "/sb/.venv/bin/smart-beauty"}

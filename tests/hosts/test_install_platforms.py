@@ -87,7 +87,7 @@ def test_no_profile_names_the_platforms_folder(tmp_path, capsys):
 ])
 def test_venv_layout(platform, python, cli):
     venv = r"C:\Users\ann\smart-beauty\.venv" if platform == "win32" else python.rsplit("/bin/", 1)[0]
-    layout = install.venv_layout(venv, platform)
+    layout = settings.venv_layout(venv, platform)
     assert (layout["python"], layout["cli"]) == (python, cli)
 
 
@@ -122,7 +122,7 @@ def test_windows_engine_recorded_and_found(tmp_path):
     the plug-in reads it from %APPDATA%\\smart-beauty\\engine.json and starts `python.exe -m
     smart_beauty_cli.cli serve ...` -- no .exe launcher in between, no fork-isms."""
     root, env = windows_tree(tmp_path)
-    python = install.venv_layout(root + r"\Users\ann\smart-beauty\.venv", "win32")["python"]
+    python = settings.venv_layout(root + r"\Users\ann\smart-beauty\.venv", "win32")["python"]
     path = install.record_engine(env, "win32", host={"python": python, "made_by": "install.py"})
     assert path == root + r"\Users\ann\AppData\Roaming\smart-beauty\engine.json"
     assert json.load(open(path))["host"]["python"].endswith(r"\.venv\Scripts\python.exe")
