@@ -231,8 +231,18 @@ def read_record(env=None, platform=None):
 
 
 def _python_command(entry, where):
-    """A Command running the CLI module with a recorded interpreter (+ its PYTHONPATH folder)."""
-    return Command(entry.get("python") or "", ["-m", CLI_MODULE], where, entry.get("path") or None)
+    """A Command running the CLI module with a recorded interpreter (+ its PYTHONPATH folder).
+
+    Compatibility, the one rule: a folder unpacked by an installer from before the packages were named by
+    role (the Flatpak GIMP's engine, kept until the installer runs again with --with-engine) holds the
+    command as ``smart_beauty_py3.cli``, not ``smart_beauty_cli.cli``: that folder's own module is run. A
+    recorded venv interpreter needs no rule: its editable install finds the packages of the checkout."""
+    folder = entry.get("path") or None
+    module = CLI_MODULE
+    if folder and not os.path.isdir(os.path.join(folder, CLI_MODULE.split(".")[0])) and os.path.isfile(
+            os.path.join(folder, "smart_beauty_py3", "cli.py")):
+        module = "smart_beauty_py3.cli"
+    return Command(entry.get("python") or "", ["-m", module], where, folder)
 
 
 def candidates(env=None, platform=None):

@@ -204,3 +204,35 @@ def test_install_sh_wrapper_is_posix_sh():
     text = open(os.path.join(install.REPO, "install.sh")).read()
     assert text.startswith("#!/bin/sh\n") and "install.py" in text and len(text.splitlines()) < 25
     assert subprocess.run(["sh", "-n", os.path.join(install.REPO, "install.sh")]).returncode == 0
+
+
+def test_an_engine_json_from_before_the_packages_were_named_by_role(tmp_path, monkeypatch):
+    """engine.json files written before smart_beauty_py3 became smart_beauty_cli / smart_beauty_server
+    (a ``git pull`` does not rewrite them): the venv entry (only an interpreter) runs the new module; a
+    Flatpak engine folder unpacked then holds only smart_beauty_py3, and its own module is run from it
+    until ``./install.sh --with-engine`` unpacks a new one."""
+    monkeypatch.setattr(settings, "FLATPAK_INFO", str(tmp_path / "no-flatpak-info"))
+    home = tmp_path / "home"
+    site = tmp_path / "flatpak-engine" / "python3.13"
+    for package in ("smart_beauty", "smart_beauty_py3", "smart_beauty_engine"):
+        (site / package).mkdir(parents=True)
+        (site / package / "__init__.py").write_text("")
+    (site / "smart_beauty_py3" / "cli.py").write_text("")
+    venv_python = home / "sb" / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(sys.executable)
+    config = home / ".config" / "smart-beauty"
+    config.mkdir(parents=True)
+    (config / "engine.json").write_text(json.dumps({     # as the installer of 2026-12-01 wrote it
+        "flatpak": {"made_by": "install.sh", "path": str(site), "python": sys.executable, "python_version": "3.13"},
+        "host": {"made_by": "install.sh", "python": str(venv_python)}}, indent=2, sort_keys=True) + "\n")
+    outside = {"HOME": str(home), "PATH": ""}
+    host = localserver.find_engine(outside, "linux")
+    assert host.argv(["serve"]) == [str(venv_python), "-m", "smart_beauty_cli.cli", "serve"]
+    inside = {"HOME": str(home), "FLATPAK_ID": "org.gimp.GIMP", "XDG_CONFIG_HOME": str(home / ".config")}
+    old = localserver.find_engine(inside, "linux")
+    assert old.argv(["serve"]) == [sys.executable, "-m", "smart_beauty_py3.cli", "serve"]
+    assert old.pythonpath == str(site)
+    (site / "smart_beauty_cli").mkdir()                # unpacked again by the new installer: the new module
+    (site / "smart_beauty_cli" / "__init__.py").write_text("")
+    assert localserver.find_engine(inside, "linux").args == ["-m", "smart_beauty_cli.cli"]
