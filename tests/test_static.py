@@ -1,5 +1,6 @@
 """Static gates: the code GIMP 2.10 loads stays Python 2.7 compatible (vermin), everything is ruff
 clean. vermin misses str/bytes semantics; the real Python 2.7 tier (tests/hosts) runs the tests too."""
+import fnmatch
 import os
 import re
 import shutil
@@ -61,6 +62,49 @@ def test_ruff_is_clean():
     proc = subprocess.run([exe, "check", "lib", "plug-ins", "tests", "bench", "scripts"], cwd=REPO,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+PY2_EXEMPTIONS = ["UP004", "UP008", "UP009", "UP010", "UP020", "UP024", "UP025", "UP036", "B904"]
+
+
+def _ruff_py2_globs():
+    """The keys of pyproject.toml's [tool.ruff.lint.per-file-ignores] that carry the Python 2 exemptions."""
+    with open(os.path.join(REPO, "pyproject.toml"), encoding="utf-8") as f:
+        section = f.read().split("[tool.ruff.lint.per-file-ignores]", 1)[1].split("\n[", 1)[0]
+    entries = re.findall(r'^"([^"]+)" = \[(.*)\]$', section, re.M)
+    assert entries, "no per-file-ignores in pyproject.toml"
+    py2 = [key for key, codes in entries if "UP025" in codes]
+    assert all(re.findall(r'"(\w+)"', codes) == PY2_EXEMPTIONS for key, codes in entries if key in py2), entries
+    return py2
+
+
+def _brace_expand(pattern):
+    m = re.search(r"\{([^}]*)\}", pattern)
+    if not m:
+        return [pattern]
+    head, tail = pattern[:m.start()], pattern[m.end():]
+    return [out for alt in m.group(1).split(",") for out in _brace_expand(head + alt + tail)]
+
+
+def _repo_python_files():
+    for folder, _dirs, files in os.walk(REPO):
+        rel = os.path.relpath(folder, REPO).replace(os.sep, "/")
+        if rel.startswith((".", "tests/hosts/cache")) or "/." in rel or "__pycache__" in rel:
+            continue
+        for name in files:
+            if name.endswith(".py"):
+                yield name if rel == "." else rel + "/" + name
+
+
+def test_ruffs_python2_exemptions_cover_exactly_the_python27_paths():
+    """UP004/UP008/UP009/UP010/UP020/UP024/UP025/UP036/B904 are allowed only where Python 2.7 runs the
+    code: vermin's paths above (GIMP 2.10's core and adapter, what the py27 tier runs)."""
+    patterns = [p for key in _ruff_py2_globs() for p in _brace_expand(key)]
+    files = set(_repo_python_files())
+    exempt = {f for f in files if any(fnmatch.fnmatchcase(f, p) for p in patterns)}
+    py27 = {f for f in files for p in PY27_PATHS if f == p or f.startswith(p + "/")}
+    assert "lib/smart_beauty/compat.py" in py27 and "tests/gimp2/conftest.py" in py27
+    assert sorted(exempt - py27) == [] and sorted(py27 - exempt) == []
 
 
 def test_python3_only_code_type_checks():

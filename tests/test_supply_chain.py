@@ -13,9 +13,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASELINE = os.path.join(REPO, "tests", "bandit-baseline.json")
 PIN = re.compile(r"^[A-Za-z0-9_.-]+==[0-9][A-Za-z0-9.]*$")
 
-if sys.version_info[0] < 3:
-    pytest.skip("supply-chain checks run under Python 3", allow_module_level=True)
-
 
 def _vendor_sets():
     """The pinned sets the installer vendors for GIMP, from install.py (their one home)."""

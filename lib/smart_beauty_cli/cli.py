@@ -348,7 +348,7 @@ def check_output_dir(path):
         os.makedirs(path, exist_ok=True)
     except OSError as e:
         raise errors.BadInputError("Cannot create the output folder %s (%s); choose another one with -o."
-                                   % (path, (e.strerror or str(e)).lower()))
+                                   % (path, (e.strerror or str(e)).lower())) from e
 
 
 def check_report_path(path):
@@ -565,7 +565,7 @@ def cmd_serve(args):
                            allow_fault_keys=args.allow_fault_keys)
     except OSError as e:
         raise errors.ConfigError("Cannot listen on %s port %d (%s); choose another --port (0 picks a free one)."
-                                 % (args.host, args.port, (e.strerror or str(e)).lower()))
+                                 % (args.host, args.port, (e.strerror or str(e)).lower())) from e
 
 
 def cmd_doctor(args):

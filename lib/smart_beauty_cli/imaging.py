@@ -56,7 +56,7 @@ def open_rgb(path):
                 rgb = np.asarray(im.convert("RGB"))
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise errors.BadInputError("%s cannot be read as an image (%s); check the file."
-                                   % (os.path.basename(path), e.__class__.__name__))
+                                   % (os.path.basename(path), e.__class__.__name__)) from e
     return rgb, alpha
 
 
@@ -74,7 +74,7 @@ def open_pil_rgb(path):
             del im
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise errors.BadInputError("%s cannot be read as an image (%s); check the file."
-                                   % (os.path.basename(path), e.__class__.__name__))
+                                   % (os.path.basename(path), e.__class__.__name__)) from e
     return rgb, alpha
 
 
@@ -252,7 +252,7 @@ class Original:
             raise
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             raise errors.BadInputError("%s cannot be read as an image (%s); check the file." % (
-                name, e.__class__.__name__))
+                name, e.__class__.__name__)) from e
         if self.format == "TIFF":   # a TIFF's first directory also describes its own layout: not metadata
             for tag in [t for t in exif if t in _TIFF_LAYOUT]:
                 del exif[tag]
@@ -369,10 +369,11 @@ def to8(data, rows=256):
 def _cv2():
     try:
         import cv2
-    except ImportError:
+    except ImportError as e:
         from smart_beauty.localserver import installer_command
         raise errors.BadInputError("16-bit colour files need OpenCV, which is missing; run '%s' in the Smart "
-                                   "Beauty folder (it installs the command with its cli extra)." % installer_command())
+                                   "Beauty folder (it installs the command with its cli extra)."
+                                   % installer_command()) from e
     # OpenCV's own "[ WARN:0@0.9] global grfmt_png.cpp ..." lines would land in the user's terminal
     # beside our one sentence about the same file: keep only its errors.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
@@ -387,7 +388,7 @@ def read_rgb16(path: str):
         data = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)   # fromfile: any file name
     except (OSError, cv2.error) as e:
         raise errors.BadInputError("%s cannot be read as an image (%s); check the file."
-                                   % (os.path.basename(path), e.__class__.__name__))
+                                   % (os.path.basename(path), e.__class__.__name__)) from e
     if data is None or data.dtype != np.uint16 or data.ndim != 3 or data.shape[2] not in (3, 4):
         raise errors.BadInputError("%s cannot be read as a 16-bit colour image; check the file."
                                    % os.path.basename(path))

@@ -55,10 +55,10 @@ def decode(data):
     try:
         img = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[kind]])
         width, height = img.size
-    except Image.DecompressionBombError:  # Pillow's own guard (> 2 x MAX_IMAGE_PIXELS), raised on open
-        raise ImageRejected(413, "FILE_RESOLUTION_EXCEEDS_LIMITS", "image header claims too many pixels")
+    except Image.DecompressionBombError as exc:  # Pillow's own guard (> 2 x MAX_IMAGE_PIXELS), raised on open
+        raise ImageRejected(413, "FILE_RESOLUTION_EXCEEDS_LIMITS", "image header claims too many pixels") from exc
     except Exception as exc:  # any header failure is a decoding failure
-        raise ImageRejected(422, "FILE_DECODING_FAILURE", "cannot decode image: %s" % type(exc).__name__)
+        raise ImageRejected(422, "FILE_DECODING_FAILURE", "cannot decode image: %s" % type(exc).__name__) from exc
     if width >= MAX_SIDE_EXCLUSIVE or height >= MAX_SIDE_EXCLUSIVE:
         raise ImageRejected(
             413, "FILE_RESOLUTION_EXCEEDS_LIMITS", "%dx%d is not less than 4096x4096" % (width, height)
@@ -68,10 +68,10 @@ def decode(data):
     try:
         img.load()
         rgb = img.convert("RGB")
-    except Image.DecompressionBombError:
-        raise ImageRejected(413, "FILE_RESOLUTION_EXCEEDS_LIMITS", "decompression bomb")
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(413, "FILE_RESOLUTION_EXCEEDS_LIMITS", "decompression bomb") from exc
     except Exception as exc:  # truncated or corrupt pixel data
-        raise ImageRejected(422, "FILE_DECODING_FAILURE", "cannot decode image: %s" % type(exc).__name__)
+        raise ImageRejected(422, "FILE_DECODING_FAILURE", "cannot decode image: %s" % type(exc).__name__) from exc
     return np.asarray(rgb, dtype=np.uint8).copy()
 
 

@@ -1,5 +1,4 @@
 #!/usr/bin/env python3
-# -*- coding: utf-8 -*-
 """Smart Beauty for GIMP 3: Filters > Enhance > Smart Beauty...
 
 The file GIMP runs. It puts the plug-in's ``lib/`` and ``vendor/`` (in the repository: ``../../lib``)

@@ -1,20 +1,12 @@
-# -*- coding: utf-8 -*-
-"""Fixtures for the offline engine tests (Python 3 only; this file stays py2-parsable so a
-Python 2.7 run of the suite just skips the folder).
+"""Fixtures for the offline engine tests (Python 3 only).
 
 The engine is optional: without it the tests skip LOUDLY, unless ``SB_REQUIRE_ENGINE=1`` (CI, after
 ``scripts/install-engine.sh``), where its absence is a failure.
 """
 
-from __future__ import absolute_import, division, print_function, unicode_literals
-
 import os
-import sys
 
 import pytest
-
-if sys.version_info[0] < 3:
-    collect_ignore_glob = ["test_*.py"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))

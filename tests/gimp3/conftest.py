@@ -10,9 +10,6 @@ import tempfile
 
 import pytest
 
-# The GIMP 3 adapter and its stand-ins are Python 3 only; a Python 2.7 run of tests/ skips them.
-collect_ignore = ["test_gimp3_adapter.py"] if sys.version_info[0] < 3 else []
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 STUBS = os.path.join(REPO, "tests", "stubs")

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Fixtures for the real-host tiers: real GIMP 3, real GIMP 2.10 (+ real Python-Fu), real Python 2.7.
 
 ``gimp3_host`` / ``gimp32_host`` / ``gimp3x_host`` / ``gimp210_host`` / ``py27_host`` (session scope)
@@ -22,7 +21,6 @@ free of py3-only syntax; everything py3-only lives in hosts.py and the test modu
 collected under Python 2.
 """
 
-from __future__ import absolute_import, division, print_function, unicode_literals
 
 import os
 import sys
@@ -30,12 +28,8 @@ import time
 
 import pytest
 
-if sys.version_info[0] < 3:
-    collect_ignore_glob = ["*"]
-    hosts = None
-else:
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import hosts  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hosts  # noqa: E402
 
 _HOSTS = {}     # name -> Host or Exception
 
@@ -122,7 +116,7 @@ def _roots_needed(items):
     return sorted(names, key=lambda n: (BUILD_ORDER.index(n) if n in BUILD_ORDER else len(BUILD_ORDER), n))
 
 
-class _Lines(object):
+class _Lines:
     def __init__(self, reporter):
         self.reporter = reporter
 

@@ -24,7 +24,7 @@ def test_a_build_that_overruns_its_bound_is_stopped_with_a_clear_message(tmp_pat
     monkeypatch.setitem(hosts.BUILDERS, "never", ["bash", str(script)])
     lines = []
 
-    class Log(object):
+    class Log:
         def write(self, text):
             lines.append(text)
 

@@ -168,7 +168,7 @@ def load():
     try:
         with open(OUTCOMES) as f:
             return json.load(f)
-    except (IOError, ValueError):
+    except (OSError, ValueError):
         return {}
 
 

@@ -1,8 +1,6 @@
-# -*- coding: utf-8 -*-
 """The GIMP 2.10 stand-ins behave as GIMP 2.10's gimpfu/pygimp source says GIMP does (and a real GIMP
 2.10 does, tests/hosts).
 Single source for Python 2.7 and 3."""
-from __future__ import absolute_import, division, print_function
 
 import os
 import warnings

@@ -10,5 +10,5 @@ class ParamFlags(enum.IntFlag):
     CONSTRUCT_ONLY = 8
 
 
-class Object(object):
+class Object:
     pass

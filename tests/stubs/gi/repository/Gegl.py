@@ -5,7 +5,7 @@ def init(argv=None):
     return argv
 
 
-class Color(object):
+class Color:
     def __init__(self, name="black"):
         self.name = name
 

@@ -259,7 +259,7 @@ def _m(obj, what, cls=None):
     return obj._m
 
 
-class _Base(object):
+class _Base:
     def __eq__(self, other):
         return type(other) is type(self) and other._m is self._m
 
@@ -748,14 +748,14 @@ def _before_3_1():
 # procedures, config, plug-in
 
 
-class _Arg(object):
+class _Arg:
     def __init__(self, name, nick, blurb, vtype, default, minimum=None, maximum=None, flags=3, extra=None):
         self.name, self.nick, self.blurb = name, nick, blurb
         self.value_type, self.default_value = vtype, default
         self.minimum, self.maximum, self.flags, self.extra = minimum, maximum, flags, extra
 
 
-class Choice(object):
+class Choice:
     """Gimp.Choice (3.0): named choices; a choice argument's value is the nick (a string), and the
     PDB shows it as gchararray."""
 
@@ -781,7 +781,7 @@ class Choice(object):
         return [lab for n, _i, lab, _h in self._items if n == nick][0]
 
 
-class ValueArray(object):
+class ValueArray:
     def __init__(self, values):
         self._values = list(values)
 
@@ -792,7 +792,7 @@ class ValueArray(object):
         return len(self._values)
 
 
-class ProcedureConfig(object):
+class ProcedureConfig:
     def __init__(self, procedure):
         self._procedure = procedure
         self._values = {a.name: a.default_value for a in procedure.get_arguments()}
@@ -857,7 +857,7 @@ class ProcedureConfig(object):
         return list(self._values[name] or [])
 
 
-class Procedure(object):
+class Procedure:
     """Gimp.Procedure: run func (procedure, config, run_data) in GIMP 3.0."""
 
     def __init__(self, plug_in, name, proc_type, run_func, run_data):
@@ -1010,7 +1010,7 @@ class ImageProcedure(Procedure):
         return self._run_func(self, run_mode, image, drawables, config, self._run_data)
 
 
-class _PDBObject(object):
+class _PDBObject:
     last_error = "success"
     last_status = PDBStatusType.SUCCESS
 
@@ -1041,7 +1041,7 @@ class _PlugInMeta(type):
         return cls
 
 
-class PlugIn(object, metaclass=_PlugInMeta):
+class PlugIn(metaclass=_PlugInMeta):
     def do_set_i18n(self, name):
         return False
 

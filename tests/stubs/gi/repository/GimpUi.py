@@ -20,12 +20,12 @@ mnemonic_warnings = []
 CORE_MNEMONICS = (("r", "reset"), ("c", "cancel"), ("o", "ok"), ("l", "load-defaults"), ("s", "save-defaults"))
 
 
-class StringComboBox(object):
+class StringComboBox:
     """GimpUi.StringComboBox (only its type is used: ProcedureDialog.get_widget's widget_type; libgimp
     does not accept it for a choice argument)."""
 
 
-class IntRadioFrame(object):
+class IntRadioFrame:
     """GimpUi.IntRadioFrame (likewise)."""
 
 
@@ -41,7 +41,7 @@ RESPONDER = _ok
 dialogs = []
 
 
-class ProcedureDialog(object):
+class ProcedureDialog:
     def __init__(self, procedure=None, config=None, title=None):
         self.procedure = procedure
         self.config = config

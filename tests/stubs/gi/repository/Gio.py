@@ -2,7 +2,7 @@
 import os
 
 
-class File(object):
+class File:
     def __init__(self, path):
         self._path = os.path.abspath(path)
 

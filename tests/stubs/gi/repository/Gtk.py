@@ -2,5 +2,5 @@
 it asks libgimp for its choice argument). The settings dialog's password field is not modelled."""
 
 
-class ComboBox(object):
+class ComboBox:
     """GtkComboBox (only its type is used: GimpUi.ProcedureDialog.get_widget's widget_type)."""
