@@ -51,7 +51,7 @@ def reduced_copy(photo):
     return png, (w, h), time.perf_counter() - t0
 
 
-class Dialog(object):
+class Dialog:
     """The dialog's preview path without GTK: Latest + render + decode, with the release instants."""
 
     def __init__(self, client, png):

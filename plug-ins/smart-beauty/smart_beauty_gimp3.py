@@ -313,7 +313,7 @@ def _dialog(procedure, config, title, properties=None, panel=None):
         dialog.destroy()
 
 
-class _Panel(object):
+class _Panel:
     """The retouch dialog's own part, below the procedure's arguments: the preset chooser, one slider
     per effect, "Save as preset...", and the Preview toggle with its pane.
 

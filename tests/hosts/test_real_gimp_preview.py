@@ -75,7 +75,7 @@ def engine_server(tmp_path):
     """``smart-beauty serve --announce`` on the host: its announcement (url, key, pid, engine, version)."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "lib"), SB_CONTROL_TOKEN="preview-test-control")
     engine = _engine_name()
-    proc = subprocess.Popen([sys.executable, "-m", "smart_beauty_py3.cli", "serve", "--port", "0", "--announce",
+    proc = subprocess.Popen([sys.executable, "-m", "smart_beauty_cli.cli", "serve", "--port", "0", "--announce",
                              "--engine", engine, "--idle-exit", "600"], env=env, stdout=subprocess.PIPE,
                             stderr=open(str(tmp_path / "server.log"), "w"), text=True, start_new_session=True)
     line = proc.stdout.readline()
