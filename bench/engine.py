@@ -124,8 +124,9 @@ def bench_previous(lib, python, images, level, runs, tmp):
 
 
 def timed_rounds(commands, rounds, before=None, env=None):
-    """Median wall time of each command (name -> argv), run in turns: round after round, every command once.
-    ``before[name]()`` runs untimed just before that command (e.g. stopping the server for a cold run)."""
+    """Wall times of each command (name -> argv; a list, one per round), run in turns: round after round,
+    every command once. ``before[name]()`` runs untimed just before that command (e.g. stopping the server
+    for a cold run)."""
     times = {name: [] for name in commands}
     for _ in range(rounds):
         for name, cmd in commands.items():
@@ -134,7 +135,12 @@ def timed_rounds(commands, rounds, before=None, env=None):
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
             times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def ratio(ours, theirs):
+    """Median of the per-round ratios ours / theirs: each round's pair saw the same machine load."""
+    return statistics.median(a / b for a, b in zip(ours, theirs))
 
 
 def stop_server(cli, env):
@@ -153,6 +159,10 @@ def main(argv=None):
     ap.add_argument("--previous-lib", help="lib/ folder of the previous engine (its own venv: --previous-python)")
     ap.add_argument("--previous-python", default=sys.executable)
     ap.add_argument("--previous-cli", help="another smart-beauty command to time whole, cold and warm (e.g. main's)")
+    ap.add_argument("--images", nargs="+", choices=sorted(TARGETS), default=sorted(TARGETS), metavar="NAME",
+                    help="the images to time (default: all of %s)" % ", ".join(sorted(TARGETS)))
+    ap.add_argument("--cli", help="the smart-beauty command timed as 'ours' (default: the one beside this Python; "
+                    "e.g. a script running a checkout's lib/)")
     args = ap.parse_args(argv)
 
     import cv2
@@ -169,7 +179,7 @@ def main(argv=None):
     engine = OfflineEngine()
     engine.find_faces(np.zeros((64, 64, 3), np.uint8))
     print("engine load: %.0f ms" % ((time.perf_counter() - t0) * 1e3))
-    images = load_images(engine)
+    images = {name: rgb for name, rgb in load_images(engine).items() if name in args.images}
     for name, rgb in images.items():
         face = engine.find_faces(rgb)[0]
         x0, y0, x1, y1 = face.box
@@ -202,7 +212,7 @@ def main(argv=None):
         gmic = None if args.no_gmic else shutil.which("gmic")
         if not args.no_gmic and gmic is None:
             print("\ngmic not installed (apt-get install gmic): no G'MIC comparison")
-        cli = os.path.join(os.path.dirname(sys.executable), "smart-beauty")
+        cli = args.cli or os.path.join(os.path.dirname(sys.executable), "smart-beauty")
         if not args.no_whole and not os.path.exists(cli):
             print("\nno smart-beauty command beside %s: whole-process time skipped" % sys.executable)
             cli = None
@@ -216,7 +226,11 @@ def main(argv=None):
             if args.previous_cli:
                 clis["previous"] = args.previous_cli
             print("\nwhole processes timed from outside, median of %d rounds; each round runs them one after the "
-                  "other, so all see the same load:" % args.whole_runs)
+                  "other, so all see the same load; (N.NNx): median of the rounds' ratios to G'MIC's whole time:"
+                  % args.whole_runs)
+            if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+                print("  NOTE: PYTHONDONTWRITEBYTECODE is set: a command whose modules have no .pyc compiles them on "
+                      "every run (an installed one has them)")
             print("  G'MIC:  gmic FILE.jpg fx_smooth_skin %s (defaults) -o out.png; its filter time is that minus "
                   "gmic FILE.jpg -o out.png" % GMIC_DEFAULTS)
             print("  ours:   smart-beauty retouch FILE.jpg --level %.2f --backend local --force -o DIR; cold: no "
@@ -234,7 +248,9 @@ def main(argv=None):
                             "-o", os.path.join(tmp, "out-" + who)]
                     commands[who + " cold"], commands[who + " warm"] = argv, list(argv)
                     before[who + " cold"] = (lambda c=command: stop_server(c, env))
-                t = timed_rounds(commands, args.whole_runs, before, env)
+                load = os.getloadavg()[0]
+                rounds = timed_rounds(commands, args.whole_runs, before, env)
+                t = {k: statistics.median(v) for k, v in rounds.items()}
                 line = "  %-12s" % name
                 if gmic:
                     line += "  G'MIC filter %5.0f ms, whole %5.0f ms" % ((t["gmic"] - t["gmic io"]) * 1e3,
@@ -244,8 +260,9 @@ def main(argv=None):
                         ours = t["%s %s" % (who, how)]
                         line += " | %s %s %5.0f ms" % (who, how, ours * 1e3)
                         if gmic:
-                            line += " (%.2fx, %s)" % (ours / t["gmic"], "met" if ours <= t["gmic"] else "MISSED")
-                print(line)
+                            r = ratio(rounds["%s %s" % (who, how)], rounds["gmic"])
+                            line += " (%.2fx, %s)" % (r, "met" if r <= 1.0 else "MISSED")
+                print(line + " | load average %.1f -> %.1f" % (load, os.getloadavg()[0]))
             for command in clis.values():
                 stop_server(command, env)
 
