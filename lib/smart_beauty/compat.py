@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 import sys
 
 PY2 = sys.version_info[0] == 2
+#: a module may give names on first use through a module-level ``__getattr__`` (PEP 562, Python 3.7+)
+LAZY_NAMES = sys.version_info >= (3, 7)
 
 if PY2:  # pragma: no cover - exercised by the real Python 2.7 tier
     text_type = unicode  # noqa: F821

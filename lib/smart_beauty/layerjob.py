@@ -23,6 +23,7 @@ import os
 import shutil
 import traceback
 
+from . import client as _client  # noqa: F401  (requests: a missing one is said when the plug-ins load)
 from . import changemask, errors, imagefile, localserver, protocol
 from .compat import text_type
 from .host import KIND_GROUP, KIND_LAYER, KIND_MASK, KIND_TEXT, MODE_DIFFERENCE, MODE_GRAIN_EXTRACT, MODE_GRAIN_MERGE

@@ -32,14 +32,14 @@ import errno
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
 
 from . import __version__, errors, settings as sb_settings, workdir
-from .client import Client
-from .compat import monotonic, new_session_kwargs, text_type
+from .compat import monotonic, new_session_kwargs, text_type, urlsplit
 
 BACKENDS = ("auto", "cloud", "local")
 ENV_CLI = "SMART_BEAUTY_CLI"
@@ -136,6 +136,8 @@ def open_client(backend="auto", settings=None, env=None, on_wait=None, clock=Non
     ``clock`` and ``options`` (timeouts, retries) go to the Client. A local service is on a loopback
     address, so its jobs poll at the local pace (:func:`smart_beauty.jobs.policy_for`), and its client is
     marked ``local``: the only kind that is sent per-effect strengths (:meth:`Client.submit`)."""
+    from .client import Client  # requests: not needed to find or start the local server (see ensure)
+
     name = backend_name(backend)
     if name != "local":
         settings = settings or sb_settings.Settings.load(env)
@@ -361,10 +363,25 @@ def _write_state(data, env=None):
     sb_settings.write_private(_state_path(env), json.dumps(data, sort_keys=True))
 
 
+def _listening(url):
+    """Whether anything accepts a connection at ``url``'s address. A server that has exited leaves its
+    address in the state file; its port refuses at once, so :func:`ensure` can start the new one
+    before importing the HTTP client (0.1 s: see :func:`_alive`)."""
+    try:
+        parts = urlsplit(url)
+        sock = socket.create_connection((parts.hostname, parts.port), PROBE_TIMEOUT)
+    except (socket.error, OSError, ValueError, TypeError):
+        return False
+    sock.close()
+    return True
+
+
 def _alive(url, key):
     """True when a server answers the credits query with this run's key."""
     try:
         sb_settings.check_base_url(url)
+        if not _listening(url):
+            return False
         with open_client("local", start_local=lambda: LocalServer(url, key), status_retries=0,
                          connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT) as client:
             client.credits()

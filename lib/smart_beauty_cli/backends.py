@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from smart_beauty import Settings, errors, localserver
-from smart_beauty.client import Client
 from smart_beauty.settings import check_base_url
+
+if TYPE_CHECKING:
+    from smart_beauty.client import Client
 
 BACKENDS = localserver.BACKENDS
 IDLE_MINUTES = int(localserver.IDLE_EXIT // 60)

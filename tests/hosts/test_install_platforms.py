@@ -18,7 +18,7 @@ import sys
 import pytest
 from hosts import WHEEL_CACHE, load_installer
 
-from smart_beauty import localserver, settings
+from smart_beauty import Client, localserver, settings
 
 install = load_installer()
 
@@ -166,7 +166,7 @@ def test_recorded_interpreter_really_starts_the_server(tmp_path, monkeypatch):
     try:
         server = localserver.ensure()
         assert server.engine == "simple" and "-m smart_beauty_cli.cli" in server.cli
-        with localserver.Client(server.key, base_url=server.url) as client:
+        with Client(server.key, base_url=server.url) as client:
             assert client.credits() is not None
     finally:
         localserver.stop()

@@ -1,0 +1,62 @@
+"""What a cold ``smart-beauty retouch`` does before it needs to (issue #12, whole-process speed).
+
+Each check runs in a fresh interpreter, as the command and its background server do: what a module
+imports at its top is paid by every run. requests (0.1 s) is not imported by the local server nor by a
+command before it has started that server; numpy is not imported by a command whose file was sent as it
+is; the server's BLAS makes no threads; the local pace of polling sees a result within hundredths of a
+second.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from smart_beauty import localserver
+
+LIB = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "lib")
+
+
+def run_fresh(code, tmp_path, **env):
+    """Run ``code`` in a new Python with this checkout's lib/; returns its last stdout line as JSON."""
+    child = dict(os.environ, PYTHONPATH=LIB, SMART_BEAUTY_CONFIG_DIR=str(tmp_path / "config"), **env)
+    child.pop("AILAB_API_KEY", None)
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=child, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_local_server_process_imports_no_http_client(tmp_path):
+    # what 'smart-beauty serve' imports: the command's module, the server, the engine
+    seen = run_fresh("""
+        import json, sys
+        import smart_beauty_cli.cli, smart_beauty_server.serve
+        from smart_beauty_engine import offline, masks, retouch, warp, faces
+        print(json.dumps(sorted(m for m in ("requests", "urllib3") if m in sys.modules)))
+    """, tmp_path)
+    assert seen == []
+
+
+def test_a_command_starts_the_server_before_importing_the_http_client(tmp_path):
+    # a server that has exited left its address behind (the usual cold start after the idle time):
+    # found not listening without requests, and the new one is started at once
+    seen = run_fresh("""
+        import json, socket, sys
+        from smart_beauty import __version__, localserver
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+        localserver._make_dir(localserver.sb_settings.config_dir())
+        localserver._write_state({"url": "http://127.0.0.1:%d" % port, "key": "k", "pid": 1,
+                                  "engine": "simple", "version": __version__})
+        started = []
+        localserver.start = lambda command, env, timeout: started.append("requests" in sys.modules) or \\
+            localserver.LocalServer("http://127.0.0.1:9", "k")
+        localserver.ensure(command=localserver.Command(sys.executable))
+        print(json.dumps({"started": started, "requests": "requests" in sys.modules}))
+    """, tmp_path, SMART_BEAUTY_ENGINE="simple")
+    assert seen == {"started": [False], "requests": False}
+
+
+def test_a_listening_server_is_still_probed_with_its_key(ailab, tmp_path):
+    assert localserver._alive(ailab.url, ailab.valid_key)
+    assert not localserver._alive(ailab.url, "not-its-key")
