@@ -53,6 +53,10 @@ LOG_FILE = "local-server.log"
 IDLE_EXIT = 600.0                       # seconds the server lives without requests
 START_TIMEOUT = 90.0                    # first start imports OpenCV and numpy; generous for slow disks
 PROBE_TIMEOUT = 2.0
+#: numpy's OpenBLAS starts a thread per core when numpy is imported and stops them at exit (about 0.05 s
+#: of CPU, and as much at exit); neither the server nor the command does linear algebra worth threads.
+#: Set for the server here and for the command by its launcher, unless the user set it.
+BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1"}
 _children = []  # type: list  # servers started by this process (reaped by stop(), _reap())
 
 
@@ -417,6 +421,8 @@ def _child_env(env, command=None):
         child.pop(name, None)
     # keep the user's AILab key out of the local server: it gets its own per-run token
     child.pop(sb_settings.ENV_KEY, None)
+    for name, value in BLAS_THREADS.items():
+        child.setdefault(name, value)
     if command is not None and command.pythonpath:
         child["PYTHONPATH"] = command.pythonpath     # the engine unpacked for this Python (Flatpak)
         child["PYTHONNOUSERSITE"] = "1"

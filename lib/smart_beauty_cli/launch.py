@@ -11,6 +11,7 @@ reports its own error.
 """
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import TYPE_CHECKING
@@ -54,6 +55,10 @@ class HeadStart:
 
 
 def main() -> int:
+    from smart_beauty.localserver import BLAS_THREADS
+
+    for name, value in BLAS_THREADS.items():   # before numpy is imported
+        os.environ.setdefault(name, value)
     argv = sys.argv[1:]
     backend = _retouch_backend(argv)
     head_start = HeadStart(backend).begin() if backend is not None else None

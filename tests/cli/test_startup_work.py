@@ -60,3 +60,20 @@ def test_a_command_starts_the_server_before_importing_the_http_client(tmp_path):
 def test_a_listening_server_is_still_probed_with_its_key(ailab, tmp_path):
     assert localserver._alive(ailab.url, ailab.valid_key)
     assert not localserver._alive(ailab.url, "not-its-key")
+
+
+def test_the_server_and_the_command_ask_for_one_blas_thread(tmp_path):
+    child = localserver._child_env({"PATH": "/bin"})
+    assert child["OPENBLAS_NUM_THREADS"] == "1"
+    assert localserver._child_env({"OPENBLAS_NUM_THREADS": "4"})["OPENBLAS_NUM_THREADS"] == "4"   # the user's
+    seen = run_fresh("""
+        import json, os, sys
+        from smart_beauty_py3 import launch
+        sys.argv = ["smart-beauty", "--version"]
+        try:
+            launch.main()
+        except SystemExit:
+            pass
+        print(json.dumps(os.environ.get("OPENBLAS_NUM_THREADS")))
+    """, tmp_path)
+    assert seen == "1"
