@@ -15,11 +15,26 @@ import struct
 import tempfile
 import warnings
 import zlib
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PIL import Image, ImageCms, ImageFilter, ImageOps, PngImagePlugin, TiffImagePlugin, TiffTags
 
 from smart_beauty import changemask, errors, imagefile, protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    class _Numpy:
+        """numpy, imported when first used: a file sent as it is (the usual JPEG) comes back through
+        Pillow alone, and importing numpy costs the command about 0.1 s (issue #12, whole-process speed)."""
+
+        def __getattr__(self, name):
+            import numpy
+
+            globals()["np"] = numpy
+            return getattr(numpy, name)
+
+    np = _Numpy()
 
 Image.MAX_IMAGE_PIXELS = 200_000_000  # 200 MP: photographers' files, still refusing absurd bombs
 JPEG_QUALITIES = (95, 92, 88, 85, 80)

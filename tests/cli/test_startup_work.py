@@ -12,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 
+from PIL import Image
+
 from smart_beauty import localserver
 
 LIB = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "lib")
@@ -60,6 +62,21 @@ def test_a_command_starts_the_server_before_importing_the_http_client(tmp_path):
 def test_a_listening_server_is_still_probed_with_its_key(ailab, tmp_path):
     assert localserver._alive(ailab.url, ailab.valid_key)
     assert not localserver._alive(ailab.url, "not-its-key")
+
+
+def test_a_file_sent_as_it_is_comes_back_without_numpy(tmp_path):
+    src, result = tmp_path / "in.jpg", tmp_path / "result.png"
+    Image.new("RGB", (64, 48), (120, 90, 80)).save(str(src), quality=92)
+    Image.new("RGB", (64, 48), (130, 95, 85)).save(str(result))
+    seen = run_fresh("""
+        import io, json, sys
+        from smart_beauty_py3 import imaging
+        original = imaging.Original(%r, pixels=False)
+        prepared = imaging.prepare_original(original)
+        described = imaging.write_retouched(original, prepared.path, %r, io.BytesIO(), "png")
+        print(json.dumps([prepared.encoding, described, "numpy" in sys.modules]))
+    """ % (str(src), str(result)), tmp_path)
+    assert seen == ["original", "png 8-bit", False]
 
 
 def test_the_server_and_the_command_ask_for_one_blas_thread(tmp_path):
