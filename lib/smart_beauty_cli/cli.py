@@ -551,6 +551,9 @@ def cmd_serve(args):
         print("Stopped the offline engine's background server." if localserver.stop()
               else "No offline engine server was running.")
         return 0
+    # The engine first: OpenCV builds its colour tables and reads the networks on threads of their own
+    # (C++, without the GIL) while Werkzeug is imported below.
+    engine = backends.local_engine() if args.engine == "offline" else None
     from smart_beauty_server import serve
     from smart_beauty_server import is_loopback
 
@@ -558,7 +561,6 @@ def cmd_serve(args):
         raise errors.ConfigError(SERVE_HOST_REFUSED % args.host)
     if not 0 <= args.port <= 65535:
         raise errors.BadInputError("--port must be between 0 and 65535 (0 picks a free one).")
-    engine = backends.local_engine() if args.engine == "offline" else None
     try:
         return serve.serve(args.host, args.port, engine=engine, engine_name=args.engine,
                            job_seconds=args.job_seconds, announce=args.announce, idle_exit=args.idle_exit,

@@ -88,16 +88,22 @@ class OfflineEngine:
     def _faces(self):
         with self._loading:
             if self._finder is None:
-                # imports the first retouch would otherwise pay (~15 ms): the effect modules, and numpy.ma,
-                # which np.median imports on first use
-                import numpy.ma  # noqa: F401
+                # OpenCV's Lab tables take the longest (0.1-0.2 s) and are built in C++ without the GIL:
+                # on their own thread, beside the model loading (the first retouch waits for both)
+                tables = threading.Thread(target=_warm_up_opencv, name="smart-beauty-engine-tables")
+                tables.start()
+                try:
+                    # imports the first retouch would otherwise pay (~15 ms): the effect modules, and numpy.ma,
+                    # which np.median imports on first use
+                    import numpy.ma  # noqa: F401
 
-                from . import masks, retouch, warp  # noqa: F401
-                from .faces import FaceFinder
+                    from . import masks, retouch, warp  # noqa: F401
+                    from .faces import FaceFinder
 
-                finder = FaceFinder()
-                finder.warm_up()
-                _warm_up_opencv()
+                    finder = FaceFinder()
+                    finder.warm_up()
+                finally:
+                    tables.join()
                 self._finder = finder
             return self._finder
 
