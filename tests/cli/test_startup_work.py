@@ -15,6 +15,8 @@ import textwrap
 from PIL import Image
 
 from smart_beauty import localserver
+from smart_beauty.jobs import LOCAL_PACE
+from smart_beauty.polling import PollPolicy
 
 LIB = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "lib")
 
@@ -94,3 +96,16 @@ def test_the_server_and_the_command_ask_for_one_blas_thread(tmp_path):
         print(json.dumps(os.environ.get("OPENBLAS_NUM_THREADS")))
     """, tmp_path)
     assert seen == "1"
+
+
+def test_the_local_pace_sees_a_result_within_hundredths_of_a_second():
+    fresh = PollPolicy(**LOCAL_PACE)     # (the process's LOCAL_POLICY learns from every job it polled)
+    t, times = fresh.first_delay(), []
+    while t <= 3.0:
+        times.append(t)
+        t += fresh.interval(t)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert times[0] <= 0.02                     # a warm 0.26 MP retouch takes a few hundredths
+    assert max(b for a, b in zip(times, gaps) if a <= 0.5) <= 0.08   # a cold one: a few tenths
+    assert max(gaps) <= 0.1 + 1e-9 and min(gaps) >= 0.01 - 1e-9
+    assert len(times) <= 40                     # a 3 s job (12 MP): no flood of queries
