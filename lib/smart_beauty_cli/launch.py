@@ -69,6 +69,12 @@ def main() -> int:
     finally:
         if head_start is not None:   # e.g. a refused argument: let a start under way record its server
             head_start.thread.join()
+        # The command is done: what it still holds is freed as the interpreter exits. Frozen, the
+        # collector's passes at exit skip those objects (~15 ms of a one-photo run; atexit handlers,
+        # flushing and thread joins happen as before).
+        import gc
+
+        gc.freeze()
 
 
 def _retouch_backend(argv: list[str]) -> str | None:

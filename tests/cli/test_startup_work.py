@@ -98,6 +98,17 @@ def test_the_server_and_the_command_ask_for_one_blas_thread(tmp_path):
     assert seen == "1"
 
 
+def test_the_command_leaves_its_objects_to_the_exit_without_collecting_them(tmp_path):
+    seen = run_fresh("""
+        import gc, json, sys
+        from smart_beauty_py3 import launch
+        sys.argv = ["smart-beauty", "presets", "list"]
+        launch.main()
+        print(json.dumps(gc.get_freeze_count() > 1000))
+    """, tmp_path)
+    assert seen is True
+
+
 def test_the_local_pace_sees_a_result_within_hundredths_of_a_second():
     fresh = PollPolicy(**LOCAL_PACE)     # (the process's LOCAL_POLICY learns from every job it polled)
     t, times = fresh.first_delay(), []
