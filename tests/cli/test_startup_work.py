@@ -72,7 +72,7 @@ def test_a_file_sent_as_it_is_comes_back_without_numpy(tmp_path):
     Image.new("RGB", (64, 48), (130, 95, 85)).save(str(result))
     seen = run_fresh("""
         import io, json, sys
-        from smart_beauty_py3 import imaging
+        from smart_beauty_cli import imaging
         original = imaging.Original(%r, pixels=False)
         prepared = imaging.prepare_original(original)
         described = imaging.write_retouched(original, prepared.path, %r, io.BytesIO(), "png")
@@ -87,7 +87,7 @@ def test_the_server_and_the_command_ask_for_one_blas_thread(tmp_path):
     assert localserver._child_env({"OPENBLAS_NUM_THREADS": "4"})["OPENBLAS_NUM_THREADS"] == "4"   # the user's
     seen = run_fresh("""
         import json, os, sys
-        from smart_beauty_py3 import launch
+        from smart_beauty_cli import launch
         sys.argv = ["smart-beauty", "--version"]
         try:
             launch.main()
@@ -101,7 +101,7 @@ def test_the_server_and_the_command_ask_for_one_blas_thread(tmp_path):
 def test_the_command_leaves_its_objects_to_the_exit_without_collecting_them(tmp_path):
     seen = run_fresh("""
         import gc, json, sys
-        from smart_beauty_py3 import launch
+        from smart_beauty_cli import launch
         sys.argv = ["smart-beauty", "presets", "list"]
         launch.main()
         print(json.dumps(gc.get_freeze_count() > 1000))
