@@ -118,6 +118,18 @@ class TaskState(object):
         return self.status == protocol.TASK_DONE
 
 
+def _plain_level(level, effects):
+    """The beauty level to send: the strengths' own when they are one plain level, else ``level``."""
+    if effects is not None and effects.level() is not None:
+        return effects.level()
+    return level
+
+
+def _image_part(fmt, data):
+    """The multipart ``image_target`` field for image bytes of format ``fmt``."""
+    return {"image_target": ("image" + imagefile.EXTENSIONS[fmt], data, imagefile.MIME_TYPES[fmt])}
+
+
 class Client(object):
     """A session with the Smart Beauty service (or the local server speaking its protocol).
 
@@ -196,8 +208,7 @@ class Client(object):
         refusal = self.effects_refusal(effects)
         if refusal is not None:
             raise refusal
-        if effects is not None and effects.level() is not None:
-            level = effects.level()
+        level = _plain_level(level, effects)
         extra = effects if self.local else None
         report = imagefile.check_limits(image_path)
         if not report.ok:
@@ -205,7 +216,7 @@ class Client(object):
         with open(image_path, "rb") as f:
             data = f.read()
         fmt = report.info.format
-        files = {"image_target": ("image" + imagefile.EXTENSIONS[fmt], data, imagefile.MIME_TYPES[fmt])}
+        files = _image_part(fmt, data)
         reply = self._api("POST", protocol.SUBMIT_PATH, "submit", waiter,
                           data=protocol.submit_fields(level, multi_face, extra), files=files,
                           read_timeout=self.upload_timeout)
@@ -224,10 +235,9 @@ class Client(object):
             raise errors.BadInputError("Previews run on the offline engine only; the AILab service would "
                                        "charge for each one.")
         waiter = waiter or self.waiter()
-        if effects is not None and effects.level() is not None:
-            level = effects.level()
+        level = _plain_level(level, effects)
         fmt = imagefile.sniff(image) or "png"
-        files = {"image_target": ("image" + imagefile.EXTENSIONS[fmt], image, imagefile.MIME_TYPES[fmt])}
+        files = _image_part(fmt, image)
         reply = self._api("POST", protocol.SUBMIT_PATH, "submit", waiter,
                           data=protocol.submit_fields(level, multi_face, effects, task_type="sync"),
                           files=files, read_timeout=self.upload_timeout, reply_limit=MAX_PREVIEW_REPLY_BYTES)

@@ -174,11 +174,7 @@ class RetouchJob(object):
     def _work(self, report):
         waiter = self._waiter
         report(self._describe(UPLOADING, waiter.elapsed()))
-        if self.effects is None:
-            self.task_id = self.client.submit(self.image_path, self.level, self.multi_face, waiter)
-        else:
-            self.task_id = self.client.submit(self.image_path, self.level, self.multi_face, waiter,
-                                              effects=self.effects)
+        self.task_id = self.client.submit(self.image_path, self.level, self.multi_face, waiter, effects=self.effects)
         submitted = waiter.elapsed()
         state = QUEUED
         report(self._describe(state, waiter.elapsed()))
