@@ -619,10 +619,7 @@ def stop(env=None, wait=5.0):
         return True     # there, os.kill(pid, 0) would send CTRL_C_EVENT (0), not ask whether it lives
     deadline = monotonic() + wait
     while monotonic() < deadline:
-        for child in list(_children):
-            if child.pid == int(pid) and child.poll() is not None:
-                _children.remove(child)
-                return True
+        _reap()      # a server of this process, once ended, is reaped here: else os.kill would see its zombie
         try:
             os.kill(int(pid), 0)
         except OSError:
