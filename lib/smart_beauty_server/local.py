@@ -9,13 +9,14 @@ folder (see ``jobs``); ``stop()`` shuts the server, joins every thread it starte
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import signal
 import sys
 import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
+
+from smart_beauty.settings import is_loopback_host
 
 from smart_beauty_server.simple import SimpleEngine
 from smart_beauty_server import jobs
@@ -27,15 +28,9 @@ DEFAULT_KEY = "sb-local-test-key"
 DEFAULT_MAX_UPLOAD = 10 * 1024 * 1024  # server upload limit (body), above the 5 MB file limit
 
 
-def is_loopback(host):
-    """A literal loopback address (127.0.0.0/8, ::1) or "localhost"; never another name."""
-    host = (host or "").strip().lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+#: a literal loopback address (127.0.0.0/8, ::1) or "localhost"; never another name: the client's rule
+#: for sending a key over plain http, so the server and its clients agree on what "loopback" is
+is_loopback = is_loopback_host
 
 
 class _QuietHandler(WSGIRequestHandler):
