@@ -579,38 +579,13 @@ def change_mask(changed) -> Image.Image:
     feather / 3.5, as GIMP's selection feather); 0 beyond."""
     height, width = changed.shape
     grow, feather = changemask.radii(width, height)
-    grown = _window_max(_window_max(changed, grow, 0), grow, 1)
-    soft = Image.fromarray(grown.astype(np.uint8) * 255, "L").filter(ImageFilter.GaussianBlur(feather / 3.5))
+    square = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
+    grown = _cv2().dilate(changed.astype(np.uint8), square)      # nothing grows in from beyond the edges
+    soft = Image.fromarray(grown * 255, "L").filter(ImageFilter.GaussianBlur(feather / 3.5))
     del grown
     mask = np.array(soft)
     mask[changed] = 255
     return Image.fromarray(mask, "L")
-
-
-def _window_max(a, radius: int, axis: int):
-    """max of ``a`` over [i - radius, i + radius] along ``axis`` (nothing beyond the edges), in
-    O(log radius) passes: windows of 1, 2, 4... cells are combined (van Herk's doubling)."""
-    n = 2 * radius + 1
-    pad = [(0, 0)] * a.ndim
-    pad[axis] = (radius, radius)
-    m = np.pad(a, pad)
-    size = m.shape[axis]
-
-    def ahead(x, k):   # x[i + k] along the axis (0 past the end)
-        out = np.zeros_like(x)
-        src, dst = [slice(None)] * x.ndim, [slice(None)] * x.ndim
-        src[axis], dst[axis] = slice(k, None), slice(0, size - k)
-        out[tuple(dst)] = x[tuple(src)]
-        return out
-    length = 1
-    while length * 2 <= n:
-        m = np.maximum(m, ahead(m, length))
-        length *= 2
-    if length < n:
-        m = np.maximum(m, ahead(m, n - length))
-    keep = [slice(None)] * a.ndim
-    keep[axis] = slice(0, a.shape[axis])    # padded i = original i - radius: its window ends at i + radius
-    return m[tuple(keep)]
 
 
 def _header_size(path: str) -> tuple[int, int]:
