@@ -300,8 +300,7 @@ def cmd_retouch(args):
     for src, other in clashes:
         print("%s: its result would overwrite the one of %s (same name); rename one of them." % (src, other),
               file=sys.stderr)
-    problems = batch.output_problems([path for _src, dest in pairs
-                                      for path in ([dest, changemask.mask_path(dest)] if args.mask else [dest])])
+    problems = batch.output_problems(list(claimed))   # every file the kept pairs will write
     if problems:  # before anything is sent: no credits for results that could not be kept
         raise errors.BadInputError(" ".join(sorted(set(problems.values()))))
     with backends.open_backend(args.backend, api_base=args.api_base, clock=args.clock,
