@@ -90,9 +90,14 @@ class Choice(object):
                 pass
         return sb_effects.Effects.from_level(self.level)
 
+    def strengths(self, env=None):
+        """The strengths the controls show: the preset's or the level's, with the hand-set ones (what
+        "Save as preset..." stores)."""
+        return self.base(env).replace(**self.overrides)
+
     def shown(self, env=None):
         """What each of the six sliders shows (name -> value)."""
-        return self.base(env).replace(**self.overrides).as_dict()
+        return self.strengths(env).as_dict()
 
     def request(self, backend, env=None):
         """``(level, effects)`` for a run on ``backend`` ("cloud" or "local", already resolved) by the
@@ -101,13 +106,6 @@ class Choice(object):
         if backend == "cloud":
             return sb_effects.choose(self.level, None, None, env)[:2]
         return sb_effects.choose(self.level, self.preset, self.overrides, env)[:2]
-
-    def preview_effects(self, env=None):
-        """The strengths a preview renders (the offline engine's, whatever the backend)."""
-        return self.base(env).replace(**self.overrides)
-
-    def key(self):
-        return (self.level, self.preset, tuple(sorted(self.overrides.items())))
 
 
 def effect_controls(backend):

@@ -552,7 +552,7 @@ class _Panel:
         if answer != Gtk.ResponseType.OK:
             return
         try:
-            key = effects.save_preset(name, self.choice.preview_effects())
+            key = effects.save_preset(name, self.choice.strengths())
         except errors.SmartBeautyError as e:
             self.reason.set_text(e.user_message)
             return
