@@ -182,11 +182,13 @@ class AilabApp:
     """WSGI callable. ``control`` (a ``ControlApi`` or None) serves ``/_control/...``."""
 
     def __init__(self, store, faults, api_keys, allow_fault_keys=True, max_upload_bytes=10 * 1024 * 1024,
-                 control=None, host_check=None):
+                 control=None, host_check=None, hold_polls=0.0):
         """``host_check``: None, or ``f(host) -> bool`` for the Host header's name: a server on a
         loopback address answers only requests addressed to a loopback name, so a web page whose
-        domain was re-pointed at 127.0.0.1 (DNS rebinding) cannot use it from the user's browser."""
+        domain was re-pointed at 127.0.0.1 (DNS rebinding) cannot use it from the user's browser.
+        ``hold_polls``: seconds a status query waits for a running job to end (``TaskStore.poll``)."""
         self.host_check = host_check
+        self.hold_polls = float(hold_polls)
         self.store = store
         self.faults = faults
         self.api_keys = set(api_keys)
@@ -372,7 +374,7 @@ class AilabApp:
         if not task_id:
             return ailab_error(400, "MISSING_PARAMETERS", "task_id is required")
         entry["task_id"] = task_id
-        task, status = self.store.poll(task_id)
+        task, status = self.store.poll(task_id, self.hold_polls)
         if task is None:
             return ailab_error(404, "ERROR_RESOURCE_NOT_FOUND", "no such task")
         if status == jobs.FAILED:

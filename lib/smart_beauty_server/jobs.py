@@ -147,6 +147,7 @@ class TaskStore:
         self.initial_credits = credits
         self.credits = credits
         self._lock = threading.Lock()
+        self._engine_done = threading.Condition(self._lock)   # a job's engine run ended (poll(hold=...))
         self._tasks = {}
         self._tokens = {}
         self._pool = ThreadPoolExecutor(max_workers=engine_workers, thread_name_prefix="ailab-engine")
@@ -222,6 +223,7 @@ class TaskStore:
                 self._tokens[task.token] = task
                 self._bill()
             task.ready_mono = max(task.planned_ready_mono(), now)
+            self._engine_done.notify_all()
 
     def _bill(self):
         """Take one call's credits (under the lock); ``credits=None`` counts nothing (the offline service)."""
@@ -238,13 +240,19 @@ class TaskStore:
             self._bill()
         return images.encode_png(out)
 
-    def poll(self, task_id):
-        """Record a poll and return ``(task, status)``; ``(None, None)`` for an unknown task."""
+    def poll(self, task_id, hold=0.0):
+        """Record a poll and return ``(task, status)``; ``(None, None)`` for an unknown task.
+
+        ``hold`` (seconds, real time): a job whose engine is still running is waited for up to that
+        long before its status is read, so the answer comes when it ends instead of at the client's
+        next poll (the offline engine's own server: its jobs take tens of milliseconds)."""
         with self._lock:
             task = self._tasks.get(task_id)
             if task is None:
                 return None, None
             task.polls.append(time.time())
+            if hold > 0 and task.stuck is None:
+                self._engine_done.wait_for(lambda: task.engine_done_mono is not None or self._stop.is_set(), hold)
             return task, task.status(self.clock.now(), self.result_ttl)
 
     def result(self, token):

@@ -57,12 +57,14 @@ class LocalAilab:
     gives its clients and this server one virtual clock, so a job of 20 s takes no wall time.
     ``credits``: the account's balance (8 per call, as the service bills); None counts nothing and lists
     no pack (``smart-beauty serve``, the offline engine's service: previews and retouches are free).
+    ``hold_polls``: seconds a status query of a running job waits for it to end before it is answered
+    (0: at once, as the service does; ``smart-beauty serve`` holds them, see :data:`serve.HOLD_POLLS`).
     """
 
     def __init__(self, port=0, host="127.0.0.1", api_keys=None, engine=None, job_seconds=0.2,
                  queued_seconds=None, processing_seconds=None, durations=None, result_ttl=86400.0,
                  max_upload_bytes=DEFAULT_MAX_UPLOAD, control_token=None, allow_fault_keys=True,
-                 credits=100000, engine_workers=2, quiet=True, clock=None):
+                 credits=100000, engine_workers=2, quiet=True, clock=None, hold_polls=0.0):
         self.host = host
         self.port = int(port)
         self.loopback = is_loopback(host)
@@ -88,7 +90,7 @@ class LocalAilab:
         self.ailab = AilabApp(self.store, self.faults, self.api_keys,
                               allow_fault_keys=bool(allow_fault_keys and self.loopback),
                               max_upload_bytes=self.max_upload_bytes, control=control,
-                              host_check=is_loopback if self.loopback else None)
+                              host_check=is_loopback if self.loopback else None, hold_polls=hold_polls)
         self.app = self.ailab
         self._httpd = None
         self._thread = None

@@ -247,3 +247,35 @@ def test_a_server_leaves_no_folder_behind(tmp_path, monkeypatch):
     assert os.path.isdir(folder) and os.path.dirname(folder) == str(tmp_path)
     srv.stop()
     assert os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize("hold", [0.0, 30.0])
+def test_a_held_status_query_is_answered_when_the_job_ends(hold):
+    """``hold_polls`` (``smart-beauty serve``): a query about a job the engine is running waits for it and
+    says 'done' in the same answer; without it (the service's way) the answer is 'processing' at once."""
+    started, release = threading.Event(), threading.Event()
+
+    def held_engine(rgb, level, multi_face=False):
+        started.set()
+        release.wait(10)
+        return rgb
+
+    srv = LocalAilab(port=0, engine=held_engine, job_seconds=0.0, hold_polls=hold).start()
+    try:
+        task_id = submit(srv.url, srv.valid_key, image=encode(noisy_rgb(20, 30, seed=3)), level="0.5").json()["task_id"]
+        assert started.wait(10)
+        answers = []
+        query = threading.Thread(target=lambda: answers.append(poll(srv.url, srv.valid_key, task_id).json()))
+        query.start()
+        deadline = time.monotonic() + 10
+        while not srv.store.get(task_id).polls and time.monotonic() < deadline:
+            time.sleep(0.005)     # the query has reached the store (and, held, waits there)
+        release.set()
+        query.join(15)
+        assert len(answers) == 1 and len(srv.store.get(task_id).polls) == 1
+        assert answers[0]["task_status"] == (2 if hold else 1)
+        if hold:
+            assert answers[0]["data"]["image_url"].endswith(".png")
+    finally:
+        release.set()
+        srv.stop()
