@@ -71,7 +71,8 @@ def local_service(monkeypatch):
         key = binascii.hexlify(os.urandom(18)).decode("ascii")
         srv = LocalAilab(port=0, engine=engine, job_seconds=0.0, api_keys=[key], allow_fault_keys=False).start()
         servers.append(srv)
-        monkeypatch.setattr(backends, "local_service", lambda env=None: localserver.LocalServer(srv.url, key))
+        monkeypatch.setattr(backends, "local_service",
+                            lambda env=None, spawned=None: localserver.LocalServer(srv.url, key))
         return srv
 
     try:

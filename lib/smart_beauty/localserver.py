@@ -447,8 +447,9 @@ def _make_dir(directory):
             raise
 
 
-def start(cli, env=None, timeout=START_TIMEOUT):
-    """Start ``cli serve`` detached; return a LocalServer once it has announced itself."""
+def start(cli, env=None, timeout=START_TIMEOUT, spawned=None):
+    """Start ``cli serve`` detached; return a LocalServer once it has announced itself. ``spawned()``
+    is called as soon as its process exists (it then imports and loads for a few tenths of a second)."""
     env = os.environ if env is None else env
     _reap()
     directory = sb_settings.config_dir(env)
@@ -467,6 +468,8 @@ def start(cli, env=None, timeout=START_TIMEOUT):
         log.close()
         devnull.close()
     _children.append(proc)
+    if spawned is not None:
+        spawned()
     lines = []
 
     def read_line():
@@ -553,12 +556,14 @@ def _lock_is_stale(path, max_age):
     return age > max_age or workdir.process_gone(text)
 
 
-def ensure(env=None, timeout=START_TIMEOUT, command=None):
+def ensure(env=None, timeout=START_TIMEOUT, command=None, spawned=None):
     """A live local server: the one recorded in the config folder if it still answers (and is of this
     version, with the engine asked for), else a new one started with ``command`` (default
     :func:`find_engine`'s). One process at a time starts it: the others wait for its announcement and
     reuse it (``parallel smart-beauty retouch ::: *.jpg`` starts one server, not one per photo).
-    Raises ConfigError (one sentence with the fix) when the engine is missing or fails."""
+    ``spawned()``: called once only waiting is left (its process was started, here or by another
+    process), not when a running server is found. Raises ConfigError (one sentence with the fix) when
+    the engine is missing or fails."""
     env = os.environ if env is None else env
     probed = set()
     state = _read_state(env)
@@ -582,7 +587,10 @@ def ensure(env=None, timeout=START_TIMEOUT, command=None):
             if _reusable(state, env, probed):
                 return LocalServer.from_state(state, True)
             if held or monotonic() > deadline:
-                return start(command, env, timeout)
+                return start(command, env, timeout, spawned)
+            if spawned is not None:     # another process is starting it: only waiting is left
+                spawned()
+                spawned = None
             if _lock_is_stale(lock, timeout + 10.0):
                 try:
                     os.remove(lock)

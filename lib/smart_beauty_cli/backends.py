@@ -66,11 +66,13 @@ def own_command(env: Mapping[str, str] | None = None) -> localserver.Command:
                                pythonpath=env.get("PYTHONPATH") or None)
 
 
-def local_service(env: Mapping[str, str] | None = None) -> localserver.LocalServer:
+def local_service(env: Mapping[str, str] | None = None,
+                  spawned: Callable[[], None] | None = None) -> localserver.LocalServer:
     """The shared local server (:func:`smart_beauty.localserver.ensure`), started with this installation
-    unless ``$SMART_BEAUTY_CLI`` names another command."""
+    unless ``$SMART_BEAUTY_CLI`` names another command; ``spawned()`` as ``ensure`` calls it."""
     env = os.environ if env is None else env
-    return localserver.ensure(env=env, command=None if env.get(localserver.ENV_CLI) else own_command(env))
+    return localserver.ensure(env=env, command=None if env.get(localserver.ENV_CLI) else own_command(env),
+                              spawned=spawned)
 
 
 def open_backend(name: str = "auto", api_base: str | None = None, env: Mapping[str, str] | None = None,

@@ -7,7 +7,8 @@ running one, or starting it, whose imports and engine loading then run in the ot
 -- on a background thread, and the command picks the result up when it opens its backend. The thread
 decides with the same rule as the command (``localserver.resolve``: only when the retouch will run on
 the offline engine); it is only a head start, so when it fails the command tries again itself and
-reports its own error.
+reports its own error. The command's own imports wait until the server's process exists (or a running
+one was found): both want the one interpreter lock, and the server's start is what the run waits for.
 """
 from __future__ import annotations
 
@@ -20,12 +21,18 @@ if TYPE_CHECKING:
     from smart_beauty.localserver import LocalServer
 
 
+#: the longest the command's imports wait for the head start to settle (normally a few hundredths)
+SETTLE_WAIT = 0.5
+
+
 class HeadStart:
     """``localserver``'s local server, looked for (or started) on a thread from the first moment."""
 
     def __init__(self, backend: str):
         self.backend = backend
         self.server: LocalServer | None = None
+        #: set once only waiting is left: the server's process was started, a running one found, or not needed
+        self.settled = threading.Event()
         self.thread = threading.Thread(target=self._run, name="smart-beauty-head-start", daemon=True)
 
     def begin(self) -> HeadStart:
@@ -40,9 +47,11 @@ class HeadStart:
                 return
             from smart_beauty_cli import backends
 
-            self.server = backends.local_service()
+            self.server = backends.local_service(spawned=self.settled.set)
         except Exception:  # noqa: BLE001  (a head start only: the command reports its own errors)
             return
+        finally:
+            self.settled.set()
 
     def __call__(self):
         """The server for :func:`smart_beauty_cli.backends.open_backend` (its ``start_local``)."""
@@ -62,6 +71,8 @@ def main() -> int:
     argv = sys.argv[1:]
     backend = _retouch_backend(argv)
     head_start = HeadStart(backend).begin() if backend is not None else None
+    if head_start is not None:
+        head_start.settled.wait(SETTLE_WAIT)
     from smart_beauty_cli.cli import main as cli_main
 
     try:

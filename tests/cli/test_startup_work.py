@@ -53,7 +53,7 @@ def test_a_command_starts_the_server_before_importing_the_http_client(tmp_path):
         localserver._write_state({"url": "http://127.0.0.1:%d" % port, "key": "k", "pid": 1,
                                   "engine": "simple", "version": __version__})
         started = []
-        localserver.start = lambda command, env, timeout: started.append("requests" in sys.modules) or \\
+        localserver.start = lambda command, env, timeout, spawned=None: started.append("requests" in sys.modules) or \\
             localserver.LocalServer("http://127.0.0.1:9", "k")
         localserver.ensure(command=localserver.Command(sys.executable))
         print(json.dumps({"started": started, "requests": "requests" in sys.modules}))

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -13,6 +14,7 @@ from smart_beauty_cli import launch
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "portrait.jpg")
 CLI = os.path.join(os.path.dirname(sys.executable), "smart-beauty")
+LIB = os.path.join(os.path.dirname(__file__), "..", "..", "lib")
 
 
 @pytest.mark.parametrize("argv, backend", [
@@ -55,6 +57,31 @@ def test_the_head_start_is_the_server_the_retouch_uses(cfg, tmp_path, capsys):
                     start_local=head_start) == 0
     assert (tmp_path / "out" / "portrait.beauty.png").exists()
     assert "started in the background" in capsys.readouterr().err
+
+
+def test_the_command_imports_its_modules_once_the_server_process_exists(cfg, tmp_path):
+    """Both want the one interpreter lock, and the server's start is what the run waits for: the command's
+    own modules are imported after the head start has spawned the server (a stand-in start here)."""
+    code = textwrap.dedent("""
+        import json, sys
+        from smart_beauty import localserver
+        from smart_beauty_cli import launch
+        seen = []
+
+        def start(command, env, timeout, spawned=None):   # the head start's, then the command's own
+            seen.append("smart_beauty_cli.cli" in sys.modules)
+            if spawned is not None:
+                spawned()
+            raise localserver.errors.ConfigError("stand-in start")
+
+        localserver.start = start
+        sys.argv = ["smart-beauty", "retouch", "--backend", "local", "no-such-file.jpg"]
+        launch.main()
+        print(json.dumps(seen))
+    """)
+    env = dict(os.environ, PYTHONPATH=LIB)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, True], out.stderr
 
 
 def test_no_head_start_when_the_retouch_goes_to_the_cloud(cfg, monkeypatch):
