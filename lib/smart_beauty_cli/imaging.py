@@ -285,7 +285,7 @@ class Original:
             del image
         elif pixels and rgb16:
             self.deep, self.deep_alpha = read_rgb16(path)
-            if rotated:
+            if rotated and self.format != "TIFF":   # OpenCV's TIFF decoder has already turned a TIFF
                 self.deep = _oriented(self.deep, orientation)
                 self.deep_alpha = None if self.deep_alpha is None else _oriented(self.deep_alpha, orientation)
         try:
@@ -397,7 +397,8 @@ def _cv2():
 
 def read_rgb16(path: str):
     """(H x W x 3 uint16 RGB, H x W uint16 alpha or None) of a 16-bit RGB(A) PNG or TIFF, read by
-    OpenCV (Pillow has no 16-bit RGB mode). EXIF orientation is not applied here."""
+    OpenCV (Pillow has no 16-bit RGB mode). A PNG's EXIF orientation is not applied here; a TIFF's
+    Orientation tag is: OpenCV's TIFF decoder applies it itself, whatever the flags."""
     cv2 = _cv2()
     try:
         data = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)   # fromfile: any file name

@@ -346,6 +346,28 @@ def test_16bit_orientation_turns_the_array_as_pillow_turns_images():
         assert np.array_equal(imaging._oriented(data, orientation), turned), orientation
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_16bit_rgb_stored_turned_comes_back_upright_turned_once(service, tmp_path, fmt):
+    """Every EXIF/TIFF orientation of a 16-bit RGBA file: the result is upright (turned once, tag 1).
+    OpenCV's TIFF decoder applies a TIFF's Orientation tag itself (whatever the flags); its PNG decoder
+    does not."""
+    rng = np.random.default_rng(5)
+    stored = rng.integers(30000, 65535, size=(H, W, 4)).astype(np.uint16)
+    for orientation in range(1, 9):
+        src = tmp_path / ("o%d.%s" % (orientation, "png" if fmt == "PNG" else "tif"))
+        (photofiles.png16 if fmt == "PNG" else photofiles.tiff_rgb)(str(src), stored[..., :3], stored[..., 3],
+                                                                    exif=exif_with(orientation))
+        upright = imaging._oriented(stored, orientation)
+        dest, _item = retouch(service, src, tmp_path, out_format="same")
+        out_rgb, out_a = read16(dest)
+        assert out_rgb.shape == upright[..., :3].shape, orientation
+        keep = untouched(upright.shape)
+        assert np.array_equal(out_rgb[keep], upright[..., :3][keep]), orientation
+        assert np.array_equal(out_a, upright[..., 3]), orientation
+        with Image.open(dest) as out:
+            assert out.getexif().get(0x0112) == 1, orientation
+
+
 def test_a_damaged_16bit_png_fails_with_one_sentence_and_nothing_sent(service, tmp_path, capfd):
     src, _rgb, _a = rgb16_source(tmp_path, "PNG", alpha=False)
     data = src.read_bytes()
