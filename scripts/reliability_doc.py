@@ -113,6 +113,17 @@ def render(m=None, cells=None):
                 names[e], o["status"].replace("|", "\\|"), o["image"], ", ".join(o["temp_left"]) or "none",
                 "yes" if o["retried"] else "no", _cell_text(o)))
     w("")
+    w("## Before anything is sent: files, outputs and the command")
+    w("")
+    w("These are no faults of the service, so they have no cell per entry point: each is pinned by the test")
+    w("named beside it (the CLI's; a GIMP batch uses the same output, resume and link rules from")
+    w("`smart_beauty.batch`, tested in `tests/core/test_batch.py` and the real GIMPs).")
+    w("")
+    w("| case | what happens | test |")
+    w("|---|---|---|")
+    for case, outcome, test in m.LOCAL_CASES:
+        w("| %s | %s | `%s` |" % (case.replace("|", "\\|"), outcome.replace("|", "\\|"), test))
+    w("")
     w("## Known gaps")
     w("")
     w("- Cancelling in real GIMP kills the plug-in process (GIMP 2.10 and 3 both close a plug-in whose")

@@ -143,6 +143,69 @@ STAND_IN_ENTRIES = ("cli_single", "cli_batch", "gimp2", "gimp3")
 GIMP_KILLS_IT = "n/a: GIMP kills the plug-in"
 
 
+#: What goes wrong before anything reaches the service (issue 13): the user's files, the outputs and the
+#: command itself. No service fault to cause, so no cell per entry point: each case is pinned by the test
+#: named here (``file::function``; test_reliability_doc checks every one exists), and the docs list them.
+LOCAL_CASES = [
+    ("an Adobe RGB JPEG", "sent converted to sRGB, comes back tagged; untouched pixels identical viewed "
+     "colour-managed", "tests/cli/test_photo_files.py::"
+     "test_adobe_rgb_jpeg_is_sent_in_srgb_and_comes_back_tagged_with_untouched_pixels_identical"),
+    ("a CMYK JPEG with its profile", "converted with that profile",
+     "tests/cli/test_photo_files.py::test_cmyk_jpeg_with_profile_is_converted_with_it"),
+    ("EXIF, GPS and XMP", "kept (orientation applied once, reset); --strip-metadata drops them",
+     "tests/cli/test_photo_files.py::test_strip_metadata_drops_exif_and_xmp_but_keeps_the_profile"),
+    ("a 16-bit RGB PNG or TIFF", "comes back at 16 bits, untouched values identical",
+     "tests/cli/test_photo_files.py::"
+     "test_16bit_rgb_keeps_its_depth_profile_and_exif_and_untouched_pixels_at_16_bits"),
+    ("a 16-bit greyscale PNG", "kept at 16 bits, not clipped to white (its face is found)",
+     "tests/cli/test_photo_files.py::test_16bit_grayscale_keeps_its_depth_and_is_not_clipped_to_white"),
+    ("a TIFF", "accepted by check and retouch, returned as TIFF with its profile",
+     "tests/cli/test_photo_files.py::test_tiff_with_profile_round_trips_as_tiff"),
+    ("an animated GIF", "refused in one sentence, nothing sent",
+     "tests/cli/test_photo_files.py::test_animated_gif_is_refused_with_one_sentence_and_nothing_sent"),
+    ("--format png|jpeg|tiff|same", "the output line and the report say which",
+     "tests/cli/test_photo_files.py::test_format_option_names_the_output_and_the_report_says_which"),
+    ("an output folder that refuses files", "one sentence before any upload: no credits spent",
+     "tests/cli/test_cli_safety.py::test_an_output_folder_that_refuses_files_costs_nothing"),
+    ("a report that cannot be written", "one sentence before any upload",
+     "tests/cli/test_cli_safety.py::test_a_report_that_cannot_be_written_costs_nothing"),
+    ("plain http to a name beginning with 127.", "refused, the key never sent (also a cell above: "
+     "http_127_name)", "tests/core/test_settings.py::test_plain_http_only_to_a_literal_loopback_address"),
+    ("a link planted at the temporary output name", "refused, the linked file untouched",
+     "tests/cli/test_cli_safety.py::test_a_link_planted_at_the_temp_name_is_not_written_through"),
+    ("another file with the same output name (resume)", "refused, not skipped as done",
+     "tests/cli/test_cli_safety.py::test_another_file_with_the_same_name_is_refused_not_skipped"),
+    ("doctor with a key file others can read", "NOT READY, exit status 1",
+     "tests/cli/test_cli_safety.py::test_doctor_is_not_ready_with_a_key_file_others_can_read"),
+    ("smart-beauty serve: fault keys, a foreign Host header", "fault keys only when asked; Host checked",
+     "tests/cli/test_cli_safety.py::test_served_for_people_fault_keys_only_when_asked_and_host_checked"),
+    ("serve: finished results", "kept on disk, gone when they expire",
+     "tests/cli/test_cli_safety.py::test_server_results_live_on_disk_and_go_when_they_expire"),
+    ("a big batch", "no image held in memory after it is written",
+     "tests/cli/test_cli_safety.py::test_big_batches_keep_no_image_in_memory_after_it_is_written"),
+    ("check on a missing file, a folder, an unreadable file", "one sentence each",
+     "tests/cli/test_cli_safety.py::test_check_missing_folder_and_unreadable"),
+    ("-o naming an existing file", "one sentence", "tests/cli/test_cli_safety.py::test_output_dir_naming_a_file"),
+    ("a CSV report with a non-UTF-8 file name", "written",
+     "tests/cli/test_cli_safety.py::test_csv_report_with_a_file_name_that_is_not_utf8"),
+    ("a PNG over the pixel limit", "refused from its header in one sentence, no warning",
+     "tests/cli/test_cli_safety.py::test_huge_png_is_refused_from_its_header"),
+    ("serve --host 0.0.0.0", "one sentence",
+     "tests/cli/test_cli_safety.py::test_serve_on_a_public_address_is_one_sentence"),
+    ("key set KEY", "refused without echoing the key",
+     "tests/cli/test_cli_safety.py::test_key_given_as_an_argument_is_refused_without_echo"),
+    ("--deadline -5", "refused", "tests/cli/test_cli_safety.py::test_negative_deadline_is_refused"),
+    ("key delete with nothing stored", "says so",
+     "tests/cli/test_cli_safety.py::test_key_delete_with_nothing_stored_says_so"),
+    ("a name clash, an interrupt", "the summary counts every input",
+     "tests/cli/test_cli_safety.py::test_interrupt_summary_adds_up"),
+    ("outputs and reports", "written with the umask's mode",
+     "tests/cli/test_cli_safety.py::test_outputs_and_reports_follow_the_umask"),
+    ("--help, --version", "help on every option, a version",
+     "tests/cli/test_cli_safety.py::test_every_option_has_help_and_there_is_a_version"),
+]
+
+
 def applies(fid, entry):
     """Whether the fault ``fid`` is a cell of ``entry`` (a cancel is none of the GIMP adapters')."""
     return not (BY_ID[fid]["cancel"] and entry in ("gimp2", "gimp3"))

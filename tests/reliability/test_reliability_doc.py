@@ -1,6 +1,7 @@
 """docs/reliability.md is generated from the recorded outcomes, and every cell is recorded."""
 import importlib.util
 import os
+import re
 
 import matrix
 
@@ -46,3 +47,12 @@ def test_the_check_can_fail(tmp_path):
     entry = next(iter(cells[some]))
     cells[some][entry] = dict(cells[some][entry], messages=["something else"])
     assert gen.render(cells=cells) != gen.render()
+
+
+def test_every_local_case_names_a_test_that_exists():
+    """Each row of the "before anything is sent" table points at a test function in its file."""
+    assert len(matrix.LOCAL_CASES) >= 20
+    for _case, _outcome, test in matrix.LOCAL_CASES:
+        path, _, name = test.partition("::")
+        with open(os.path.join(REPO, path)) as f:
+            assert re.search(r"^def %s\(" % re.escape(name), f.read(), re.M), test
