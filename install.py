@@ -382,8 +382,8 @@ class Installer:
             for folder in self.args.gimp_dir:
                 version = self.profile_version(folder)
                 if not version:
-                    raise Failure("cannot tell the GIMP version of %s (name it 2.10/3.0 or pass --gimp-version)"
-                                  % folder)
+                    raise Failure("cannot tell the GIMP version of %s (name it 2.10, 3.0, 3.2... "
+                                  "or pass --gimp-version)" % folder)
                 if not os.path.isdir(folder):
                     if self.args.dry_run:
                         self.report.say("would create %s" % folder)
@@ -825,7 +825,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                     help="install into exactly this GIMP profile folder (the one holding plug-ins/, e.g. "
                          "~/.config/GIMP/3.0); may be given more than once")
     ap.add_argument("--gimp-version", metavar="VER",
-                    help="GIMP version for --gimp-dir when it cannot be told from the folder (2.10 or 3.0)")
+                    help="GIMP version for --gimp-dir when it cannot be told from the folder (2.10, 3.0, 3.2, ...)")
     ap.add_argument("--vendor", choices=("auto", "always", "never"), default="auto",
                     help="GIMP 3 only: vendor requests unless GIMP's Python has it (auto), always, never. "
                          "GIMP 2.10 always gets the pinned py2.7 set.")
@@ -847,7 +847,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                     help="remove Smart Beauty from every profile found (and the ~/.local/bin link)")
     args = ap.parse_args(argv)
     if args.gimp_version and not norm_version(args.gimp_version):
-        ap.error("unsupported --gimp-version '%s' (use 2.10 or 3.0)" % args.gimp_version)
+        ap.error("unsupported --gimp-version '%s' (use 2.10 or 3.x, e.g. 3.2)" % args.gimp_version)
     if args.flatpak_python and not re.match(r"^3\.\d+$", args.flatpak_python):
         ap.error("--flatpak-python takes a version such as 3.13")
     return args
