@@ -314,7 +314,7 @@ def cmd_retouch(args):
         run = make_batch(backend.client, pairs, chosen.level, args.multi_face, jobs=args.jobs, force=args.force,
                          deadline=args.deadline, out_format=args.out_format, strip_metadata=args.strip_metadata,
                          effects=chosen.effects, mask=args.mask)
-        interrupted = _drive(run, show_progress=not args.quiet and sys.stderr.isatty(), chosen=chosen)
+        stopped_by = _drive(run, show_progress=not args.quiet and sys.stderr.isatty(), chosen=chosen)
     failed = run.count(batch.FAILED) + len(clashes)
     summary = run.summary(extra_failed=len(clashes))
     if args.report:
@@ -325,10 +325,11 @@ def cmd_retouch(args):
             print("smart-beauty: the report %s could not be written (%s); the images themselves were written "
                   "as listed above." % (args.report, e.strerror or e), file=sys.stderr)
             failed += 1
-    if interrupted:
-        print("smart-beauty: interrupted: %s No output was left half-written; run the same command again to "
-              "do the rest." % summary, file=sys.stderr)
-        return 130
+    if stopped_by is not None:
+        how = "interrupted" if stopped_by == signal.SIGINT else "stopped (%s)" % signal.Signals(stopped_by).name
+        print("smart-beauty: %s: %s No output was left half-written; run the same command again to "
+              "do the rest." % (how, summary), file=sys.stderr)
+        return 128 + stopped_by     # the shell's code for a command a signal ended: 130 after Ctrl-C
     if failed:
         print("smart-beauty: %d of %d image(s) failed; %s" % (run.count(batch.FAILED) + len(clashes), len(files),
                                                               summary), file=sys.stderr)
@@ -456,10 +457,16 @@ def write_report(items, path, extra=(), chosen=None):
         raise
 
 
+#: what ends a run from outside besides Ctrl-C: ``kill``, ``timeout``, a closed terminal (SIGHUP)
+TERMINATING = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 def _drive(run, show_progress=True, echo=True, chosen=None):
     """Run the batch on this thread with a progress bar; the first Ctrl-C stops submitting (jobs in
-    flight finish), the second abandons them. Returns True when interrupted. ``chosen``
-    (:class:`Chosen`): named on each written file's line when it has strengths."""
+    flight finish), the second abandons them; SIGTERM or SIGHUP abandons them at once -- in every case
+    the batch ends through its own ``finally``, so its temp folder goes and no output is half-written
+    (Python's default would end the process on the spot). Returns the signal that stopped the run, or
+    None. ``chosen`` (:class:`Chosen`): named on each written file's line when it has strengths."""
     todo = len(run.items) if run.force else sum(1 for i in run.items if not os.path.exists(i.output))
     bar = None
     if show_progress:
@@ -479,9 +486,15 @@ def _drive(run, show_progress=True, echo=True, chosen=None):
         else:
             say("smart-beauty: abandoning the jobs in flight.", file=sys.stderr)
 
-    previous = None
+    def on_terminate(signum, frame):
+        interrupts.append(signum)
+        run.cancel(abandon=True)
+
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, on_sigint)
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, on_sigint)
+        for signum in TERMINATING:
+            previous[signum] = signal.signal(signum, on_terminate)
     try:
         for event in run.run(tick=0.2):
             if event.kind in ("done", "failed", "cancelled") and event.item is not None:
@@ -492,11 +505,11 @@ def _drive(run, show_progress=True, echo=True, chosen=None):
                 bar.set_postfix_str("done %d, failed %d, in flight %d" % (event.done, event.failed, event.running),
                                     refresh=event.kind != "tick")
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if bar is not None:
             bar.close()
-    return bool(interrupts)
+    return interrupts[-1] if interrupts else None
 
 
 def _echo(event, bar, echo, chosen=None):

@@ -424,6 +424,44 @@ def test_interrupt_summary_adds_up(env, ailab, capsys):
     assert len(outputs(env / "out")) == int(m.group(2))
 
 
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM and SIGHUP as POSIX sends them")
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_command_ended_by_kill_or_a_closed_terminal_leaves_nothing_behind(env, ailab, signame):
+    """``kill``, ``timeout`` or closing the terminal end a batch as a second Ctrl-C does: the jobs in flight
+    are abandoned, the batch's temp folder goes, no output is half-written, and the exit status is the
+    shell's for that signal (Python's default would end the process with its temp folder left)."""
+    import signal
+    import time
+    ailab.set_durations(job_seconds=1.0)
+    src = images(env, 4)
+    tmp = env / "tmp"
+    tmp.mkdir()
+    lib = os.path.dirname(os.path.dirname(cli.__file__))
+    child = dict(os.environ, TMPDIR=str(tmp), PYTHONPATH=lib)
+    proc = subprocess.Popen([sys.executable, "-m", "smart_beauty_cli.launch", "retouch", str(src), "-o",
+                             str(env / "out"), "--jobs", "1", "--quiet", "--backend", "cloud"],
+                            env=child, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline and submits(ailab) < 2:
+            time.sleep(0.02)
+        assert submits(ailab) >= 2
+        proc.send_signal(getattr(signal, signame))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + getattr(signal, signame), err
+    assert "stopped (%s)" % signame in err and "Traceback" not in err, err
+    assert os.listdir(str(tmp)) == []
+    written = sorted(os.listdir(str(env / "out")))
+    assert all(not name.startswith(".") or name == batch.LEDGER for name in written), written
+    for name in written:
+        if not name.startswith("."):
+            Image.open(str(env / "out" / name)).load()      # whole files only
+
+
 def test_the_version_matches_the_package(capsys):
     from importlib import metadata
     with pytest.raises(SystemExit):
