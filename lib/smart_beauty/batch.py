@@ -69,6 +69,7 @@ from . import errors
 from .clock import SYSTEM
 from .compat import queue, replace_file, text_type, to_text
 from .jobs import DEFAULT_DEADLINE, RetouchJob
+from .workdir import BATCH_PREFIX, new_workdir
 
 DEFAULT_JOBS = 3   # the vendor suggests starting at about 3 concurrent requests
 MAX_JOBS = 16      # the client's connection pool size
@@ -208,7 +209,8 @@ class Batch(object):
         Closing the generator early abandons the jobs in flight."""
         self.started = self.clock.now()
         own_workdir = self.workdir is None
-        workdir = tempfile.mkdtemp(prefix="smart-beauty-batch-") if own_workdir else self.workdir
+        # its own folder carries this process's id: swept by a later run if this one is killed
+        workdir = new_workdir(BATCH_PREFIX) if own_workdir else self.workdir
         pending = deque()
         refusal = _refusal(self.client, self.effects)
         try:

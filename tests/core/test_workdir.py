@@ -30,9 +30,11 @@ def test_stale_work_folders_of_killed_runs_are_swept(tmpdir):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="process ids are only checked on POSIX")
-def test_work_folders_of_ended_processes_are_swept_at_once(tmpdir):
+@pytest.mark.parametrize("prefix", [workdir.WORKDIR_PREFIX, workdir.BATCH_PREFIX])
+def test_work_folders_of_ended_processes_are_swept_at_once(tmpdir, prefix):
     """A folder named after a process that is gone goes on the next run, however fresh; one of a running
-    process (this one, another) stays until it is old."""
+    process (this one, another) stays until it is old. The same for a plug-in run's folder and for a
+    batch's own (the command's, when it was killed)."""
     import subprocess
     import sys
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -40,9 +42,9 @@ def test_work_folders_of_ended_processes_are_swept_at_once(tmpdir):
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         root = str(tmpdir)
-        dead = os.path.join(root, "%s%d-abc" % (workdir.WORKDIR_PREFIX, ended.pid))
-        live = os.path.join(root, "%s%d-abc" % (workdir.WORKDIR_PREFIX, alive.pid))
-        mine = os.path.join(root, "%s%d-abc" % (workdir.WORKDIR_PREFIX, os.getpid()))
+        dead = os.path.join(root, "%s%d-abc" % (prefix, ended.pid))
+        live = os.path.join(root, "%s%d-abc" % (prefix, alive.pid))
+        mine = os.path.join(root, "%s%d-abc" % (prefix, os.getpid()))
         for d in (dead, live, mine):
             os.makedirs(d)
         assert workdir.sweep_stale_workdirs(root) == [dead]
@@ -58,3 +60,24 @@ def test_new_workdir_carries_the_process_id(tmpdir, monkeypatch):
     path = workdir.new_workdir()
     assert os.path.basename(path).startswith("%s%d-" % (workdir.WORKDIR_PREFIX, os.getpid()))
     assert os.path.dirname(path) == str(tmpdir)
+
+
+def test_a_batch_without_a_folder_of_its_own_makes_one_named_after_this_process(tmpdir, monkeypatch):
+    """The command's batches (no host folder given): swept like a plug-in run's when the command is killed."""
+    import tempfile
+
+    from smart_beauty import batch
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+    seen = []
+    real = workdir.new_workdir
+
+    def recording(prefix=workdir.WORKDIR_PREFIX):
+        seen.append(real(prefix))
+        return seen[-1]
+
+    monkeypatch.setattr(batch, "new_workdir", recording)
+    run = batch.Batch(None, [], prepare=None, finish=None)
+    assert run.run_all() == []
+    assert len(seen) == 1 and os.path.basename(seen[0]).startswith("%s%d-" % (workdir.BATCH_PREFIX, os.getpid()))
+    assert not os.path.exists(seen[0])      # and removed when the batch ends
