@@ -201,6 +201,9 @@ LOCAL_CASES = [
      "tests/cli/test_cli_safety.py::test_interrupt_summary_adds_up"),
     ("outputs and reports", "written with the umask's mode",
      "tests/cli/test_cli_safety.py::test_outputs_and_reports_follow_the_umask"),
+    ("kill (SIGTERM) or a closed terminal (SIGHUP) during a batch", "jobs in flight abandoned, the temp folder "
+     "removed, no output half-written, exit 128 + the signal",
+     "tests/cli/test_cli_safety.py::test_a_command_ended_by_kill_or_a_closed_terminal_leaves_nothing_behind"),
     ("--help, --version", "help on every option, a version",
      "tests/cli/test_cli_safety.py::test_every_option_has_help_and_there_is_a_version"),
 ]
