@@ -107,6 +107,11 @@ class BatchItem(object):
         self._started = None
 
     @property
+    def written(self):
+        """Every file this item writes: its output and the output's companions (none without an output)."""
+        return [self.output] + self.extras if self.output else []
+
+    @property
     def message(self):
         return None if self.error is None else text_type(self.error)
 
@@ -220,16 +225,15 @@ class Batch(object):
                     self._end(item, FAILED, refusal)
                     yield self._event("failed", item)
                 return
-            unwritable = output_problems([path for item in self.items if item.output
-                                          for path in [item.output] + item.extras])
+            unwritable = output_problems([path for item in self.items for path in item.written])
             for item in self.items:
                 verdict, reason = self._resume_verdict(item)
+                problem = [unwritable[p] for p in item.written if p in unwritable]
                 if verdict == "skip":
                     item.status = SKIPPED
                     self._counts[SKIPPED] += 1
                     yield self._event("skipped", item)
-                elif verdict == "refuse" or [p for p in [item.output] + item.extras if p in unwritable]:
-                    problem = [unwritable[p] for p in [item.output] + item.extras if p in unwritable]
+                elif verdict == "refuse" or problem:
                     self._end(item, FAILED, errors.BadInputError(problem[0] if problem else reason))
                     yield self._event("failed", item)
                 else:
@@ -288,7 +292,7 @@ class Batch(object):
         item_dir = tempfile.mkdtemp(prefix="item-", dir=workdir)
         prepared = False
         try:
-            for output in ([item.output] + item.extras) if item.output else []:
+            for output in item.written:
                 _remove_stale_temps(output)
             path = self.prepare(item, item_dir)
             prepared = True
