@@ -65,8 +65,8 @@ def sweep_stale_workdirs(directory=None, max_age=STALE_WORKDIR_SECONDS, now=None
         return removed
     for name in names:
         path = os.path.join(directory, name)
-        prefix = [p for p in PREFIXES if name.startswith(p)]
-        if not prefix or not os.path.isdir(path) or os.path.islink(path):
+        prefix = next((p for p in PREFIXES if name.startswith(p)), None)
+        if prefix is None or not os.path.isdir(path) or os.path.islink(path):
             continue
         try:
             st = os.stat(path)
@@ -74,7 +74,7 @@ def sweep_stale_workdirs(directory=None, max_age=STALE_WORKDIR_SECONDS, now=None
             continue
         if hasattr(os, "getuid") and st.st_uid != os.getuid():
             continue
-        if _owner_gone(name, prefix[0]) or now - st.st_mtime > max_age:
+        if _owner_gone(name, prefix) or now - st.st_mtime > max_age:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
