@@ -290,7 +290,7 @@ def cmd_retouch(args):
     pairs, claimed, clashes = [], {}, []
     for src in files:
         dest = output_path(src, args.output_dir, args.out_format)
-        written = [dest, changemask.mask_path(dest)] if args.mask else [dest]
+        written = [dest] + companions(dest, args.mask)
         taken = [path for path in written if path in claimed]
         if taken:
             clashes.append((src, claimed[taken[0]]))
@@ -360,6 +360,11 @@ def check_report_path(path):
         raise errors.BadInputError("The report cannot be written: " + problem[0].lower() + problem[1:])
 
 
+def companions(output, mask):
+    """The files written beside ``output``: its ``--mask`` picture (``NAME-mask.png``), or none."""
+    return [changemask.mask_path(output)] if mask else []
+
+
 def make_batch(client, pairs, level, multi_face, jobs=batch.DEFAULT_JOBS, force=False, deadline=300.0,
                policy=None, out_format="png", strip_metadata=False, effects=None, mask=False):
     """A :class:`smart_beauty.batch.Batch` whose steps are the CLI's: Pillow in, the chosen format out.
@@ -372,7 +377,7 @@ def make_batch(client, pairs, level, multi_face, jobs=batch.DEFAULT_JOBS, force=
     return batch.Batch(client, pairs, steps.prepare, steps.finish, level=level, multi_face=multi_face, jobs=jobs,
                        force=force, deadline=deadline, policy=policy, release=steps.release, recipe=recipe,
                        force_hint="use --force to replace it", effects=effects,
-                       extras=(lambda output: [changemask.mask_path(output)]) if mask else None)
+                       extras=lambda output: companions(output, mask))
 
 
 class _Steps:
