@@ -85,15 +85,30 @@ class _Dropped(Response):
 
 
 class RequestLog:
-    """Every API request (not /_control): method, path, endpoint, headers minus the key, times."""
+    """Every API request (not /_control): method, path, endpoint, headers minus the key, times.
+
+    A request belongs to the log it arrived in: one still being answered when the log is cleared (a
+    test's reset; e.g. a reply held back by a ``delay`` fault after its client gave up) is not added to
+    the next one, where it would count as a request the next test never made."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._entries = []
         self._counts = Counter()
+        self._generation = 0
 
-    def add(self, entry):
+    @property
+    def generation(self):
+        """Changes with every :meth:`clear`."""
         with self._lock:
+            return self._generation
+
+    def add(self, entry, generation):
+        """Log ``entry``, a request that arrived while the log was at ``generation``; a request from
+        before the last clear is left out."""
+        with self._lock:
+            if generation != self._generation:
+                return
             entry["seq"] = len(self._entries)
             self._entries.append(entry)
             self._counts[entry["endpoint"]] += 1
@@ -113,6 +128,7 @@ class RequestLog:
         with self._lock:
             self._entries = []
             self._counts = Counter()
+            self._generation += 1
 
 
 def json_response(body, status=200, headers=None):
@@ -207,6 +223,7 @@ class AilabApp:
         if path.startswith("/_control/") or path == "/_control":
             if self.control is not None:
                 return self.control(environ, start_response)
+        generation = self.log.generation
         request = _Request(environ)
         request.max_content_length = self.max_upload_bytes
         endpoint, method = _ROUTES.get(path, (None, None))
@@ -230,15 +247,15 @@ class AilabApp:
         elif request.method != method:
             response = ailab_error(405, "ERROR_METHOD_NOT_ALLOWED", "use %s" % method)
         else:
-            response = self._dispatch(endpoint, request, entry)
+            response = self._dispatch(endpoint, request, entry, generation)
         entry["status"] = "dropped" if isinstance(response, _Dropped) else response.status_code
-        self.log.add(entry)
+        self.log.add(entry, generation)
         if isinstance(response, _Dropped):
             response.shut()
         return response(environ, start_response)
 
     # -- dispatch with faults --------------------------------------------------------------------
-    def _dispatch(self, endpoint, request, entry):
+    def _dispatch(self, endpoint, request, entry, generation):
         fault_key = None
         task = None
         if endpoint == "download":
@@ -259,6 +276,10 @@ class AilabApp:
         delay = self.faults.take(endpoint, ("delay",), fault_key)
         if delay is not None:
             time.sleep(min(float(delay.params["seconds"]), 120.0))
+            if self.log.generation != generation:
+                # The server was reset while this reply was held back: the request is the last
+                # test's, and it must not make a task (or take credits) in the next one.
+                return drop_connection(request.environ)
         fault = self.faults.take(endpoint, ("response",), fault_key)
         if fault is not None:
             entry["fault"] = fault.name
