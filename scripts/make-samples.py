@@ -8,8 +8,9 @@
 FR_DIR (optional): a checkout of the GitHub repository ageitgey/face_recognition (commit 2e2dccea), from
 whose ``examples/`` the two White House portraits are cropped (public domain, see samples/README.md).
 --faceaisharp DIR: a checkout of georg-jung/FaceAiSharp (commit c7e94128): the Obama family portrait.
---voteview DIR: a checkout of voteview/member_photos (commit 687cf7a9): the photograph of James A. Garfield.
-Those two are copied byte for byte; each is checked against its sha256 first.
+--voteview DIR: a checkout of voteview/member_photos (commit 687cf7a9): the photograph of James A. Garfield
+and the official House portraits of Ruben Gallego and A. Donald McEachin.
+Those are copied byte for byte; each is checked against its sha256 first.
 --sitroom DIR: a checkout of shreyabansal-sb/mini-wiki (commit 337ce845): the White House Situation Room
 photograph of 1 May 2011 (960x640), copied byte for byte after its sha256 is checked.
 --dummy DIR: a checkout of kerns/dummy (commit 6c835a4b): an official White House photograph of a man looking
@@ -23,6 +24,8 @@ Writes (see samples/README.md for sources and licences):
   samples/obama.jpg, samples/biden.jpg  (with FR_DIR) 424x512 crops
   samples/family.jpg          (with --faceaisharp) 640x427, a real group photo of four
   samples/garfield.jpg        (with --voteview) 473x600, a black-and-white photograph of a bearded man
+  samples/gallego.jpg         (with --voteview) 482x600, a colour portrait of a man with a short beard
+  samples/mceachin.jpg        (with --voteview) 479x600, an older man, darker skin, glasses, moustache
   samples/crowd.jpg           (with --sitroom) 960x640, a real crowd: 13 faces 35-96 px
   samples/phone.jpg           (with --dummy) 568x512, a face looking down, a hand and a phone beside it
 Needs Pillow only.
@@ -92,14 +95,18 @@ def white_house(fr_dir):
         img.save(ROOT / out, quality=88, optimize=True)
 
 
-#: (file in the checkout, sha256 of its bytes, output) -- copied unchanged
+#: per checkout: (file in it, sha256 of its bytes, output) -- copied unchanged
 AS_IS = {
-    "faceaisharp": ("examples/obama_family.jpg",
-                    "3ecdc21cf56a6bd8263dd98d156477677ba405e4d9aeaee7bcd07868046a07f2", "samples/family.jpg"),
-    "voteview": ("images/wiki/099888.jpg",
-                 "2629846fdd8755efa43a99da20542015f3dc8d94068fc0bde2c81fa5bde1df01", "samples/garfield.jpg"),
-    "sitroom": ("images/situation_room.jpg",
-                "05b6cfd8741846c8285941f6e786f131139ca5189c3d68460ce63bb71440b762", "samples/crowd.jpg"),
+    "faceaisharp": [("examples/obama_family.jpg",
+                     "3ecdc21cf56a6bd8263dd98d156477677ba405e4d9aeaee7bcd07868046a07f2", "samples/family.jpg")],
+    "voteview": [("images/wiki/099888.jpg",
+                  "2629846fdd8755efa43a99da20542015f3dc8d94068fc0bde2c81fa5bde1df01", "samples/garfield.jpg"),
+                 ("images/wiki/021502.jpg",
+                  "494a98f8a123693c83edb024df8275efd131f9b60b6e877c77a1090e6d985212", "samples/gallego.jpg"),
+                 ("images/wiki/021736.jpg",
+                  "3a489d37bb3f949ad1ea6b949771752bff855631cd0424f57435066b7938f931", "samples/mceachin.jpg")],
+    "sitroom": [("images/situation_room.jpg",
+                 "05b6cfd8741846c8285941f6e786f131139ca5189c3d68460ce63bb71440b762", "samples/crowd.jpg")],
 }
 
 
@@ -111,8 +118,8 @@ def checked(src, sha256):
 
 
 def copy_checked(checkout, which):
-    path, sha256, out = AS_IS[which]
-    shutil.copyfile(checked(Path(checkout) / path, sha256), ROOT / out)
+    for path, sha256, out in AS_IS[which]:
+        shutil.copyfile(checked(Path(checkout) / path, sha256), ROOT / out)
 
 
 #: (file in the checkout, sha256 of its bytes, crop box, output) -- cropped, scaled x0.8 (Lanczos), JPEG q88

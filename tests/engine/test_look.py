@@ -3,7 +3,9 @@
 Photos (samples/README.md has their sources and licences): ``portrait`` (Eileen Collins),
 ``hopper`` (Grace Hopper, glasses, older), ``obama`` (darker skin, neck showing), ``biden`` (older
 man, head tilted a little down), ``garfield`` (a black-and-white photograph of an older man with a full
-beard, head turned), ``family`` (a real group photo: four people, dark skin, two women, a teenager and a
+beard, head turned), ``gallego`` (a colour official portrait of a younger man with a short dark beard),
+``mceachin`` (an older man with darker skin, glasses, a moustache and an open smile, chin on his collar so
+no neck shows), ``family`` (a real group photo: four people, dark skin, two women, a teenager and a
 child, heads tilted and touching, faces 57-69 px), ``phone`` (a man on the phone looking down: head bowed
 and rolled, eyes lowered, chin on the collar so no neck shows, a hand and the receiver against one
 cheek), ``crowd`` (a real crowd: the White House Situation Room, 13 faces 35-112 px in rows, older faces,
@@ -42,10 +44,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import look  # noqa: E402
 
 LEVEL = 0.8
-COLOUR = ("portrait", "hopper", "obama", "biden")
+COLOUR = ("portrait", "hopper", "obama", "biden", "gallego")
 #: the face looking down (colour; no neck shows, so it is not in COLOUR's neck tests)
 DOWN = "phone"
-REAL = COLOUR + ("garfield", DOWN)
+#: colour faces whose neck does not show (the chin on the collar): the visible ear stands in for it
+NO_NECK = (DOWN, "mceachin")
+REAL = COLOUR + ("garfield",) + NO_NECK
 NECK_CASES = COLOUR + ("portrait-dark", "obama-grey", "biden-grey")
 
 
@@ -85,10 +89,12 @@ def test_whitening_is_continuous_with_the_beard(results):
     assert d_beard >= 0.5 * d_cheek, (d_cheek, d_beard)
 
 
-def test_whitening_is_continuous_with_the_ear_when_looking_down(results):
-    """The face looking down (samples/phone.jpg): the chin rests on the collar, so there is no neck to
-    compare with; the visible ear (beside mesh point 234) must follow the cheeks instead."""
-    img, out, face = results[DOWN]
+@pytest.mark.parametrize("name", NO_NECK)
+def test_whitening_is_continuous_with_the_ear_when_no_neck_shows(results, name):
+    """The face looking down (samples/phone.jpg) and the older man whose chin sits on his collar
+    (samples/mceachin.jpg): there is no neck to compare with; the visible ear (beside mesh point 234)
+    must follow the cheeks instead."""
+    img, out, face = results[name]
     _c, _n, neck_px = look.whitening_gap(img, out, face)
     assert neck_px < 50, neck_px  # the premise: no neck skin shows below the chin
     ear = look.ear_region(img, face, 234)
@@ -96,9 +102,9 @@ def test_whitening_is_continuous_with_the_ear_when_looking_down(results):
     d = look.lab(out)[..., 0] - look.lab(img)[..., 0]
     d_cheek = float(d[look.cheek_region(img.shape, face)].mean())
     d_ear = float(d[ear].mean())
-    assert d_cheek >= 1.5 and abs(d_cheek - d_ear) <= 3.0, (d_cheek, d_ear)
-    # lifts here are ~3.5 L*: the ear must also get at least half of the cheeks' lift (no pasted-on face)
-    assert d_ear >= 0.5 * d_cheek, (d_cheek, d_ear)
+    assert d_cheek >= 1.5 and abs(d_cheek - d_ear) <= 3.0, (name, d_cheek, d_ear)
+    # lifts here are ~3.5-4 L*: the ear must also get at least half of the cheeks' lift (no pasted-on face)
+    assert d_ear >= 0.5 * d_cheek, (name, d_cheek, d_ear)
 
 
 @pytest.mark.parametrize("name", COLOUR)
@@ -113,7 +119,7 @@ def test_whitening_is_continuous_in_a_tight_portrait(engine, photos, name):
     assert d_cheek >= 1.5 and abs(d_cheek - d_neck) <= 3.0, (name, d_cheek, d_neck)
 
 
-@pytest.mark.parametrize("name", COLOUR + ("portrait-dark", DOWN))
+@pytest.mark.parametrize("name", COLOUR + ("portrait-dark",) + NO_NECK)
 def test_lips_gain_a_little_of_their_own_colour(results, name):
     img, out, face = results[name]
     c_before, gain = look.lip_chroma_gain(img, out, face)
@@ -126,6 +132,22 @@ def test_no_lipstick_on_a_grey_photo(results, name):
     c_before, gain = look.lip_chroma_gain(img, out, face)
     assert c_before < 0.5
     assert gain <= 0.3, (name, gain)
+
+
+@pytest.mark.parametrize("name", ["gallego", "garfield"])
+def test_the_lip_tint_stays_off_the_beard(results, name):
+    """The bearded men (colour and black-and-white): the beard between the lower lip and the chin gains
+    no chroma (no lipstick bleeding into it; the whitening may take a little of its yellow away), and it
+    is lifted with the face like the neck is."""
+    img, out, face = results[name]
+    lm, fw = face.landmarks, face.width
+    y0, y1 = int(lm[17, 1] + 0.04 * fw), int(lm[152, 1] - 0.04 * fw)   # below the lower lip, above the chin
+    x0, x1 = int(lm[61, 0]), int(lm[291, 0])                            # between the mouth corners
+    assert (y1 - y0) * (x1 - x0) >= 500, (name, y0, y1, x0, x1)
+    d_chroma = float((look.chroma(out)[y0:y1, x0:x1] - look.chroma(img)[y0:y1, x0:x1]).mean())
+    d_light = float((look.lab(out)[y0:y1, x0:x1, 0] - look.lab(img)[y0:y1, x0:x1, 0]).mean())
+    assert d_chroma <= 0.3, (name, d_chroma)
+    assert d_light >= 1.0, (name, d_light)
 
 
 def test_no_lipstick_on_a_sepia_photo(results):
@@ -362,7 +384,7 @@ def test_lips_stay_under_the_bound_at_full_strength(engine, photos, family, crow
     """Level 1 (the strongest a user can pick): the mean chroma gain of the mouth stays <= 4 C* too, on
     the colour portraits, on every face of the group photo (whose smiling lips are the most saturated)
     and on every face of the crowd."""
-    for name in COLOUR + (DOWN,):
+    for name in COLOUR + NO_NECK:
         img = photos[name][0]
         face = engine.find_faces(img)[0]
         _c, gain = look.lip_chroma_gain(img, engine(img, 1.0, False), face)
