@@ -52,6 +52,11 @@ NMS_IOU = 0.3
 #: half-overlapping tiles every face up to half a tile lies wholly inside one
 SEES_FROM = 0.11
 SEES_WHOLE = 0.5
+#: a group whose smallest face found is under NEAR_FLOOR x the finest tiles' floor (SEES_FROM of their
+#: side; near it the detector finds about one face in two) is searched again one level finer, down to
+#: FINER_REACH of that face: its peers just below the floor are found too (everyone in a group photo)
+NEAR_FLOOR = 1.3
+FINER_REACH = 0.8
 #: the mesh's crop: 1.5x the detection's longer side (mediapipe), tighter on a retry
 ROI_SCALE = 1.5
 ROI_SCALE_TIGHT = 1.2
@@ -154,6 +159,19 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray,
     return kept
 
 
+def _merged(raw: list[tuple], short_side: int) -> list[Detection]:
+    """The raw detections of every scale and tile as faces: weighted NMS, tile noise and parts dropped."""
+    if not raw:
+        return []
+    boxes = np.array([r[0] for r in raw], np.float32)
+    scores = np.array([r[1] for r in raw], np.float32)
+    kps = np.stack([r[2] for r in raw]).astype(np.float32)
+    dets = weighted_nms(boxes, scores, kps)
+    # far below the smallest face looked for: tile noise (the mesh's face flag checks the rest)
+    dets = [d for d in dets if d.box[2] - d.box[0] >= 0.5 * MIN_FACE * short_side]
+    return _drop_parts(dets)
+
+
 def _drop_parts(dets: list[Detection]) -> list[Detection]:
     """Drop detections centred inside a detection over twice as wide: a tile that saw part of a big face."""
     def inside(d: Detection, big: Detection) -> bool:
@@ -178,6 +196,20 @@ def tile_sides(w: int, h: int) -> list[int]:
         side = max(side * SEES_FROM / SEES_WHOLE, goal)
         sides.append(int(round(side)))
     return sides
+
+
+def finer_side(dets: Sequence[Detection], side: int, short_side: int) -> int | None:
+    """The side of one more, finer tile level when the smallest of ``dets`` lies near the floor of the
+    finest level searched (``side``), else None. Faces in a group photo are much of a size: when some
+    were found just above or below that floor, others of the same size were probably missed."""
+    if not dets:
+        return None
+    smallest = min(d.box[2] - d.box[0] for d in dets)
+    if smallest >= NEAR_FLOOR * SEES_FROM * side:
+        return None
+    reach = max(FINER_REACH * smallest, 0.5 * MIN_FACE * short_side)
+    finer = int(round(reach / SEES_FROM))
+    return finer if finer < side else None
 
 
 def _tiles(w: int, h: int, side: int) -> Iterator[tuple[int, int]]:
@@ -266,18 +298,15 @@ class FaceFinder:
         long_side, short_side = max(h, w), min(h, w)
         raw = self._detect_square(rgb, (w - long_side) // 2, (h - long_side) // 2, long_side)
         if every_face or not raw:
-            for side in tile_sides(w, h):
+            sides = tile_sides(w, h)
+            for side in sides:
                 for tx, ty in _tiles(w, h, side):
                     raw.extend(self._detect_square(rgb, tx, ty, side))
-        if not raw:
-            return []
-        boxes = np.array([r[0] for r in raw], np.float32)
-        scores = np.array([r[1] for r in raw], np.float32)
-        kps = np.stack([r[2] for r in raw]).astype(np.float32)
-        dets = weighted_nms(boxes, scores, kps)
-        # far below the smallest face looked for: tile noise (the mesh's face flag checks the rest)
-        dets = [d for d in dets if d.box[2] - d.box[0] >= 0.5 * MIN_FACE * short_side]
-        return _drop_parts(dets)
+            finer = finer_side(_merged(raw, short_side), sides[-1], short_side) if every_face and sides else None
+            if finer is not None:
+                for tx, ty in _tiles(w, h, finer):
+                    raw.extend(self._detect_square(rgb, tx, ty, finer))
+        return _merged(raw, short_side)
 
     # -- landmarks ---------------------------------------------------------------------------------
     def landmarks(self, rgb: np.ndarray, det: Detection, roi_scale: float = ROI_SCALE) -> np.ndarray | None:
@@ -356,10 +385,34 @@ class FaceFinder:
 
 
 def dedupe(faces: Sequence[Face]) -> list[Face]:
-    """Keep one mesh per face: meshes whose centres are closer than 30 % of the face width are one face."""
+    """Keep one mesh per face, the best detection's. A mesh is dropped as a second one of a face kept
+    before it when their centres are closer than 30 % of the face width, when either centre lies inside
+    the other mesh (a detection of the wrong size around a face, found by tiles of another scale, makes
+    a larger, off-centre mesh of it), or when the meshes kept cover most of its box (a mesh straddling
+    two touching faces). Neighbours' own meshes, even touching, overlap at their edges only."""
     kept: list[Face] = []
     for f in sorted(faces, key=lambda f: -f.score):
-        c = f.landmarks.mean(axis=0)
-        if all(np.hypot(*(c - k.landmarks.mean(axis=0))) > 0.3 * max(k.width, f.width) for k in kept):
-            kept.append(f)
+        box = _mesh_box(f)
+        covered = sum(_overlap(box, _mesh_box(k)) for k in kept)
+        if covered > 0.5 * _overlap(box, box) or any(_one_face(f, k) for k in kept):
+            continue
+        kept.append(f)
     return kept
+
+
+def _one_face(a: Face, b: Face) -> bool:
+    ca, cb = a.landmarks.mean(axis=0), b.landmarks.mean(axis=0)
+    if np.hypot(*(ca - cb)) <= 0.3 * max(a.width, b.width):
+        return True
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = _mesh_box(a), _mesh_box(b)
+    return bool((bx0 <= ca[0] <= bx1 and by0 <= ca[1] <= by1) or (ax0 <= cb[0] <= ax1 and ay0 <= cb[1] <= ay1))
+
+
+def _mesh_box(face: Face) -> tuple[float, float, float, float]:
+    lo, hi = face.landmarks.min(axis=0), face.landmarks.max(axis=0)
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Area of the intersection of two boxes (x0, y0, x1, y1)."""
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))

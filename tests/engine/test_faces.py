@@ -156,6 +156,84 @@ def test_tile_sides_end_for_every_photo_size():
                 assert all(SEES_WHOLE * s >= SEES_FROM * p - 1 for s, p in zip(sides, previous))
 
 
+def family_strip(copies, short_side):
+    """Synthetic layout of a real photo: ``copies`` of samples/family.jpg side by side (every other one
+    mirrored) on a dark, softly textured backdrop ``short_side`` px high, like a row of people in a
+    panoramic group photo; returns the image and the hand-drawn face boxes placed in it."""
+    import cv2
+    import look
+
+    fam = look.load_rgb(os.path.join(look.SAMPLES, look.FAMILY + ".jpg"))
+    h, w = fam.shape[:2]
+    rng = np.random.RandomState(3)
+    img = cv2.GaussianBlur(rng.normal(60, 12, (short_side, w * copies, 3)).clip(0, 255).astype(np.uint8), (0, 0), 5)
+    top = (short_side - h) // 3
+    boxes = []
+    for i in range(copies):
+        mirrored = i % 2 == 1
+        img[top:top + h, i * w:(i + 1) * w] = fam[:, ::-1] if mirrored else fam
+        for x0, y0, x1, y1 in look.FAMILY_FACES.values():
+            if mirrored:
+                x0, x1 = w - x1, w - x0
+            boxes.append((i * w + x0, top + y0, i * w + x1, top + y1))
+    return img, boxes
+
+
+def assert_each_face_once(faces, boxes):
+    """Every box holds exactly one mesh centre, and no mesh lies outside the boxes."""
+    centres = [f.landmarks.mean(axis=0) for f in faces]
+    for x0, y0, x1, y1 in boxes:
+        mine = [c for c in centres if x0 <= c[0] <= x1 and y0 <= c[1] <= y1]
+        assert len(mine) == 1, ((x0, y0, x1, y1), [tuple(int(v) for v in c) for c in mine])
+    assert len(faces) == len(boxes), (len(faces), len(boxes))
+
+
+@pytest.mark.parametrize("share", [0.042, 0.045])
+def test_a_row_of_faces_at_the_limit_each_get_one_mesh(engine, share):
+    """Five copies of the real family photo in a row, the smallest face at 4.2 / 4.5 % of the short side
+    (20 faces, heads touching): each person has one mesh. Before, detections of the wrong size that tiles
+    of another scale found around a face (or across two touching ones) made a second, off-centre mesh:
+    23 faces, three people retouched twice."""
+    img, boxes = family_strip(5, int(round(57 / share)))
+    assert_each_face_once(engine.find_faces(img, every_face=True), boxes)
+
+
+def test_a_group_at_the_search_floor_is_searched_once_more_finer(engine):
+    """Sixteen copies of the real family photo (4 x 4, 64 faces of 3.3-4.0 % of the short side, at the
+    floor of the finest tiles): the faces found first lie near that floor, so one finer level runs and
+    finds the two that the detector missed there (62 of 64 before)."""
+    import look
+
+    fam = look.load_rgb(os.path.join(look.SAMPLES, look.FAMILY + ".jpg"))
+    h, w = fam.shape[:2]
+    img = np.ascontiguousarray(np.tile(fam, (4, 4, 1)))
+    boxes = [(c * w + x0, r * h + y0, c * w + x1, r * h + y1)
+             for r in range(4) for c in range(4) for x0, y0, x1, y1 in look.FAMILY_FACES.values()]
+    assert_each_face_once(engine.find_faces(img, every_face=True), boxes)
+
+
+def test_the_finer_level_runs_only_near_the_floor():
+    """``finer_side``: no extra level when the smallest face found is well above the finest tiles'
+    floor, or when none was found; near it, a level that reaches 80 % of that face, never under half of
+    the smallest face looked for and never as coarse as the level before."""
+    from smart_beauty_engine.faces import FINER_REACH, MIN_FACE, NEAR_FLOOR, SEES_FROM, Detection, finer_side
+
+    def det(width):
+        return Detection(box=(100.0, 100.0, 100.0 + width, 100.0 + width), score=0.9,
+                         keypoints=np.zeros((6, 2), np.float32))
+
+    side, short = 735, 2022
+    floor = SEES_FROM * side
+    assert finer_side([], side, short) is None
+    assert finer_side([det(200), det(NEAR_FLOOR * floor + 1)], side, short) is None
+    near = finer_side([det(200), det(floor)], side, short)
+    assert near is not None and near < side
+    assert abs(near * SEES_FROM - FINER_REACH * floor) <= 1
+    tiny = finer_side([det(10)], side, short)   # noise far below: not smaller than half of MIN_FACE
+    assert tiny is not None and tiny * SEES_FROM >= 0.5 * MIN_FACE * short - 1
+    assert finer_side([det(12)], 100, short) is None   # near its floor, but would not be finer than that level
+
+
 def test_a_real_group_photo(engine):
     """samples/family.jpg (the Obama family, 2011, public domain): four real people sitting close, heads
     tilted and touching, faces 57-69 px (13-16 % of the 427 px short side). Every face is found once,
