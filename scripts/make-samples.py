@@ -7,7 +7,8 @@
 
 FR_DIR (optional): a checkout of the GitHub repository ageitgey/face_recognition (commit 2e2dccea), from
 whose ``examples/`` the two White House portraits are cropped (public domain, see samples/README.md).
---faceaisharp DIR: a checkout of georg-jung/FaceAiSharp (commit c7e94128): the Obama family portrait.
+--faceaisharp DIR: a checkout of georg-jung/FaceAiSharp (commit c7e94128): the Obama family portrait, and
+Joe Biden's official presidential portrait (2021), cropped at full resolution.
 --voteview DIR: a checkout of voteview/member_photos (commit 687cf7a9): the photograph of James A. Garfield
 and the official House portraits of Ruben Gallego and A. Donald McEachin.
 Those are copied byte for byte; each is checked against its sha256 first.
@@ -28,6 +29,7 @@ Writes (see samples/README.md for sources and licences):
   samples/mceachin.jpg        (with --voteview) 479x600, an older man, darker skin, glasses, moustache
   samples/crowd.jpg           (with --sitroom) 960x640, a real crowd: 13 faces 35-96 px
   samples/phone.jpg           (with --dummy) 568x512, a face looking down, a hand and a phone beside it
+  samples/biden-2021.jpg      (with --faceaisharp) 1400x1750 at full resolution: real skin texture, face ~730 px
 Needs Pillow only.
 """
 
@@ -122,19 +124,24 @@ def copy_checked(checkout, which):
         shutil.copyfile(checked(Path(checkout) / path, sha256), ROOT / out)
 
 
-#: (file in the checkout, sha256 of its bytes, crop box, output) -- cropped, scaled x0.8 (Lanczos), JPEG q88
+#: per checkout: (file in it, sha256 of its bytes, crop box, scale, output) -- cropped, scaled (Lanczos)
+#: unless the scale is 1, saved as JPEG q88
 CROPPED = {
-    "dummy": ("dummy/assets/image/landscape/obama_nasa_hq_photo.jpg",
-              "6c6f6b6eacd758c784d088a9af2baa27cc489db95f6e7b4cba56ac564152e866", (440, 0, 1150, 640),
-              "samples/phone.jpg"),
+    "dummy": [("dummy/assets/image/landscape/obama_nasa_hq_photo.jpg",
+               "6c6f6b6eacd758c784d088a9af2baa27cc489db95f6e7b4cba56ac564152e866", (440, 0, 1150, 640), 0.8,
+               "samples/phone.jpg")],
+    "faceaisharp": [("examples/biden_7mpx.jpg",
+                     "c71b879f52932215cdf5fee9bcfbe5ea00b470469caffda8fc1883050bfc9d1d", (525, 300, 1925, 2050), 1.0,
+                     "samples/biden-2021.jpg")],
 }
 
 
 def crop_checked(checkout, which):
-    path, sha256, box, out = CROPPED[which]
-    img = Image.open(checked(Path(checkout) / path, sha256)).convert("RGB").crop(box)
-    img = img.resize((round(img.width * 0.8), round(img.height * 0.8)), Image.LANCZOS)
-    img.save(ROOT / out, quality=88, optimize=True)
+    for path, sha256, box, scale, out in CROPPED[which]:
+        img = Image.open(checked(Path(checkout) / path, sha256)).convert("RGB").crop(box)
+        if scale != 1.0:
+            img = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
+        img.save(ROOT / out, quality=88, optimize=True)
 
 
 if __name__ == "__main__":
