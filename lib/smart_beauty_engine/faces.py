@@ -298,22 +298,29 @@ class FaceFinder:
     def detect(self, rgb: np.ndarray, every_face: bool = True) -> list[Detection]:
         """Detections in image pixels, merged across scales, best first.
 
-        The whole photo first (a portrait ends there when only the largest face is wanted), then the
-        tiles, which find faces down to :data:`MIN_FACE` of the short side.
+        The whole photo first (a portrait ends there when only the largest face is wanted and one is
+        sure there), then the tiles, which find faces down to :data:`MIN_FACE` of the short side.
         """
         h, w = rgb.shape[:2]
         long_side, short_side = max(h, w), min(h, w)
         raw = self._detect_square(rgb, (w - long_side) // 2, (h - long_side) // 2, long_side)
-        if every_face or not raw:
-            sides = tile_sides(w, h)
-            for side in sides:
-                for tx, ty in _tiles(w, h, side):
-                    raw.extend(self._detect_square(rgb, tx, ty, side))
-            finer = finer_side(_merged(raw, short_side), sides[-1], short_side) if every_face and sides else None
-            if finer is not None:
-                for tx, ty in _tiles(w, h, finer):
-                    raw.extend(self._detect_square(rgb, tx, ty, finer))
-        return [d for d in _merged(raw, short_side) if d.score >= SURE_SCORE or self.confirmed(rgb, d)]
+        if not every_face:
+            whole = self._sure(rgb, _merged(raw, short_side))
+            if whole:
+                return whole
+        sides = tile_sides(w, h)
+        for side in sides:
+            for tx, ty in _tiles(w, h, side):
+                raw.extend(self._detect_square(rgb, tx, ty, side))
+        finer = finer_side(_merged(raw, short_side), sides[-1], short_side) if every_face and sides else None
+        if finer is not None:
+            for tx, ty in _tiles(w, h, finer):
+                raw.extend(self._detect_square(rgb, tx, ty, finer))
+        return self._sure(rgb, _merged(raw, short_side))
+
+    def _sure(self, rgb: np.ndarray, dets: list[Detection]) -> list[Detection]:
+        """The detections scoring :data:`SURE_SCORE` or more, and the others that are :meth:`confirmed`."""
+        return [d for d in dets if d.score >= SURE_SCORE or self.confirmed(rgb, d)]
 
     def confirmed(self, rgb: np.ndarray, det: Detection) -> bool:
         """Whether the detector, run on the square :data:`CONFIRM_SIDE` times ``det``'s size around it,

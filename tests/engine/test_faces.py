@@ -231,12 +231,28 @@ def test_clasped_hands_are_no_face(engine, rows, cols):
 def test_a_detection_is_confirmed_only_where_a_face_is(engine, portrait):
     """``confirmed``: the portrait's own detection is confirmed at its scale; the same box moved onto the
     plain backdrop beside the face is not."""
-    finder = engine._finder
+    finder = engine._faces()
     det = finder.detect(portrait, every_face=False)[0]
     assert finder.confirmed(portrait, det)
     x0, y0, x1, y1 = det.box
     backdrop = np.full_like(portrait, 128)
     assert not finder.confirmed(backdrop, det)
+
+
+def test_an_unconfirmed_face_on_the_whole_photo_sends_a_one_face_search_to_the_tiles(engine, portrait, monkeypatch):
+    """Only the largest face wanted: a whole-photo detection that is neither sure nor confirmed does not end
+    the search (the tiles run, as when the whole photo shows nothing); a sure one does."""
+    from smart_beauty_engine import faces as faces_mod
+
+    finder = engine._faces()
+    calls = []
+    real = finder._detect_square
+    monkeypatch.setattr(finder, "_detect_square", lambda *a: calls.append(a[-1]) or real(*a))
+    assert len(finder.detect(portrait, every_face=False)) == 1 and len(calls) == 1   # sure: whole photo only
+    calls.clear()
+    monkeypatch.setattr(faces_mod, "SURE_SCORE", 1.01)
+    monkeypatch.setattr(finder, "confirmed", lambda rgb, det: False)
+    assert finder.detect(portrait, every_face=False) == [] and len(calls) > 1
 
 
 def test_the_finer_level_runs_only_near_the_floor():
