@@ -11,7 +11,9 @@
 # (trixie's Release has no Valid-Until); the binaries are gimp-console-3.2 / gimp-console-3 (no
 # gimp-console-3.0) and the profile folder is GIMP/3.2. Like gimp3x (for 3.0.4), it also has Debian's
 # python3-numpy/-pil/-werkzeug/-tqdm/-requests, so GIMP 3.2 can start the local server itself
-# (backend "local"); no X server (the dialog test borrows gimp3x's Xvfb over TCP).
+# (backend "local"), and python3-venv/-pip, so README's first command runs there too: the real engine
+# from PyPI for Python 3.14 (tests/hosts/test_real_engine.py); no X server (the dialog test borrows
+# gimp3x's Xvfb over TCP).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/hosts/lib.sh
@@ -20,7 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 NAME=gimp32
 SUITE=sid
 CONSOLE=gimp-console-3.2
-PACKAGES="gimp python3-numpy python3-pil python3-werkzeug python3-tqdm python3-requests"
+PACKAGES="gimp python3-numpy python3-pil python3-werkzeug python3-tqdm python3-requests python3-venv python3-pip"
 KEY=$(cache_key "$HERE/gimp32-root.sh" "$HERE/lib.sh")
 ROOT=$SB_HOSTS_DIR/$NAME-$KEY
 FORCE=0
@@ -78,6 +80,8 @@ esac
 [ -x "$TMP/usr/bin/gimp-console-3" ] || die "no gimp-console-3 in the new root (README's GIMP 3 commands use it)"
 in_root "$TMP" python3 -c 'import numpy, PIL, werkzeug, tqdm, requests' ||
     die "the server's Python packages do not import in the new root"
+in_root "$TMP" sh -c 'python3 -m venv /tmp/v && /tmp/v/bin/python -m pip --version && rm -rf /tmp/v' >/dev/null ||
+    die "python3 -m venv (with pip) does not work in the new root"
 mkdir -p "$TMP/sb"   # mount points for the runners live under /sb
 umount_below "$TMP"
 # First run: python-fu-eval works headless, and its profile (plug-ins already queried) becomes the

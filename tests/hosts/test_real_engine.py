@@ -1,12 +1,14 @@
-"""The real offline engine where users are: a fresh Debian 13 (Python 3.13), root ``d13``.
+"""The real offline engine where users are: a fresh Debian 13 (Python 3.13, GIMP 3.0.4), root ``d13``,
+and Debian sid (Python 3.14, GIMP 3.2.6), root ``gimp32``; every test runs in both.
 
 1. README's first command, read from README.md and run exactly as written with ``sh -c`` in a copy
    of the checkout inside the root, with a fresh HOME: install.sh makes the venv with the root's
-   Python 3.13, installs the engine from PyPI, and the CLI retouches ``samples/portrait.jpg``.
-2. Then GIMP 3.0.4 in the same root: the plug-in installed into a profile by the same checkout's
-   install.sh, backend ``local``: GIMP starts ``smart-beauty serve`` from that venv (the real engine)
-   through the menu procedure and the batch procedure; the new layer is retouched where the face is
-   and nothing else moved.
+   Python, installs the engine from PyPI, and the CLI retouches ``samples/portrait.jpg``.
+2. Then the root's GIMP: the plug-in installed into a profile by the same checkout's install.sh,
+   backend ``local``: GIMP starts ``smart-beauty serve`` from that venv (the real engine) through the
+   menu procedure and the batch procedure; the new layer is retouched where the face is and nothing
+   else moved.
+3. README's second command (the whole test suite) in the same root, on its Python.
 
 No SimpleEngine anywhere (the server reports which engine it ran).
 """
@@ -81,10 +83,21 @@ def changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=-1) > 0
 
 
+#: root -> (its Python, its GIMP, what it is)
+ROOTS = {"d13": ("3.13", "3.0", "a fresh Debian 13"), "gimp32": ("3.14", "3.2", "Debian sid")}
+
+
+@pytest.fixture(scope="module", params=sorted(ROOTS))
+def root(request):
+    """(name, host runner) of each root in turn."""
+    return request.param, request.getfixturevalue(request.param + "_host")
+
+
 @pytest.fixture(scope="module")
-def readme_install(d13_host, tmp_path_factory):
-    """Run README's first command in the fresh root once; return (work dir, result)."""
-    work = tmp_path_factory.mktemp("d13")
+def readme_install(root, tmp_path_factory):
+    """Run README's first command in the root once; return (work dir, result, stop)."""
+    name, host = root
+    work = tmp_path_factory.mktemp(name)
     work.chmod(0o755)
     src, home = work / "src", work / "home"
     copy_checkout(src)
@@ -93,22 +106,23 @@ def readme_install(d13_host, tmp_path_factory):
     cmd = readme_first_command()
     assert cmd.startswith("./install.sh --with-engine && ") and "smart-beauty retouch" in cmd, cmd
     t0 = time.monotonic()
-    res = d13_host.run(["sh", "-c", cmd], cwd="/sb/work/src", timeout=900, binds=binds(work), env=run_env())
-    record_time("README's first command in a fresh Debian 13 root (pip cache warm or cold)", time.monotonic() - t0)
+    res = host.run(["sh", "-c", cmd], cwd="/sb/work/src", timeout=900, binds=binds(work), env=run_env())
+    record_time("README's first command in %s (Python %s; pip cache warm or cold)" % (ROOTS[name][2], ROOTS[name][0]),
+                time.monotonic() - t0)
     # the retouch left the shared local server running (for 10 idle minutes, as GIMP does); end it as the
     # README says, so GIMP below starts its own and nothing of ours outlives the test in the root
-    stop = d13_host.run([".venv/bin/smart-beauty", "serve", "--stop"], cwd="/sb/work/src", timeout=60,
-                        binds=binds(work), env=run_env())
+    stop = host.run([".venv/bin/smart-beauty", "serve", "--stop"], cwd="/sb/work/src", timeout=60,
+                    binds=binds(work), env=run_env())
     return work, res, stop
 
 
-def test_readme_first_command_in_a_fresh_debian_13(readme_install):
+def test_readme_first_command_in_a_fresh_root(root, readme_install):
     work, res, stop = readme_install
     res.check()
     out = res.output
     assert "started in the background" in out and "serve --stop" in out, out[-3000:]
     assert "Stopped the offline engine's background server." in stop.output, stop.output
-    assert "Python 3.13" in out, out[-3000:]                       # the venv is the root's own Python
+    assert "Python %s" % ROOTS[root[0]][0] in out, out[-3000:]     # the venv is the root's own Python
     assert "The local engine is installed (OpenCV 4." in out, out[-3000:]
     for noise in ("dependency conflicts", "Traceback", "XNNPACK", "W0000", "ERROR"):
         assert noise not in out, "%r in the output:\n%s" % (noise, out[-4000:])
@@ -159,12 +173,13 @@ json.dump(R, open("/sb/work/result.json", "w"))
 '''
 
 
-def test_real_gimp3_retouches_with_the_real_engine(d13_host, readme_install):
+def test_real_gimp3_retouches_with_the_real_engine(root, readme_install):
     work, res, _stop = readme_install
     res.check()
-    gimp = d13_host
+    root_name, gimp = root
+    python, gimp_version, _what = ROOTS[root_name]
     profile = gimp.new_profile(work / "profile")
-    inst = gimp.run(["./install.sh", "--gimp-dir", "/sb/work/profile", "--gimp-version", "3.0"],
+    inst = gimp.run(["./install.sh", "--gimp-dir", "/sb/work/profile", "--gimp-version", gimp_version],
                     cwd="/sb/work/src", binds=binds(work), env=run_env(), timeout=300)
     inst.check()
     assert (profile / "plug-ins" / "smart-beauty" / "smart-beauty.py").exists(), inst.output
@@ -175,7 +190,9 @@ def test_real_gimp3_retouches_with_the_real_engine(d13_host, readme_install):
     (work / "retouched").mkdir()
     t0 = time.monotonic()
     run = gimp.batch(work, textwrap.dedent(GIMP_PROGRAM), timeout=600, env=run_env())
-    record_time("GIMP 3.0.4 + the real engine (d13): one layer + a batch of 2", time.monotonic() - t0)
+    record_time("GIMP %s + the real engine on Python %s (%s): one layer + a batch of 2" % (gimp_version, python,
+                                                                                           root_name),
+                time.monotonic() - t0)
     stop = gimp.run([".venv/bin/smart-beauty", "serve", "--stop"], cwd="/sb/work/src", timeout=60,
                     binds=binds(work), env=run_env())     # the server GIMP started: the CLI stops it too
     rj = work / "result.json"
@@ -209,19 +226,20 @@ def readme_test_command() -> str:
 
 
 @pytest.mark.timeout(2700)
-def test_readme_test_command_in_the_fresh_debian_13(d13_host, readme_install):
-    """README's second command in the same root, on Python 3.13: every tier but the real hosts (a chroot
-    cannot build chroots; declared with SB_HOSTS_DISABLE, so they are skipped loudly, not silently), the
-    offline engine's tests included (test.sh requires them to run)."""
+def test_readme_test_command_in_the_root(root, readme_install):
+    """README's second command in the same root, on its Python (3.13, 3.14): every tier but the real hosts
+    (a chroot cannot build chroots; declared with SB_HOSTS_DISABLE, so they are skipped loudly, not
+    silently), the offline engine's tests included (test.sh requires them to run)."""
     work, res, _stop = readme_install
     res.check()
+    name, host = root
     cmd = readme_test_command()
     assert cmd == "./test.sh", cmd
     t0 = time.monotonic()
-    run = d13_host.run(["sh", "-c", cmd + " -q -p no:cacheprovider"], cwd="/sb/work/src", timeout=2400,
-                       binds=binds(work, system=True), env=run_env(SB_HOSTS_DISABLE="nested inside the d13 root"))
-    record_time("README's ./test.sh in the fresh Debian 13 root (Python 3.13)", time.monotonic() - t0)
-    leaked = mounted_below(d13_host.root)       # e.g. a disk-full test's tmpfs, had a test been killed
+    run = host.run(["sh", "-c", cmd + " -q -p no:cacheprovider"], cwd="/sb/work/src", timeout=2400,
+                   binds=binds(work, system=True), env=run_env(SB_HOSTS_DISABLE="nested inside the %s root" % name))
+    record_time("README's ./test.sh in %s (Python %s)" % (ROOTS[name][2], ROOTS[name][0]), time.monotonic() - t0)
+    leaked = mounted_below(host.root)       # e.g. a disk-full test's tmpfs, had a test been killed
     for m in reversed(leaked):
         subprocess.run(["umount", "-l", m])
     assert not leaked, "mounts left inside the root: %s" % leaked
@@ -230,6 +248,6 @@ def test_readme_test_command_in_the_fresh_debian_13(d13_host, readme_install):
     summary = [line for line in out.splitlines() if re.search(r"\d+ passed", line)]
     assert summary, out[-3000:]
     assert " failed" not in summary[-1] and " error" not in summary[-1], summary[-1]
-    # the engine tier ran on 3.13 (test.sh's -ra lists every skip with its file)
+    # the engine tier ran on the root's Python (test.sh's -ra lists every skip with its file)
     assert not [line for line in out.splitlines() if line.startswith("SKIPPED") and "tests/engine" in line], out
     assert "OFFLINE ENGINE NOT INSTALLED" not in out, out[-3000:]

@@ -3,8 +3,9 @@ found through the cli-path that install.sh records), retouches through it, reuse
 Check Setup reports it. No API key anywhere. Roots: gimp3x (gimp3 + Debian's numpy/Pillow/werkzeug)
 and gimp32 (which has those packages itself).
 
-The engine is the SimpleEngine (SMART_BEAUTY_ENGINE=simple): mediapipe has no wheel for the chroot's
-Python 3.13, and the point here is the wiring (spawn, announce, reuse, messages), not the pixels."""
+The engine is the SimpleEngine (SMART_BEAUTY_ENGINE=simple), from Debian's own packages (no PyPI here):
+the point is the wiring (spawn, announce, reuse, messages), not the pixels. The real engine under the
+same GIMPs (installed by README's command) is tests/hosts/test_real_engine.py."""
 
 import json
 import os
