@@ -54,6 +54,9 @@ PY27_VENDOR = ["requests==2.27.1", "urllib3==1.26.20", "idna==2.10", "chardet==4
 # supports Python 3.9 (GIMP 3 builds ship 3.9-3.14); fetched with --no-deps like the py2 set.
 PY3_VENDOR = ["requests==2.32.5", "urllib3==2.5.0", "idna==3.10", "charset-normalizer==3.4.4", "certifi==2025.10.5"]
 ENGINE_MIN = (3, 9)          # OpenCV's abi3 wheel + numpy: CPython 3.9 or newer
+#: the oldest pip that installs a project with only a pyproject.toml in editable mode (PEP 660); the pip a
+#: venv starts with may be older (Debian 11's Python 3.9: pip 20.3.4)
+EDITABLE_PIP = (21, 3)
 FLATPAK_APP = "org.gimp.GIMP"
 FLATPAK_PYTHON = "/usr/bin/python3"   # the GNOME runtime's Python, the one GIMP's Python plug-ins run on
 # Folders GIMP's first-run "user install" creates. GIMP skips that step when the profile folder already
@@ -200,6 +203,31 @@ def python_version(python: str) -> tuple | None:
         return None
     m = re.match(r"^(\d+)\.(\d+)$", out.stdout.strip())
     return (int(m.group(1)), int(m.group(2))) if out.returncode == 0 and m else None
+
+
+def pip_version(python: str) -> tuple | None:
+    """(major, minor) of the pip of an interpreter (``pip X.Y[.Z] from ...``); None without a pip."""
+    try:
+        out = subprocess.run([python, "-m", "pip", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.match(r"^pip (\d+)\.(\d+)", out.stdout.strip())
+    return (int(m.group(1)), int(m.group(2))) if out.returncode == 0 and m else None
+
+
+def editable_pip(python: str, report: Report) -> None:
+    """Make sure the venv of ``python`` has a pip that can ``install -e`` this project (``EDITABLE_PIP``),
+    upgrading the venv's own pip when it is older (nothing outside the venv changes)."""
+    version = pip_version(python)
+    if version is not None and version >= EDITABLE_PIP:
+        return
+    cmd = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "pip>=%d.%d" % EDITABLE_PIP]
+    if subprocess.run(cmd).returncode != 0:
+        raise Failure("could not upgrade the pip of %s (pip %s cannot install this project; PyPI reachable?)"
+                      % (python, "%d.%d" % version if version else "(none)"))
+    report.did("upgraded the venv's pip (%s was too old to install this project)"
+               % ("pip %d.%d" % version if version else "no pip"))
 
 
 def base_python(env: dict[str, str]) -> str:
@@ -553,6 +581,7 @@ class Installer:
                 raise Failure("%s uses Python %s, which the offline engine cannot use (it needs 3.9 or newer); "
                               "remove %s and run %s --with-engine again"
                               % (venv, "%d.%d" % version if version else "(not runnable)", venv, self.command()))
+        editable_pip(layout["python"], self.report)
         pip = [layout["python"], "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", REPO + "[cli]"]
         if subprocess.run(pip).returncode != 0:
             raise Failure("pip install -e %s[cli] failed" % REPO)
@@ -749,6 +778,7 @@ def install_engine(python: str, report: Report) -> None:
     if not version or version < ENGINE_MIN:
         raise Failure("%s uses Python %s; the offline engine needs Python 3.9 or newer. Make the venv with such a "
                       "Python." % (python, "%d.%d" % version if version else "(not runnable)"), code=3)
+    editable_pip(python, report)
     cmd = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", REPO + "[engine]"]
     if subprocess.run(cmd).returncode != 0:
         raise Failure("pip install -e %s[engine] failed" % REPO)

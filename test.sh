@@ -13,7 +13,16 @@ if [ ! -x .venv/bin/python ]; then
     echo "test.sh: creating .venv with $($PY --version 2>&1)"
     "$PY" -m venv .venv
 fi
+# Smart Beauty runs on Python 3.9+, its test tools (pytest 8, bandit, pip-audit, mypy...) need 3.10+
+if ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+    echo "test.sh: .venv uses $(.venv/bin/python --version 2>&1), but the test tools need Python 3.10 or newer" \
+         "(Smart Beauty itself runs on 3.9); remove .venv and run SB_PYTHON=python3.X ./test.sh with a newer" \
+         "Python, or run the tests on a machine that has one." >&2
+    exit 3
+fi
 echo "test.sh: installing the project and its test tools into .venv"
+# an editable install of a pyproject-only project needs pip 21.3+ (a venv of Debian 11's Python 3.9 has 20.3)
+.venv/bin/python -m pip install -q --disable-pip-version-check 'pip>=21.3'
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[cli,test]'
 echo "test.sh: installing the offline engine (pyproject.toml's extra 'engine', pinned)"
 scripts/install-engine.sh .venv >/dev/null

@@ -3,7 +3,8 @@
 #
 #   py27     python2.7 + the pinned py2.7 wheel set (pytest 4.6.11, requests 2.27.1, ...) plus the
 #            cp27mu manylinux1 wheels of Pillow 6.2.2 and numpy 1.16.6 (the gimpfu stubs hold real pixels).
-#   gimp210  py27 + the real GIMP 2.10 (bullseye's gimp) + real Python-Fu: GIMP's own pygimp C modules
+#   gimp210  py27 + the real GIMP 2.10 (bullseye's gimp) + python3-venv/-pip (Python 3.9, for README's
+#            commands) + real Python-Fu: GIMP's own pygimp C modules
 #            (gimp, gimpcolor, _gimpenums) compiled from the gimp 2.10.34 orig tarball in the Debian pool
 #            against PyGObject 3.32.2 + pycairo 1.18.2 (PyPI sdists, built by the chroot's python2.7),
 #            gimpfu.py & co, a pygtk shim, pygimp.interp/env and the python-eval plug-in. Compilers and
@@ -128,6 +129,10 @@ build_gimp210() {
     run_logged "runtime: apt-get update" apt_in_root "$TMP" update
     run_logged "runtime: apt-get install gimp libgirepository-1.0-1 gir1.2-glib-2.0 libffi7 libcairo2" \
         apt_in_root "$TMP" install -y --no-install-recommends gimp libgirepository-1.0-1 gir1.2-glib-2.0 libffi7 libcairo2
+    # Debian 11's Python 3.9 with venv and pip: what README asks of a fresh machine, so README's first
+    # command runs here too (tests/hosts/test_real_engine.py: the engine from PyPI on Python 3.9)
+    run_logged "runtime: apt-get install python3-venv python3-pip" \
+        apt_in_root "$TMP" install -y --no-install-recommends python3-venv python3-pip
 
     # build copy: compilers + headers
     mount_apt "$BUILD"

@@ -487,3 +487,25 @@ def test_engine_needs_python_3_9_or_newer(tmp_path, home):
     r = subprocess.run(["sh", str(repo / "scripts" / "install-engine.sh"), str(repo / ".venv")],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
     assert r.returncode == 3 and "needs Python 3.9 or newer" in r.stdout and "Python 3.8" in r.stdout, r.stdout
+
+
+def test_a_venv_whose_pip_is_too_old_for_an_editable_install_gets_a_newer_one(tmp_path, capsys):
+    """Debian 11's Python 3.9 makes venvs with pip 20.3, which cannot ``install -e`` a project that has
+    only a pyproject.toml (tests/hosts/test_real_engine.py met it for real): the installer upgrades that
+    venv's own pip first and says so; a recent pip is left alone."""
+    installer = load_installer()
+    log = tmp_path / "calls"
+    old = tmp_path / "old-python"
+    write_exe(old, '#!/bin/sh\n'
+                   'echo "$*" >> %s\n'
+                   'if [ "$1 $2 $3" = "-m pip --version" ]; then echo "pip 20.3.4 from /x (python 3.9)"; fi\n' % log)
+    report = installer.Report(dry=False)
+    assert installer.pip_version(str(old)) == (20, 3)
+    installer.editable_pip(str(old), report)
+    calls = log.read_text().splitlines()
+    assert calls[-1].startswith("-m pip install") and calls[-1].endswith("pip>=21.3"), calls
+    assert report.done and "upgraded the venv's pip (pip 20.3 was too old" in report.done[-1]
+    report = installer.Report(dry=False)
+    assert installer.pip_version(sys.executable) >= installer.EDITABLE_PIP   # this test's own venv
+    installer.editable_pip(sys.executable, report)
+    assert report.done == []
