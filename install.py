@@ -194,26 +194,25 @@ def record_engine(env: dict[str, str], platform: str, host: dict | None = None,
 
 # ---------------------------------------------------------------- Pythons
 
-def python_version(python: str) -> tuple | None:
-    """(major, minor) of an interpreter, asked by running it; None if it does not run."""
+def _version_of(argv: Sequence[str], pattern: str, timeout: float) -> tuple | None:
+    """(major, minor) that ``pattern`` (two groups) finds at the start of what ``argv`` prints; None when
+    it does not run, fails or prints something else."""
     try:
-        out = subprocess.run([python, "-c", PROBE], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True, timeout=60)
+        out = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=timeout)
     except (OSError, subprocess.SubprocessError):
         return None
-    m = re.match(r"^(\d+)\.(\d+)$", out.stdout.strip())
+    m = re.match(pattern, out.stdout.strip())
     return (int(m.group(1)), int(m.group(2))) if out.returncode == 0 and m else None
+
+
+def python_version(python: str) -> tuple | None:
+    """(major, minor) of an interpreter, asked by running it; None if it does not run."""
+    return _version_of([python, "-c", PROBE], r"^(\d+)\.(\d+)$", timeout=60)
 
 
 def pip_version(python: str) -> tuple | None:
     """(major, minor) of the pip of an interpreter (``pip X.Y[.Z] from ...``); None without a pip."""
-    try:
-        out = subprocess.run([python, "-m", "pip", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True, timeout=120)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    m = re.match(r"^pip (\d+)\.(\d+)", out.stdout.strip())
-    return (int(m.group(1)), int(m.group(2))) if out.returncode == 0 and m else None
+    return _version_of([python, "-m", "pip", "--version"], r"^pip (\d+)\.(\d+)", timeout=120)
 
 
 def editable_pip(python: str, report: Report) -> None:
@@ -267,9 +266,7 @@ class Wheels:
     def pip_python(self) -> str:
         if self._pip is None:
             python = base_python(self.env)
-            ok = subprocess.run([python, "-m", "pip", "--version"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL).returncode == 0
-            if not ok:
+            if pip_version(python) is None:
                 raise Failure("%s has no pip (Debian/Ubuntu: sudo apt install python3-pip; or set SB_PYTHON to a "
                               "Python with pip)" % python)
             self._pip = python
