@@ -312,11 +312,13 @@ class FaceFinder:
         for side in sides:
             for tx, ty in _tiles(w, h, side):
                 raw.extend(self._detect_square(rgb, tx, ty, side))
-        finer = finer_side(_merged(raw, short_side), sides[-1], short_side) if every_face and sides else None
+        merged = _merged(raw, short_side)
+        finer = finer_side(merged, sides[-1], short_side) if every_face and sides else None
         if finer is not None:
             for tx, ty in _tiles(w, h, finer):
                 raw.extend(self._detect_square(rgb, tx, ty, finer))
-        return self._sure(rgb, _merged(raw, short_side))
+            merged = _merged(raw, short_side)
+        return self._sure(rgb, merged)
 
     def _sure(self, rgb: np.ndarray, dets: list[Detection]) -> list[Detection]:
         """The detections scoring :data:`SURE_SCORE` or more, and the others that are :meth:`confirmed`."""
