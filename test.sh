@@ -21,7 +21,8 @@ if ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 10))'; the
     exit 3
 fi
 echo "test.sh: installing the project and its test tools into .venv"
-# an editable install of a pyproject-only project needs pip 21.3+ (a venv of Debian 11's Python 3.9 has 20.3)
+# an editable install of a pyproject-only project needs pip 21.3+ (install.py's EDITABLE_PIP); the pip a
+# venv starts with is the one its Python bundled, which can be older
 .venv/bin/python -m pip install -q --disable-pip-version-check 'pip>=21.3'
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[cli,test]'
 echo "test.sh: installing the offline engine (pyproject.toml's extra 'engine', pinned)"

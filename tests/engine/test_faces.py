@@ -179,6 +179,19 @@ def family_strip(copies, short_side):
     return img, boxes
 
 
+def family_tiling(rows, cols):
+    """Synthetic layout of a real photo: samples/family.jpg tiled ``rows`` x ``cols``; returns the image and
+    the hand-drawn face boxes placed in it."""
+    import look
+
+    fam = look.load_rgb(os.path.join(look.SAMPLES, look.FAMILY + ".jpg"))
+    h, w = fam.shape[:2]
+    img = np.ascontiguousarray(np.tile(fam, (rows, cols, 1)))
+    boxes = [(c * w + x0, r * h + y0, c * w + x1, r * h + y1)
+             for r in range(rows) for c in range(cols) for x0, y0, x1, y1 in look.FAMILY_FACES.values()]
+    return img, boxes
+
+
 def assert_each_face_once(faces, boxes):
     """Every box holds exactly one mesh centre, and no mesh lies outside the boxes."""
     centres = [f.landmarks.mean(axis=0) for f in faces]
@@ -202,13 +215,7 @@ def test_a_group_at_the_search_floor_is_searched_once_more_finer(engine):
     """Sixteen copies of the real family photo (4 x 4, 64 faces of 3.3-4.0 % of the short side, at the
     floor of the finest tiles): the faces found first lie near that floor, so one finer level runs and
     finds the two that the detector missed there (62 of 64 before)."""
-    import look
-
-    fam = look.load_rgb(os.path.join(look.SAMPLES, look.FAMILY + ".jpg"))
-    h, w = fam.shape[:2]
-    img = np.ascontiguousarray(np.tile(fam, (4, 4, 1)))
-    boxes = [(c * w + x0, r * h + y0, c * w + x1, r * h + y1)
-             for r in range(4) for c in range(4) for x0, y0, x1, y1 in look.FAMILY_FACES.values()]
+    img, boxes = family_tiling(4, 4)
     assert_each_face_once(engine.find_faces(img, every_face=True), boxes)
 
 
@@ -218,13 +225,7 @@ def test_clasped_hands_are_no_face(engine, rows, cols):
     every face once and nothing else. In these layouts some tile showed Barack Obama's clasped hands at the
     edge of the detector's range (scores 0.53-0.58) and their mesh passed the face flag, so the hands were
     retouched as a face; run again at their own scale, the detector sees no face there."""
-    import look
-
-    fam = look.load_rgb(os.path.join(look.SAMPLES, look.FAMILY + ".jpg"))
-    h, w = fam.shape[:2]
-    img = np.ascontiguousarray(np.tile(fam, (rows, cols, 1)))
-    boxes = [(c * w + x0, r * h + y0, c * w + x1, r * h + y1)
-             for r in range(rows) for c in range(cols) for x0, y0, x1, y1 in look.FAMILY_FACES.values()]
+    img, boxes = family_tiling(rows, cols)
     assert_each_face_once(engine.find_faces(img, every_face=True), boxes)
 
 
