@@ -88,22 +88,15 @@ class OfflineEngine:
     def _faces(self):
         with self._loading:
             if self._finder is None:
-                # OpenCV's Lab tables take the longest (0.1-0.2 s) and are built in C++ without the GIL:
-                # on their own thread, beside the model loading (the first retouch waits for both)
-                tables = threading.Thread(target=_warm_up_opencv, name="smart-beauty-engine-tables")
-                tables.start()
-                try:
-                    # imports the first retouch would otherwise pay (~15 ms): the effect modules, and numpy.ma,
-                    # which np.median imports on first use
-                    import numpy.ma  # noqa: F401
+                # imports the first retouch would otherwise pay (~15 ms): the effect modules, and numpy.ma,
+                # which np.median imports on first use
+                import numpy.ma  # noqa: F401
 
-                    from . import masks, retouch, warp  # noqa: F401
-                    from .faces import FaceFinder
+                from . import masks, retouch, warp  # noqa: F401
+                from .faces import FaceFinder
 
-                    finder = FaceFinder()
-                    finder.warm_up()
-                finally:
-                    tables.join()
+                finder = FaceFinder()
+                finder.warm_up()
                 self._finder = finder
             return self._finder
 
@@ -182,14 +175,6 @@ def retouch_face(img, face, effects, timings=None):
         dest = img[y0:y1, x0:x1]
         dest[...] = result
         warp_face(result, face, (x0, y0), effects.slim, effects.eyes, out=dest)
-
-
-def _warm_up_opencv():
-    """OpenCV builds its float Lab tables on first use (~0.2 s): pay that when the engine loads."""
-    import cv2
-
-    px = np.zeros((1, 1, 3), np.float32)
-    cv2.cvtColor(cv2.cvtColor(px, cv2.COLOR_RGB2Lab), cv2.COLOR_Lab2RGB)
 
 
 def _check_image(rgb):

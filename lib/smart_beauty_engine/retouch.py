@@ -11,6 +11,7 @@ import numpy as np
 
 from smart_beauty.effects import TEXTURE_DEFAULT
 
+from . import colour
 from . import landmarks as lm
 
 #: share of the finest detail (under ~1 px of the working copy: pores, freckles, fine hair) kept
@@ -68,12 +69,10 @@ def whitening_change(work, smoothed, level):
     nostrils, stubble, hair) and on highlights (toward L* 100, so nothing clips). b* is scaled by
     ``1 - 0.05 * level`` (a hint less yellow; more turns skin pink). Weighted by the whitening mask.
     """
-    import cv2
-
     if level <= 0:
         return np.zeros_like(smoothed)
     m = work.whiten
-    lab = cv2.cvtColor(smoothed * np.float32(1 / 255.0), cv2.COLOR_RGB2Lab)
+    lab = colour.rgb_to_lab(smoothed * np.float32(1 / 255.0))
     L = lab[..., 0]
     skin = work.skin > 0.5
     ref = float(np.median(L[skin])) if skin.any() else float(np.median(L[m > 0.5])) if (m > 0.5).any() else 50.0
@@ -83,7 +82,7 @@ def whitening_change(work, smoothed, level):
     highlights = np.clip((100.0 - L) / max(1.0, 100.0 - ref), 0.0, 1.0)
     lab[..., 0] = L + (lift * m) * shadows * highlights
     lab[..., 2] *= 1.0 - (0.05 * level) * m
-    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * np.float32(255.0)
+    rgb = colour.lab_to_rgb(lab) * np.float32(255.0)
     return np.where((m > 0)[..., None], rgb - smoothed, np.float32(0.0))
 
 
@@ -104,14 +103,12 @@ def _own_colour(work, current, lips_lab, lips_mask):
     the sample photos); in a sepia or toned black-and-white photo everything shares one hue, and
     raising the lips' chroma there would paint them.
     """
-    import cv2
-
     core = lips_mask > 0.5
     skin = work.skin > 0.5
     if not core.any() or not skin.any():
         return 0.0
     ys, xs = np.nonzero(skin)
-    skin_lab = cv2.cvtColor(current[ys, xs][None] * np.float32(1 / 255.0), cv2.COLOR_RGB2Lab)[0]
+    skin_lab = colour.rgb_to_lab(current[ys, xs][None] * np.float32(1 / 255.0))[0]
     h_lips = np.arctan2(np.median(lips_lab[..., 2][core]), np.median(lips_lab[..., 1][core]))
     h_skin = np.arctan2(np.median(skin_lab[:, 2]), np.median(skin_lab[:, 1]))
     apart = np.degrees(abs(np.angle(np.exp(1j * (h_lips - h_skin)))))
@@ -148,13 +145,13 @@ def lips_change(work, current, level):
         cv2.fillPoly(mask, [poly], value, cv2.LINE_AA, 4)
     mask = cv2.GaussianBlur(mask, (0, 0), sigma)
     part = current[y0:y1, x0:x1]
-    lab = cv2.cvtColor(part * np.float32(1 / 255.0), cv2.COLOR_RGB2Lab)
+    lab = colour.rgb_to_lab(part * np.float32(1 / 255.0))
     c = np.hypot(lab[..., 1], lab[..., 2])
     own = _own_colour(work, current, lab, mask)
     gain = np.minimum((LIP_GAIN * level) * c, min(LIP_CAP * level, LIP_MAX)) * (mask * own)
     factor = (c + gain) / np.maximum(c, 1e-3)
     lab[..., 1] *= factor
     lab[..., 2] *= factor
-    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * np.float32(255.0)
+    rgb = colour.lab_to_rgb(lab) * np.float32(255.0)
     out[y0:y1, x0:x1] = np.where((mask > 1e-3)[..., None], rgb - part, np.float32(0.0))
     return out
