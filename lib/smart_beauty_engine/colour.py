@@ -69,4 +69,5 @@ def _transform(pixels: Image, matrix: npt.NDArray[np.float32]) -> Image:
     import cv2
 
     flat = np.ascontiguousarray(pixels.reshape(-1, 1, 3))
-    return cv2.transform(flat, matrix).reshape(pixels.shape)
+    out: Image = np.asarray(cv2.transform(flat, matrix), np.float32)
+    return out.reshape(pixels.shape)
