@@ -8,7 +8,8 @@ few milliseconds and nothing at start-up; they are also exact where OpenCV's tab
 to 0.5 in a* and b*.
 
 Same definitions as OpenCV's (sRGB companding, its RGB->XYZ matrix, D65 white): L* in [0, 100],
-a* and b* about [-128, 127]; ``lab_to_rgb`` clips to the sRGB gamut, as OpenCV does.
+a* and b* about [-128, 127]; RGB outside [0, 1] and Lab outside the sRGB gamut are clipped, as OpenCV
+does.
 """
 from __future__ import annotations
 
@@ -36,8 +37,9 @@ Image = npt.NDArray[np.float32]
 
 
 def rgb_to_lab(rgb: npt.ArrayLike) -> Image:
-    """``rgb``: float sRGB in [0, 1], shape (..., 3) -> float32 L*a*b*."""
-    x = np.asarray(rgb, np.float32)
+    """``rgb``: float sRGB in [0, 1] (values outside are clipped to it, as OpenCV does), shape (..., 3)
+    -> float32 L*a*b*."""
+    x = np.clip(np.asarray(rgb, np.float32), 0.0, 1.0)
     linear = ((x + np.float32(0.055)) * np.float32(1 / 1.055)) ** np.float32(2.4)
     _replace(linear, x <= np.float32(0.04045), x * np.float32(1 / 12.92))
     xyz = _transform(linear, _TO_XYZ_N)

@@ -44,6 +44,16 @@ def test_agrees_with_opencv_within_its_own_table_error():
     assert back.min() >= 0.0 and back.max() <= 1.0
 
 
+def test_values_outside_the_range_are_clipped_like_opencv(recwarn):
+    """A smoothed working copy can overshoot [0, 1] a little: clipped first, as OpenCV does, with no
+    numpy warning (a negative value must not reach the power)."""
+    rgb = np.array([[[1.2, 0.5, 0.5], [-0.1, 0.5, 0.5], [0.3, -0.3, 1.4]]], np.float32)
+    clipped = np.clip(rgb, 0, 1)
+    np.testing.assert_array_equal(colour.rgb_to_lab(rgb), colour.rgb_to_lab(clipped))
+    assert np.abs(colour.rgb_to_lab(rgb) - cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)).max() < 0.6
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 def test_round_trip_is_exact():
     """Lab and back returns every in-gamut colour to within 0.01 of a level of 255 (OpenCV's tables: ~1 level)."""
     rgb = srgb_grid(33)
