@@ -52,7 +52,7 @@ def lab_to_rgb(lab: npt.ArrayLike) -> Image:
     """float L*a*b*, shape (..., 3) -> float32 sRGB in [0, 1] (clipped to the gamut)."""
     f = _transform(np.asarray(lab, np.float32), _LAB_TO_F)
     xyz = f * f * f
-    _replace(xyz, f <= _F_EPS, (f - _F0) * np.float32(1 / 7.787))
+    _replace(xyz, f <= _F_EPS, (f - _F0) / _KAPPA)
     linear = _transform(xyz, _FROM_XYZ_N)
     np.clip(linear, 0.0, 1.0, out=linear)
     out = linear ** np.float32(1 / 2.4) * np.float32(1.055) - np.float32(0.055)
