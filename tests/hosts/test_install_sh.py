@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -509,3 +510,12 @@ def test_a_venv_whose_pip_is_too_old_for_an_editable_install_gets_a_newer_one(tm
     assert installer.pip_version(sys.executable) >= installer.EDITABLE_PIP   # this test's own venv
     installer.editable_pip(sys.executable, report)
     assert report.done == []
+
+
+def test_test_sh_asks_for_the_installers_editable_pip():
+    """test.sh upgrades its venv's pip by the installer's rule (a shell script cannot import EDITABLE_PIP,
+    so it spells the bound out): the two say the same."""
+    installer = load_installer()
+    text = (REPO / "test.sh").read_text()
+    assert "'pip>=%d.%d'" % installer.EDITABLE_PIP in text
+    assert len(re.findall(r"pip>=\d", text)) == 1, "test.sh asks for pip in more than one place"
