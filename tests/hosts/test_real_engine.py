@@ -207,7 +207,7 @@ json.dump(R, open("/sb/work/result.json", "w"))
 '''
 
 
-def test_real_gimp3_retouches_with_the_real_engine(root, readme_install):
+def test_real_gimp_retouches_with_the_real_engine(root, readme_install):
     work, res, _stop = readme_install
     res.check()
     root_name, gimp = root
