@@ -15,16 +15,18 @@ __version__ = "0.1.0"
 
 # Where each name below comes from. On Python 3 a name is imported when it is first used (PEP 562):
 # ``Client`` needs ``requests`` (0.1 s to import), which neither the local server process nor a command
-# starting that server needs before it has started it (issue #12, whole-process speed).
-_NAMES = {"Client": "client", "TaskState": "client", "Waiter": "client", "SmartBeautyError": "errors",
+# running the offline engine in its own process needs (issue #12, whole-process speed).
+_NAMES = {"Client": "client", "TaskState": "protocol", "Waiter": "clock", "SmartBeautyError": "errors",
           "Progress": "jobs", "RetouchJob": "jobs", "FixedPolicy": "polling", "PollPolicy": "polling",
           "Settings": "settings"}
 
 if TYPE_CHECKING or not LAZY_NAMES:  # GIMP 2.10's Python 2.7: everything at once, as before
-    from .client import Client, TaskState, Waiter
+    from .client import Client
+    from .clock import Waiter
     from .errors import SmartBeautyError
     from .jobs import Progress, RetouchJob
     from .polling import FixedPolicy, PollPolicy
+    from .protocol import TaskState
     from .settings import Settings
 else:
     def __getattr__(name):

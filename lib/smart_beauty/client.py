@@ -33,8 +33,9 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTime
 from urllib3.util.retry import Retry
 
 from . import errors, imagefile, protocol, settings
-from .clock import SYSTEM
+from .clock import SYSTEM, Waiter
 from .compat import string_types, urlsplit
+from .protocol import TaskState
 
 __all__ = ["Client", "Waiter", "TaskState", "CLOUD_HAS_ONE_LEVEL"]
 
@@ -46,76 +47,6 @@ MAX_PREVIEW_REPLY_BYTES = 4 * 1024 * 1024
 CLOUD_HAS_ONE_LEVEL = ("Per-effect strengths and presets need the offline engine; the AILab service has one "
                        "beauty level, so choose the offline engine or a single beauty level.")
 CHUNK = 64 * 1024
-
-
-class Waiter(object):
-    """Cancel flag + overall deadline, shared by every wait and every HTTP timeout of one job.
-    ``clock``: where it reads the time and waits (:mod:`smart_beauty.clock`; the real one by default)."""
-
-    def __init__(self, deadline_seconds=None, cancel_event=None, clock=None):
-        self.clock = clock or SYSTEM
-        self.started = self.clock.now()
-        self.deadline = None if deadline_seconds is None else self.started + float(deadline_seconds)
-        self.deadline_seconds = deadline_seconds
-        self.cancel_event = cancel_event or threading.Event()
-        self.cut = (False, False)   # (connect, read) of the last timeout() pair were cut at the deadline
-
-    def elapsed(self):
-        return self.clock.now() - self.started
-
-    def remaining(self):
-        return None if self.deadline is None else self.deadline - self.clock.now()
-
-    def check(self):
-        if self.cancel_event.is_set():
-            raise errors.CancelledError()
-        remaining = self.remaining()
-        if remaining is not None and remaining <= 0:
-            raise self.out_of_time()
-
-    def out_of_time(self):
-        return errors.JobTimeoutError(
-            "The Smart Beauty service did not finish within %g seconds; try again later or allow it "
-            "more time." % round(self.deadline_seconds, 1))
-
-    def sleep(self, seconds):
-        """Sleep up to ``seconds``, waking at once on cancel; raises at the deadline."""
-        self.check()
-        remaining = self.remaining()
-        if remaining is not None:
-            seconds = min(seconds, remaining)
-        if seconds > 0:
-            self.clock.wait(self.cancel_event, seconds)
-        self.check()
-
-    def fits(self, seconds):
-        """Whether a pause of ``seconds`` ends before the deadline (else retrying is pointless)."""
-        remaining = self.remaining()
-        return remaining is None or seconds < remaining
-
-    def timeout(self, connect, read):
-        """A (connect, read) timeout pair that never outlives the deadline. :attr:`cut` tells which of
-        the two the deadline shortened: a time-out of that kind then means the job is out of time."""
-        remaining = self.remaining()
-        if remaining is None:
-            self.cut = (False, False)
-            return (connect, read)
-        remaining = max(0.05, remaining)
-        self.cut = (remaining < connect, remaining < read)
-        return (min(connect, remaining), min(read, remaining))
-
-
-class TaskState(object):
-    """What one status query said: ``status`` 0/1 pending, 2 done (then ``image_url`` is set)."""
-
-    __slots__ = ("status", "image_url", "request_id")
-
-    def __init__(self, status, image_url=None, request_id=None):
-        self.status, self.image_url, self.request_id = status, image_url, request_id
-
-    @property
-    def done(self):
-        return self.status == protocol.TASK_DONE
 
 
 def _plain_level(level, effects):

@@ -15,6 +15,7 @@ import threading
 from collections import namedtuple
 
 from . import errors
+from .clock import Waiter
 from .compat import queue
 from .compat import urlsplit
 from .polling import PollPolicy
@@ -68,8 +69,6 @@ class RetouchJob(object):
         """``effects`` (:class:`smart_beauty.effects.Effects`, optional): a strength per effect, for the
         offline engine; the cloud refuses it before the upload unless it is a plain level
         (:meth:`~smart_beauty.client.Client.effects_refusal`)."""
-        from .client import Waiter  # here, not at the top: the local server imports this module, not requests
-
         self.client = client
         self.image_path = image_path
         self.level = level

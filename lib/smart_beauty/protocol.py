@@ -138,6 +138,19 @@ class Reply(object):
         return _clean(value)
 
 
+class TaskState(object):
+    """What one status query said: ``status`` 0/1 pending, 2 done (then ``image_url`` is set)."""
+
+    __slots__ = ("status", "image_url", "request_id")
+
+    def __init__(self, status, image_url=None, request_id=None):
+        self.status, self.image_url, self.request_id = status, image_url, request_id
+
+    @property
+    def done(self):
+        return self.status == TASK_DONE
+
+
 def parse_reply(http_status, content, retry_after=None):
     """Parse raw reply bytes. Non-JSON bodies are allowed here; callers decide what they mean."""
     body, is_json = None, False
