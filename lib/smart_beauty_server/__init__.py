@@ -14,7 +14,24 @@ Modules: ``protocol`` (public fields, error-code table), ``images`` (input limit
 validation), ``control`` (``/_control`` JSON API), ``local`` (``LocalAilab``), ``__main__`` (CLI).
 """
 
-from smart_beauty_server.local import DEFAULT_KEY, LocalAilab, is_loopback, serve_forever
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smart_beauty_server.local import DEFAULT_KEY, LocalAilab, is_loopback, serve_forever
+
+_LOCAL = ("DEFAULT_KEY", "LocalAilab", "is_loopback", "serve_forever")
+
+
+def __getattr__(name):
+    """The server's names on first use (PEP 562): ``local`` imports Werkzeug (~60 ms), which the
+    command's in-process engine (``smart_beauty_cli.inprocess``, using ``jobs`` and ``images``) never needs."""
+    if name not in _LOCAL:
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+    from smart_beauty_server import local
+
+    value = getattr(local, name)
+    globals()[name] = value
+    return value
 
 
 def main(argv=None):

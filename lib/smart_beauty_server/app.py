@@ -8,7 +8,7 @@ multipart fields ``task_type`` (``async``; the sync page makes it optional with 
 (``data.image`` = base64); the credits body (``data`` = list of packs); result URLs downloadable
 without the key; HTTP status == ``error_code``.
 
-Ours, not the service's: the optional per-effect fields of :data:`EFFECT_FIELDS`
+Ours, not the service's: the optional per-effect fields of :data:`protocol.EFFECT_FIELDS`
 (``smart_beauty_smooth``, ``_tone``, ``_slim``, ``_eyes``, ``_lips``, ``_texture``; each a decimal
 string in [0, 1], checked like ``beauty_level``). They reach the engine as an
 :class:`smart_beauty.effects.Effects`: ``Effects.from_level(beauty_level)`` with the given ones
@@ -39,9 +39,9 @@ from collections import Counter
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from smart_beauty.effects import DESCRIPTIONS, Effects
 from smart_beauty_engine import NoFaceFound
 from smart_beauty_server import images, jobs, protocol
+from smart_beauty_server.protocol import parse_effects, parse_level
 
 SUBMIT_PATH = "/api/portrait/effects/smart-beauty"
 POLL_PATH = "/api/common/query-async-task-result"
@@ -49,9 +49,6 @@ CREDITS_PATH = "/api/common/query-credits"
 KEY_HEADER = "ailabapi-api-key"
 _ROUTES = {SUBMIT_PATH: ("submit", "POST"), POLL_PATH: ("poll", "GET"), CREDITS_PATH: ("credits", "GET")}
 _RESULT_RE = re.compile(r"^/results/([A-Za-z0-9_-]{8,64})\.png$")
-_LEVEL_RE = re.compile(r"^\s*(\d+(\.\d*)?|\.\d+)\s*$")
-#: our own form fields (not the service's): effect name -> field
-EFFECT_FIELDS = {name: "smart_beauty_" + name for name in Effects.__slots__}
 _HIDDEN_HEADERS = {KEY_HEADER, "authorization", "cookie"}
 
 GATEWAY_HTML = (
@@ -163,35 +160,6 @@ def host_name(header):
     if header.startswith("["):
         return header[1:header.find("]")] if "]" in header else ""
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
-
-
-def parse_level(text):
-    """``beauty_level``: decimal string in [0, 1]; None for an invalid one."""
-    if text is None:
-        return 1.0
-    if not _LEVEL_RE.match(text):
-        return None
-    value = float(text)
-    return value if 0.0 <= value <= 1.0 else None
-
-
-def parse_effects(form, level):
-    """``(effects, None)`` from the :data:`EFFECT_FIELDS` in ``form`` (``(None, None)`` when there are
-    none: the engine is called as before), or ``(None, message)`` for a field that is not a decimal
-    in [0, 1]."""
-    given = {}
-    for name in Effects.__slots__:
-        field = EFFECT_FIELDS[name]
-        text = form.get(field)
-        if text is None:
-            continue
-        value = parse_level(text)
-        if value is None:
-            return None, "%s (%s) must be a number in [0, 1]" % (field, DESCRIPTIONS[name])
-        given[name] = value
-    if not given:
-        return None, None
-    return Effects.from_level(level).replace(**given), None
 
 
 class AilabApp:

@@ -80,3 +80,11 @@ def encode_png(rgb):
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(buf, "PNG", compress_level=1)
     return buf.getvalue()
+
+
+def encode_bmp(rgb):
+    """Encode an ``(H, W, 3) uint8`` array as an uncompressed 24-bit BMP: ~1 ms where a PNG takes ~17 at
+    0.26 MP, for a result that never leaves this computer (the command's in-process engine)."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(buf, "BMP")
+    return buf.getvalue()

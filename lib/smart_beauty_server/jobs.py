@@ -136,8 +136,11 @@ class TaskStore:
     durations and result expiry are measured on (``smart_beauty.clock``; the real one by default)."""
 
     def __init__(self, engine, durations, result_ttl=86400.0, credits=100000, engine_workers=2, result_dir=None,
-                 clock=None):
+                 clock=None, encode=images.encode_png):
+        """``encode``: how a result is stored and handed out (``images.encode_png``, what the service sends;
+        the command's in-process engine takes ``images.encode_bmp``, which costs no compression)."""
         self.engine = engine
+        self.encode = encode
         self.clock = clock or SYSTEM
         self._own_dir = result_dir is None
         self._result_dir = result_dir   # our own private folder is made on first use (see result_dir)
@@ -206,7 +209,7 @@ class TaskStore:
                 out = run_engine(self.engine, rgb, task.level, task.multi_face, task.effects)
                 if getattr(out, "shape", None) != rgb.shape:
                     raise ValueError("engine changed the image shape")
-                png = images.encode_png(out)
+                png = self.encode(out)
                 del out, rgb
         except NoFaceFound:
             error = (422, "ERROR_NO_FACE_IN_FILE", "pic not has face")  # the docs' example message
@@ -238,7 +241,7 @@ class TaskStore:
         out = run_engine(self.engine, rgb, level, multi_face, effects)
         with self._lock:
             self._bill()
-        return images.encode_png(out)
+        return self.encode(out)
 
     def poll(self, task_id, hold=0.0):
         """Record a poll and return ``(task, status)``; ``(None, None)`` for an unknown task.
@@ -256,7 +259,8 @@ class TaskStore:
             return task, task.status(self.clock.now(), self.result_ttl)
 
     def result(self, token):
-        """PNG bytes for a download token, or None (unknown, not ready or expired)."""
+        """The result's bytes (``encode``'s: PNG for the server) for a download token, or None (unknown,
+        not ready or expired)."""
         with self._lock:
             task = self._tokens.get(token)
             if task is None or task.png_path is None:

@@ -51,7 +51,7 @@ class LocalAilab:
     ``(queued, processing)`` pair, or a callable ``f(info) -> (queued, processing)`` called once per
     job (``info`` has ``level`` and ``multi_face``). ``queued_seconds``/``processing_seconds``
     override the pair. ``engine``: ``f(rgb, level, multi_face) -> rgb``, also called with ``effects=``
-    (an ``Effects``) for a request with our own per-effect fields (``app.EFFECT_FIELDS``; the AILab
+    (an ``Effects``) for a request with our own per-effect fields (``protocol.EFFECT_FIELDS``; the AILab
     service has none and ignores them); default ``SimpleEngine()``.
     ``clock``: what job durations and result expiry are measured on (``smart_beauty.clock``): a test
     gives its clients and this server one virtual clock, so a job of 20 s takes no wall time.

@@ -22,7 +22,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import uuid
+
+from smart_beauty.effects import DESCRIPTIONS, Effects
+
+_LEVEL_RE = re.compile(r"^\s*(\d+(\.\d*)?|\.\d+)\s*$")
+#: our own form fields (not the service's): effect name -> field
+EFFECT_FIELDS = {name: "smart_beauty_" + name for name in Effects.__slots__}
 
 # code -> (HTTP status, code_message). Documented codes; messages are ours unless quoted in the docs.
 CODES = {
@@ -190,3 +197,32 @@ def error_body(status=None, code=None, message=None):
 
 def dumps(obj):
     return json.dumps(obj, separators=(",", ":")).encode("utf-8")
+
+
+def parse_level(text):
+    """``beauty_level``: decimal string in [0, 1]; None for an invalid one."""
+    if text is None:
+        return 1.0
+    if not _LEVEL_RE.match(text):
+        return None
+    value = float(text)
+    return value if 0.0 <= value <= 1.0 else None
+
+
+def parse_effects(form, level):
+    """``(effects, None)`` from the :data:`EFFECT_FIELDS` in ``form`` (``(None, None)`` when there are
+    none: the engine is called as before), or ``(None, message)`` for a field that is not a decimal
+    in [0, 1]."""
+    given = {}
+    for name in Effects.__slots__:
+        field = EFFECT_FIELDS[name]
+        text = form.get(field)
+        if text is None:
+            continue
+        value = parse_level(text)
+        if value is None:
+            return None, "%s (%s) must be a number in [0, 1]" % (field, DESCRIPTIONS[name])
+        given[name] = value
+    if not given:
+        return None, None
+    return Effects.from_level(level).replace(**given), None

@@ -17,7 +17,7 @@ from server_testutil import KEY_HEADER, SUBMIT, assert_ailab_error, encode, expe
 
 from smart_beauty.effects import Effects
 from smart_beauty_server import LocalAilab
-from smart_beauty_server.app import EFFECT_FIELDS
+from smart_beauty_server.protocol import EFFECT_FIELDS
 from smart_beauty_server.simple import SimpleEngine
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
