@@ -5,8 +5,9 @@ protocol as the cloud: a Python 3 subprocess ``smart-beauty serve --port 0 --ann
 binds a free loopback port, prints one JSON line ``{"url", "key", "pid", "engine", "version"}`` (``key`` is a
 random token for this server run only, not the user's API key) and exits after S idle seconds.
 That line is kept in ``local-server.json`` (0600) in the Smart Beauty config folder, so the next
-run -- a plug-in's or the ``smart-beauty`` command's -- reuses the server while it is alive and is of
-this version with the engine asked for (:func:`ensure`). One process starts it at a time
+run -- a plug-in's, or the ``smart-beauty`` command's (:func:`running`; with no server running the
+command runs the engine in its own process) -- reuses the server while it is alive and is of this
+version with the engine asked for (:func:`ensure`). One process starts it at a time
 (``local-server.lock``); the others wait for its line. ``smart-beauty serve --stop`` ends it.
 
 The command is looked up in this order (:func:`find_engine`): ``$SMART_BEAUTY_CLI`` (only that one);
@@ -22,8 +23,9 @@ the Windows and macOS rules are tested on any system.
 
 ``open_client(backend, settings)`` is the one place that turns a backend choice (``auto``: the cloud
 when a key is set, else the offline engine; ``cloud``; ``local``) into a :class:`~smart_beauty.Client`,
-for every entry point: both plug-ins, Check Setup / doctor, the CLI (which starts the same shared
-server with its own interpreter through ``start_local``).
+for every entry point: both plug-ins, Check Setup / doctor, and the CLI when it uses the shared server
+(``start_local``; ``smart-beauty serve --background`` starts that server with the command's own
+interpreter).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
@@ -397,8 +399,7 @@ def _alive(url, key):
 # -- starting ---------------------------------------------------------------------------------
 
 def serve_argv(cli, env=None):
-    env = os.environ if env is None else env
-    engine = (env.get(ENV_ENGINE) or "offline").strip()
+    engine = engine_name(env)
     command = cli if isinstance(cli, Command) else Command(cli)
     return command.argv(["serve", "--port", "0", "--announce", "--idle-exit", "%g" % IDLE_EXIT, "--engine", engine])
 
@@ -508,7 +509,9 @@ def start(cli, env=None, timeout=START_TIMEOUT, spawned=None):
     return LocalServer.from_state(data, False)
 
 
-def _engine_name(env):
+def engine_name(env=None):
+    """The engine a local server is asked to run: ``$SMART_BEAUTY_ENGINE`` (offline, the default, or simple)."""
+    env = os.environ if env is None else env
     return (env.get(ENV_ENGINE) or "offline").strip()
 
 
@@ -516,7 +519,7 @@ def _reusable(state, env, probed):
     """A recorded server this run may use: of this Smart Beauty version (after an upgrade the old one
     would go on running the old code), with the engine asked for, answering with its key. Each
     (url, key) is probed once per call of :func:`ensure` (``probed``)."""
-    if not state or state.get("version") != __version__ or state.get("engine") != _engine_name(env):
+    if not state or state.get("version") != __version__ or state.get("engine") != engine_name(env):
         return False
     which = (state["url"], state["key"])
     if which in probed:
@@ -554,6 +557,14 @@ def _lock_is_stale(path, max_age):
     except (IOError, OSError):
         return False            # gone already: the next attempt takes it
     return age > max_age or workdir.process_gone(text)
+
+
+def running(env=None):
+    """The recorded local server if it is alive and usable as :func:`ensure` would reuse it, else None;
+    never starts one (the command then runs the engine in its own process)."""
+    env = os.environ if env is None else env
+    state = _read_state(env)
+    return LocalServer.from_state(state, True) if _reusable(state, env, set()) else None
 
 
 def ensure(env=None, timeout=START_TIMEOUT, command=None, spawned=None):

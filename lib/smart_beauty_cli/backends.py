@@ -1,11 +1,10 @@
-"""Choosing where a retouch runs: the AILab cloud, or the offline engine behind the local server.
+"""Choosing where a retouch runs: the AILab cloud, or the offline engine.
 
-``auto`` = the cloud when an API key is configured, else the local engine. The local engine runs
-behind the very server the GIMP plug-ins use (``smart-beauty serve --announce --idle-exit``, see
-:mod:`smart_beauty.localserver`): a run reuses it while it is alive -- the engine is loaded already,
-so this process needs neither OpenCV nor Werkzeug -- or starts it with this installation's own
-Python, and it stays for :data:`~smart_beauty.localserver.IDLE_EXIT` seconds without requests.
-It accepts only a key made for its run (no public test key, no ``fault:`` keys).
+``auto`` = the cloud when an API key is configured, else the offline engine. The offline engine runs
+behind the local server the GIMP plug-ins share (:mod:`smart_beauty.localserver`) when one is running
+-- its engine is loaded already, so this process needs neither OpenCV nor Werkzeug -- else in this very
+process (:mod:`smart_beauty_cli.inprocess`): the command starts no server of its own, and leaves none
+behind. A running server is used only when it answers with the key made for its run.
 """
 from __future__ import annotations
 
@@ -19,20 +18,21 @@ from smart_beauty.settings import check_base_url
 
 if TYPE_CHECKING:
     from smart_beauty.client import Client
+    from smart_beauty_cli.inprocess import InProcessService
 
 BACKENDS = localserver.BACKENDS
 IDLE_MINUTES = int(localserver.IDLE_EXIT // 60)
-STARTED = ("the offline engine (started in the background; it exits after %d minutes without work, "
-           "'smart-beauty serve --stop' ends it now)" % IDLE_MINUTES)
 REUSED = "the offline engine (already running)"
+IN_PROCESS = "the offline engine (in this process)"
 
-StartLocal = Callable[[], localserver.LocalServer]
+StartLocal = Callable[[], "localserver.LocalServer | InProcessService"]
 
 
 class Backend:
     """An open backend: ``client`` to talk to, ``description`` for messages; close() when done."""
 
-    def __init__(self, name: str, client: Client, description: str, server: localserver.LocalServer | None = None):
+    def __init__(self, name: str, client: Client | InProcessService, description: str,
+                 server: localserver.LocalServer | None = None):
         self.name, self.client, self.description, self.server = name, client, description, server
 
     def close(self) -> None:
@@ -56,6 +56,28 @@ def local_engine():
     return offline.OfflineEngine()
 
 
+def engine(env: Mapping[str, str] | None = None):
+    """The engine a local service runs (``$SMART_BEAUTY_ENGINE``: ``offline``, the default, or ``simple``,
+    the tests' fast stand-in); ConfigError with the fix when the offline engine is not installed."""
+    if localserver.engine_name(env) == "simple":
+        from smart_beauty_server.simple import SimpleEngine
+
+        return SimpleEngine()
+    return local_engine()
+
+
+def local_service(env: Mapping[str, str] | None = None) -> localserver.LocalServer | InProcessService:
+    """The offline engine for a retouch: the running local server (:func:`smart_beauty.localserver.running`),
+    else the engine in this process, which begins loading its networks at once."""
+    env = os.environ if env is None else env
+    server = localserver.running(env)
+    if server is not None:
+        return server
+    from smart_beauty_cli.inprocess import InProcessService
+
+    return InProcessService(engine(env))
+
+
 def own_command(env: Mapping[str, str] | None = None) -> localserver.Command:
     """``smart-beauty serve`` of this very installation: this Python running the CLI module (no console
     script wrapper: the same on Windows), with this process's PYTHONPATH when it has one (a checkout run
@@ -66,31 +88,29 @@ def own_command(env: Mapping[str, str] | None = None) -> localserver.Command:
                                pythonpath=env.get("PYTHONPATH") or None)
 
 
-def local_service(env: Mapping[str, str] | None = None,
-                  spawned: Callable[[], None] | None = None) -> localserver.LocalServer:
-    """The shared local server (:func:`smart_beauty.localserver.ensure`), started with this installation
-    unless ``$SMART_BEAUTY_CLI`` names another command; ``spawned()`` as ``ensure`` calls it."""
+def background_server(env: Mapping[str, str] | None = None) -> localserver.LocalServer:
+    """``smart-beauty serve --background``: the shared local server (:func:`smart_beauty.localserver.ensure`),
+    started with this installation unless ``$SMART_BEAUTY_CLI`` names another command."""
     env = os.environ if env is None else env
-    return localserver.ensure(env=env, command=None if env.get(localserver.ENV_CLI) else own_command(env),
-                              spawned=spawned)
+    return localserver.ensure(env=env, command=None if env.get(localserver.ENV_CLI) else own_command(env))
 
 
 def open_backend(name: str = "auto", api_base: str | None = None, env: Mapping[str, str] | None = None,
                  clock=None, start_local: StartLocal | None = None) -> Backend:
-    """Open the backend ``name`` (auto, cloud, local) through :func:`smart_beauty.localserver.open_client`.
-    ``start_local()``: how the local server is had (default :func:`local_service`; tests give their own,
-    ``launch`` the one it began starting before the imports). ``clock``: the time its client runs on."""
+    """Open the backend ``name`` (auto, cloud, local). ``start_local()``: how the offline engine is had,
+    a running :class:`~smart_beauty.localserver.LocalServer` or an :class:`InProcessService` (default
+    :func:`local_service`; tests give their own, ``launch`` the one it began finding before the imports).
+    ``clock``: the time its client runs on."""
     env = os.environ if env is None else env
     settings = Settings.load(env)
     if api_base:
         settings.base_url = check_base_url(api_base)
     if localserver.resolve(name, settings) == "cloud":
         return Backend("cloud", localserver.open_client("cloud", settings, clock=clock), settings.base_url)
-    had = []
-
-    def start() -> localserver.LocalServer:
-        had.append(start_local() if start_local else local_service(env))
-        return had[-1]
-
-    client = localserver.open_client("local", env=env, start_local=start, clock=clock)
-    return Backend("local", client, REUSED if had[-1].reused else STARTED, had[-1])
+    service = start_local() if start_local else local_service(env)
+    if not isinstance(service, localserver.LocalServer):
+        if clock is not None:
+            service.clock = clock
+        return Backend("local", service, IN_PROCESS)
+    client = localserver.open_client("local", env=env, start_local=lambda: service, clock=clock)
+    return Backend("local", client, REUSED, service)

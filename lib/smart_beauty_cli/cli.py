@@ -80,9 +80,8 @@ def build_parser():
     p.add_argument("--api-base", metavar="URL", help="service address (default: AILAB_API_BASE or settings)")
     p.add_argument("--backend", choices=backends.BACKENDS, default="auto",
                    help="auto (cloud if a key is set, else offline), cloud, local. The offline engine runs in "
-                        "a background server shared with the GIMP plug-ins: started by the first run, it exits "
-                        "after %d minutes without work ('smart-beauty serve --stop' ends it now)"
-                        % backends.IDLE_MINUTES)
+                        "this process, or in the background server the GIMP plug-ins share when one is running "
+                        "(its engine is loaded already; 'smart-beauty serve --background' starts it)")
     p.add_argument("--deadline", type=float, default=300.0, metavar="S",
                    help="give up on one image after S seconds (default 300)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary (the bar is only drawn "
@@ -135,8 +134,12 @@ def build_parser():
     p.add_argument("--announce", action="store_true",
                    help="accept only a random key made for this run; print one JSON line {url, key, pid, engine, "
                         "version}")
+    p.add_argument("--background", action="store_true",
+                   help="start the background server the GIMP plug-ins share (unless it runs already) and exit: "
+                        "retouches then use its loaded engine; it exits after %d minutes without work"
+                        % backends.IDLE_MINUTES)
     p.add_argument("--stop", action="store_true",
-                   help="stop the background server that retouches and the GIMP plug-ins started, and exit")
+                   help="stop the background server the GIMP plug-ins or --background started, and exit")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("doctor", help="check the setup; exit 0 only when a retouch would work")
@@ -563,13 +566,17 @@ SERVE_HOST_REFUSED = ("smart-beauty serve listens on this computer only (a loopb
 
 def cmd_serve(args):
     if args.stop:
-        from smart_beauty import localserver
-
         print("Stopped the offline engine's background server." if localserver.stop()
               else "No offline engine server was running.")
         return 0
-    # The engine first: OpenCV builds its colour tables and reads the networks on threads of their own
-    # (C++, without the GIL) while Werkzeug is imported below.
+    if args.background:
+        server = backends.background_server()
+        print("The offline engine's background server %s at %s; it exits after %d minutes without work "
+              "('smart-beauty serve --stop' ends it now)."
+              % ("was running already" if server.reused else "started", server.url, backends.IDLE_MINUTES))
+        return 0
+    # The engine first: it reads its networks on a thread of its own (OpenCV, without the interpreter
+    # lock) while Werkzeug is imported below.
     engine = backends.local_engine() if args.engine == "offline" else None
     from smart_beauty_server import serve
     from smart_beauty_server import is_loopback

@@ -1,14 +1,14 @@
-"""The ``smart-beauty`` command's entry point: gives the local service a head start, then runs :mod:`cli`.
+"""The ``smart-beauty`` command's entry point: gives the offline engine a head start, then runs :mod:`cli`.
 
-A ``retouch`` on the offline engine uses the server the GIMP plug-ins share (``smart-beauty serve
---announce``; :mod:`smart_beauty.localserver`). Importing the command's own modules (requests,
-Pillow, numpy) takes about 0.2 s; so a ``retouch`` first starts finding that server -- reusing the
-running one, or starting it, whose imports and engine loading then run in the other process meanwhile
--- on a background thread, and the command picks the result up when it opens its backend. The thread
-decides with the same rule as the command (``localserver.resolve``: only when the retouch will run on
-the offline engine); it is only a head start, so when it fails the command tries again itself and
-reports its own error. The command's own imports wait until the server's process exists (or a running
-one was found): both want the one interpreter lock, and the server's start is what the run waits for.
+Importing the command's own modules (Pillow, NumPy) takes about a tenth of a second; so a ``retouch``
+first looks for the offline engine on a background thread -- a running local server
+(:mod:`smart_beauty.localserver`), else the engine in this process (:mod:`smart_beauty_cli.inprocess`),
+whose face networks then load in OpenCV (without the interpreter lock) while the command imports
+the rest -- and the command picks it up when it opens its backend. The thread decides with the same
+rule as the command (``localserver.resolve``: only when the retouch will run on the offline engine);
+it is only a head start, so when it fails the command tries again itself and reports its own error.
+The command's own imports wait until the engine is loading (or a running server was found): both
+want the one interpreter lock, and the engine's networks are what the run waits for.
 """
 from __future__ import annotations
 
@@ -19,19 +19,20 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from smart_beauty.localserver import LocalServer
+    from smart_beauty_cli.inprocess import InProcessService
 
 
-#: the longest the command's imports wait for the head start to settle (normally a few hundredths)
+#: the longest the command's imports wait for the head start to settle (normally about a tenth)
 SETTLE_WAIT = 0.5
 
 
 class HeadStart:
-    """``localserver``'s local server, looked for (or started) on a thread from the first moment."""
+    """The offline engine (:func:`smart_beauty_cli.backends.local_service`), had on a thread from the first moment."""
 
     def __init__(self, backend: str):
         self.backend = backend
-        self.server: LocalServer | None = None
-        #: set once only waiting is left: the server's process was started, a running one found, or not needed
+        self.service: LocalServer | InProcessService | None = None
+        #: set once only waiting is left: the engine is loading, a running server was found, or none is needed
         self.settled = threading.Event()
         self.thread = threading.Thread(target=self._run, name="smart-beauty-head-start", daemon=True)
 
@@ -47,20 +48,29 @@ class HeadStart:
                 return
             from smart_beauty_cli import backends
 
-            self.server = backends.local_service(spawned=self.settled.set)
+            self.service = backends.local_service()
         except Exception:  # noqa: BLE001  (a head start only: the command reports its own errors)
             return
         finally:
             self.settled.set()
 
     def __call__(self):
-        """The server for :func:`smart_beauty_cli.backends.open_backend` (its ``start_local``)."""
+        """The service for :func:`smart_beauty_cli.backends.open_backend` (its ``start_local``)."""
         self.thread.join()
-        if self.server is not None:
-            return self.server
+        service, self.service = self.service, None
+        if service is not None:
+            return service
         from smart_beauty_cli import backends
 
         return backends.local_service()
+
+    def release(self) -> None:
+        """Close an engine the command did not take (it refused an argument, say): its workers end now."""
+        self.thread.join()
+        service, self.service = self.service, None
+        close = getattr(service, "close", None)     # a running server's stays as it is
+        if close is not None:
+            close()
 
 
 def main() -> int:
@@ -78,8 +88,8 @@ def main() -> int:
     try:
         return cli_main(argv, start_local=head_start)
     finally:
-        if head_start is not None:   # e.g. a refused argument: let a start under way record its server
-            head_start.thread.join()
+        if head_start is not None:   # e.g. a refused argument: an engine loaded for nothing is closed
+            head_start.release()
         # The command is done: what it still holds is freed as the interpreter exits. Frozen, the
         # collector's passes at exit skip those objects (~15 ms of a one-photo run; atexit handlers,
         # flushing and thread joins happen as before).

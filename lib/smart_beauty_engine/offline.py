@@ -81,9 +81,10 @@ class OfflineEngine:
         self._finder = None
         self._loading = threading.Lock()
         if preload:
-            # not a daemon: a process that ends while OpenCV is still loading would abort in C++
-            # ("terminate called without an active exception"); Python waits for it (~0.15 s) instead
-            threading.Thread(target=self._faces, name="smart-beauty-engine-load").start()
+            # not a daemon (said outright: a thread made by a daemon thread, such as the command's head
+            # start, would be one too): a process that ends while OpenCV is still loading would abort in
+            # C++ ("terminate called without an active exception"); Python waits for it (~0.1 s) instead
+            threading.Thread(target=self._faces, name="smart-beauty-engine-load", daemon=False).start()
 
     def _faces(self):
         with self._loading:

@@ -170,7 +170,7 @@ def test_stop_with_a_stale_state_file_signals_nobody(env, tmp_path):
 
 
 @needs_cli
-def test_the_cli_retouches_on_the_shared_server_and_serve_stop_ends_it(env, tmp_path, capsys):
+def test_serve_background_starts_the_shared_server_retouches_use_it_and_serve_stop_ends_it(env, tmp_path, capsys):
     from PIL import Image
 
     from smart_beauty_cli import cli
@@ -178,11 +178,16 @@ def test_the_cli_retouches_on_the_shared_server_and_serve_stop_ends_it(env, tmp_
     src = tmp_path / "face.png"
     Image.new("RGB", (64, 64), (200, 150, 120)).save(str(src))
     out = tmp_path / "out"
-    assert cli.main(["retouch", str(src), "-o", str(out), "--backend", "local"]) == 0
-    assert "started in the background" in capsys.readouterr().err and (out / "face.beauty.png").exists()
     state = os.path.join(env["SMART_BEAUTY_CONFIG_DIR"], localserver.STATE_FILE)
+    assert cli.main(["retouch", str(src), "-o", str(out), "--backend", "local"]) == 0   # none running: in process
+    assert "offline engine (in this process)" in capsys.readouterr().err and (out / "face.beauty.png").exists()
+    assert not os.path.exists(state)
+    assert cli.main(["serve", "--background"]) == 0
+    assert "background server started at http://127.0.0.1:" in capsys.readouterr().out
     with open(state) as f:
         pid = json.load(f)["pid"]
+    assert cli.main(["serve", "--background"]) == 0
+    assert "was running already" in capsys.readouterr().out
     assert cli.main(["retouch", str(src), "-o", str(out), "--backend", "local", "--force"]) == 0
     assert "already running" in capsys.readouterr().err
     assert _running(pid)

@@ -2,7 +2,8 @@
 
 Each check runs in a fresh interpreter, as the command and its background server do: what a module
 imports at its top is paid by every run. requests (0.1 s) is not imported by the local server nor by a
-command before it has started that server; numpy is not imported by a command whose file was sent as it
+command before it has started that server, and neither requests nor Werkzeug by a command that runs the
+engine itself; numpy is not imported by a command whose file was sent as it
 is; the server's BLAS makes no threads; the local pace of polling sees a result within hundredths of a
 second.
 """
@@ -59,6 +60,20 @@ def test_a_command_starts_the_server_before_importing_the_http_client(tmp_path):
         print(json.dumps({"started": started, "requests": "requests" in sys.modules}))
     """, tmp_path, SMART_BEAUTY_ENGINE="simple")
     assert seen == {"started": [False], "requests": False}
+
+
+def test_a_retouch_in_the_commands_own_process_imports_no_http_client_nor_server(tmp_path):
+    # no server running: the engine runs in the command (smart_beauty_cli.inprocess), through the server's
+    # job store but with neither requests nor Werkzeug (~0.1 s of imports between them)
+    Image.new("RGB", (64, 48), (200, 150, 120)).save(str(tmp_path / "face.png"))
+    seen = run_fresh("""
+        import json, sys
+        from smart_beauty_cli import launch
+        sys.argv = ["smart-beauty", "retouch", %r, "-o", %r, "--quiet"]
+        code = launch.main()
+        print(json.dumps([code] + sorted(m for m in ("requests", "urllib3", "werkzeug") if m in sys.modules)))
+    """ % (str(tmp_path / "face.png"), str(tmp_path / "out")), tmp_path, SMART_BEAUTY_ENGINE="simple")
+    assert seen == [0] and (tmp_path / "out" / "face.beauty.png").exists()
 
 
 def test_a_listening_server_is_still_probed_with_its_key(ailab, tmp_path):

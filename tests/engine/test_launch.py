@@ -1,5 +1,6 @@
-"""The ``smart-beauty`` entry point (``smart_beauty_cli.launch``): the local service's head start, and
-a whole retouch on the real engine through the server the GIMP plug-ins share."""
+"""The ``smart-beauty`` entry point (``smart_beauty_cli.launch``): the offline engine's head start, and
+a whole retouch on the real engine, in the command's own process and through the server the GIMP
+plug-ins share."""
 
 import json
 import os
@@ -34,7 +35,7 @@ def test_only_a_retouch_gets_a_head_start(argv, backend):
 
 @pytest.fixture
 def cfg(monkeypatch, tmp_path):
-    """A private, empty config folder, no key; the SimpleEngine behind the real command; servers stopped."""
+    """A private, empty config folder, no key; the SimpleEngine for the offline engine; servers stopped."""
     monkeypatch.setenv(settings.ENV_CONFIG_DIR, str(tmp_path / "cfg"))
     monkeypatch.delenv("AILAB_API_KEY", raising=False)
     monkeypatch.setenv(localserver.ENV_ENGINE, "simple")
@@ -43,38 +44,59 @@ def cfg(monkeypatch, tmp_path):
     localserver.stop()
 
 
-def test_the_head_start_is_the_server_the_retouch_uses(cfg, tmp_path, capsys):
-    from smart_beauty_cli import cli
+def test_the_head_start_is_the_engine_the_retouch_uses(cfg, tmp_path, capsys):
+    """No local server running: the head start loads the engine in this process; the retouch runs on it
+    and starts no server."""
+    from smart_beauty_cli import cli, inprocess
 
     head_start = launch.HeadStart("auto").begin()      # no key: auto means the offline engine
     head_start.thread.join(60)
-    started = head_start.server
-    assert started is not None and not started.reused and started.engine == "simple"
-    state = json.loads((cfg / localserver.STATE_FILE).read_text())
-    assert (state["pid"], state["version"]) == (started.pid, localserver.__version__)
-    assert state["cli"].endswith("-m smart_beauty_cli.cli")           # this installation's own Python
+    assert isinstance(head_start.service, inprocess.InProcessService)
     assert cli.main(["retouch", SAMPLE, "-o", str(tmp_path / "out"), "--backend", "local"],
                     start_local=head_start) == 0
     assert (tmp_path / "out" / "portrait.beauty.png").exists()
-    assert "started in the background" in capsys.readouterr().err
+    assert "offline engine (in this process)" in capsys.readouterr().err
+    assert not (cfg / localserver.STATE_FILE).exists() and localserver.running() is None
 
 
-def test_the_command_imports_its_modules_once_the_server_process_exists(cfg, tmp_path):
-    """Both want the one interpreter lock, and the server's start is what the run waits for: the command's
-    own modules are imported after the head start has spawned the server (a stand-in start here)."""
+def test_the_head_start_uses_a_running_server(cfg, tmp_path, capsys):
+    from smart_beauty_cli import backends, cli
+
+    running = backends.background_server()              # what 'smart-beauty serve --background' starts
+    assert not running.reused and running.engine == "simple"
+    head_start = launch.HeadStart("local").begin()
+    head_start.thread.join(60)
+    found = head_start.service
+    assert isinstance(found, localserver.LocalServer) and found.reused and found.pid == running.pid
+    assert cli.main(["retouch", SAMPLE, "-o", str(tmp_path / "out")], start_local=head_start) == 0
+    assert (tmp_path / "out" / "portrait.beauty.png").exists()
+    assert "offline engine (already running)" in capsys.readouterr().err
+
+
+def test_a_head_start_the_command_did_not_take_is_closed(cfg):
+    head_start = launch.HeadStart("local").begin()
+    head_start.thread.join(60)
+    service = head_start.service
+    workers = service.store._pool
+    head_start.release()
+    assert head_start.service is None and workers._shutdown     # its engine workers are ended
+    head_start.release()                                         # twice is harmless
+
+
+def test_the_command_imports_its_modules_once_the_engine_is_loading(cfg, tmp_path):
+    """Both want the one interpreter lock, and the engine's load is what the run waits for: the command's
+    own modules are imported after the head start has the engine loading (a stand-in here)."""
     code = textwrap.dedent("""
         import json, sys
-        from smart_beauty import localserver
-        from smart_beauty_cli import launch
+        from smart_beauty import errors
+        from smart_beauty_cli import backends, launch
         seen = []
 
-        def start(command, env, timeout, spawned=None):   # the head start's, then the command's own
+        def local_service(env=None):   # the head start's, then the command's own
             seen.append("smart_beauty_cli.cli" in sys.modules)
-            if spawned is not None:
-                spawned()
-            raise localserver.errors.ConfigError("stand-in start")
+            raise errors.ConfigError("stand-in engine")
 
-        localserver.start = start
+        backends.local_service = local_service
         sys.argv = ["smart-beauty", "retouch", "--backend", "local", "no-such-file.jpg"]
         launch.main()
         print(json.dumps(seen))
@@ -89,49 +111,54 @@ def test_no_head_start_when_the_retouch_goes_to_the_cloud(cfg, monkeypatch):
     for backend in ("auto", "cloud"):
         head_start = launch.HeadStart(backend).begin()
         head_start.thread.join(60)
-        assert head_start.server is None
+        assert head_start.service is None
     assert not (cfg / localserver.STATE_FILE).exists()
 
 
-@pytest.mark.skipif(not os.path.exists(CLI), reason="the smart-beauty command is not installed")
-def test_a_retouch_starts_the_shared_server_and_the_next_one_reuses_it(engine, tmp_path):
-    """The real command, the real engine, into a pipe: lines but no bar; the server stays for the next run."""
-    env = dict(os.environ, **{settings.ENV_CONFIG_DIR: str(tmp_path / "cfg")})
+def _real_env(tmp_path):
+    env = dict(os.environ, **{settings.ENV_CONFIG_DIR: str(tmp_path / "cfg"), "TMPDIR": str(tmp_path / "tmp")})
     for name in ("AILAB_API_KEY", localserver.ENV_CLI, localserver.ENV_ENGINE):
         env.pop(name, None)
-    runs = []
+    (tmp_path / "tmp").mkdir()
+    return env
+
+
+@pytest.mark.skipif(not os.path.exists(CLI), reason="the smart-beauty command is not installed")
+def test_a_retouch_runs_the_engine_in_its_own_process_or_on_the_running_server_alike(engine, tmp_path):
+    """The real command, the real engine, into a pipe (lines, no bar): with no server running it runs the
+    engine itself and leaves no process and no temp file behind; with the background server running
+    (``serve --background``) it uses that one; the two results are the same bytes."""
+    env = _real_env(tmp_path)
+    argv = [CLI, "retouch", SAMPLE, "--level", "0.5", "--smooth", "0.33", "--force"]
     try:
-        for _ in range(2):
-            runs.append(subprocess.run([CLI, "retouch", SAMPLE, "-o", str(tmp_path), "--level", "0.5", "--force"],
-                                       capture_output=True, text=True, env=env, timeout=120))
-            assert runs[-1].returncode == 0, runs[-1].stderr
-        state = json.loads((tmp_path / "cfg" / localserver.STATE_FILE).read_text())
-        assert state["engine"] == "offline"
+        alone = subprocess.run(argv + ["-o", str(tmp_path / "alone")], capture_output=True, text=True, env=env,
+                               timeout=120)
+        assert alone.returncode == 0, alone.stderr
+        assert "offline engine (in this process)" in alone.stderr and "1 done" in alone.stderr
+        assert "img/s" not in alone.stderr and "\r" not in alone.stderr
+        assert "portrait.beauty.png" in alone.stdout
+        assert not (tmp_path / "cfg" / localserver.STATE_FILE).exists() and os.listdir(tmp_path / "tmp") == []
+        started = subprocess.run([CLI, "serve", "--background"], capture_output=True, text=True, env=env, timeout=120)
+        assert started.returncode == 0 and "started at http://127.0.0.1:" in started.stdout, started.stderr
+        served = subprocess.run(argv + ["-o", str(tmp_path / "served")], capture_output=True, text=True, env=env,
+                                timeout=120)
+        assert served.returncode == 0 and "offline engine (already running)" in served.stderr, served.stderr
     finally:
         localserver.stop(env)
-    first, second = runs
-    assert (tmp_path / "portrait.beauty.png").exists() and "portrait.beauty.png" in first.stdout
-    assert "img/s" not in first.stderr and "\r" not in first.stderr and "1 done" in first.stderr
-    assert "started in the background" in first.stderr and "serve --stop" in first.stderr
-    assert "already running" in second.stderr
+    made = (tmp_path / "alone" / "portrait.beauty.png").read_bytes()
+    assert made == (tmp_path / "served" / "portrait.beauty.png").read_bytes()
 
 
 @pytest.mark.skipif(not os.path.exists(CLI), reason="the smart-beauty command is not installed")
-def test_a_run_with_nothing_to_do_ends_cleanly_while_the_server_starts(engine, tmp_path):
-    """Every output already made: the command is done before its head start (starting the server) is; the
-    process still ends with 0 and waits for the start, so the server it began is recorded, not orphaned."""
-    env = dict(os.environ, **{settings.ENV_CONFIG_DIR: str(tmp_path / "cfg")})
-    for name in ("AILAB_API_KEY", localserver.ENV_CLI, localserver.ENV_ENGINE):
-        env.pop(name, None)
+def test_a_run_with_nothing_to_do_ends_cleanly_while_the_engine_loads(engine, tmp_path):
+    """Every output already made: the command is done before its head start (loading the engine) is; the
+    process still ends with 0, waits for OpenCV's load instead of aborting it, and leaves nothing behind."""
+    env = _real_env(tmp_path)
     argv = [CLI, "retouch", SAMPLE, "-o", str(tmp_path), "--backend", "local"]
-    try:
-        made = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
-        assert made.returncode == 0 and (tmp_path / "portrait.beauty.png").exists(), made.stderr
-        assert localserver.stop(env)
-        for _ in range(3):          # the first with no server running
-            proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
-            assert proc.returncode == 0, proc.stderr
-            assert "1 skipped" in proc.stderr and "terminate called" not in proc.stderr
-            assert (tmp_path / "cfg" / localserver.STATE_FILE).exists()
-    finally:
-        assert localserver.stop(env)
+    made = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert made.returncode == 0 and (tmp_path / "portrait.beauty.png").exists(), made.stderr
+    for _ in range(3):
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "1 skipped" in proc.stderr and "terminate called" not in proc.stderr
+    assert os.listdir(tmp_path / "tmp") == [] and not (tmp_path / "cfg" / localserver.STATE_FILE).exists()

@@ -1,0 +1,125 @@
+"""The offline engine in the command's own process (``smart_beauty_cli.inprocess``) against the same
+engine behind the local server over real HTTP: a job gives the engine the same request, and ends in the
+same result or the same error, either way."""
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from smart_beauty import Client, errors
+from smart_beauty.effects import Effects
+from smart_beauty.jobs import RetouchJob
+from smart_beauty_cli.inprocess import InProcessService
+from smart_beauty_engine import NoFaceFound
+from smart_beauty_server import LocalAilab
+from smart_beauty_server.simple import SimpleEngine
+
+
+class Recorder:
+    """Records what it is asked for; answers like SimpleEngine, or raises ``fails`` when given."""
+
+    def __init__(self, fails=None):
+        self.calls, self.fails = [], fails
+
+    def __call__(self, rgb, level, multi_face=False, effects=None):
+        self.calls.append((rgb.shape, level, multi_face, effects))
+        if self.fails is not None:
+            raise self.fails
+        return SimpleEngine()(rgb, level, multi_face)
+
+
+def run_both(engine, path, tmp_path, **job):
+    """(result or error) of one RetouchJob on the server over HTTP, then in this process (into ``tmp_path``'s
+    ``http`` and ``here``)."""
+    outcomes = []
+    key = "k" * 24
+    with LocalAilab(port=0, engine=engine, job_seconds=0.0, api_keys=[key], credits=None,
+                    hold_polls=0.5) as srv, Client(key, base_url=srv.url, local=True) as client:
+        outcomes.append(_run(client, path, tmp_path / "http", **job))
+    with InProcessService(engine) as service:
+        outcomes.append(_run(service, path, tmp_path / "here", **job))
+    return outcomes
+
+
+def _run(client, path, folder, **job):
+    folder.mkdir()
+    try:
+        result = RetouchJob(client, str(path), result_dir=str(folder), **job).run()
+    except errors.SmartBeautyError as e:
+        return e
+    with Image.open(result) as f:
+        return np.asarray(f.convert("RGB"))
+
+
+@pytest.fixture
+def photo(tmp_path):
+    rng = np.random.default_rng(3)
+    path = tmp_path / "photo.png"
+    Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_the_engine_gets_the_same_request_and_gives_the_same_pixels(photo, tmp_path):
+    engine = Recorder()
+    strengths = Effects.from_level(0.5).replace(smooth=0.12345, lips=0.77777, slim=0.0)
+    http, here = run_both(engine, photo, tmp_path, level=0.5, multi_face=True, effects=strengths)
+    assert np.array_equal(http, here) and http.shape == (40, 56, 3)
+    assert engine.calls[0] == engine.calls[1]                      # the strengths as the wire rounds them
+    assert engine.calls[1][3].smooth == 0.123 and engine.calls[1][3].lips == 0.778 and engine.calls[1][2] is True
+    (tmp_path / "plain").mkdir()
+    plain_http, plain_here = run_both(Recorder(), photo, tmp_path / "plain", level=0.8)
+    assert np.array_equal(plain_http, plain_here)
+
+
+@pytest.mark.parametrize("case", ["no face", "engine failure", "truncated file", "not an image", "cancelled"])
+def test_a_failure_is_the_same_error_with_the_same_sentence(case, photo, tmp_path):
+    engine, path, job = Recorder(), photo, {}
+    if case == "no face":
+        engine = Recorder(NoFaceFound("none"))
+    elif case == "engine failure":
+        engine = Recorder(RuntimeError("boom"))
+    elif case == "truncated file":
+        path = tmp_path / "cut.jpg"
+        Image.fromarray(np.full((64, 64, 3), 120, np.uint8)).save(path, quality=90)
+        path.write_bytes(path.read_bytes()[:300])
+    elif case == "not an image":
+        path = tmp_path / "notes.jpg"
+        path.write_text("not a photo")
+    (tmp_path / "made").mkdir()
+    if case == "cancelled":
+        outcomes = []
+        for client in (Client("k" * 24, base_url="http://127.0.0.1:9", local=True), InProcessService(engine)):
+            job = RetouchJob(client, str(path), result_dir=str(tmp_path / "made"))
+            job.cancel()
+            with pytest.raises(errors.SmartBeautyError) as info:
+                job.run()
+            outcomes.append(info.value)
+            client.close()
+    else:
+        outcomes = run_both(engine, path, tmp_path / "made", **job)
+    http, here = outcomes
+    assert isinstance(http, errors.SmartBeautyError), case
+    assert type(http) is type(here) and http.user_message == here.user_message, (http, here)
+    assert (here.code, here.http_status) == (http.code, http.http_status) and here.request_id is None
+    expected = {"no face": errors.NoFaceError, "cancelled": errors.CancelledError}.get(case, None)
+    if expected is not None:
+        assert isinstance(here, expected)
+    elif case == "engine failure":
+        assert isinstance(here, errors.ServiceError) and "PROCESSING_FAILURE" in str(here)
+    else:
+        assert isinstance(here, errors.BadInputError)
+    assert [p.name for p in (tmp_path / "made").rglob("*") if p.is_file()] == []    # no result left behind
+
+
+def test_close_ends_the_workers_and_removes_the_stores_folder(photo, tmp_path):
+    service = InProcessService(Recorder())
+    path = RetouchJob(service, str(photo), result_dir=str(tmp_path)).run()
+    with Image.open(path) as f:
+        assert f.format == "BMP" and f.size == (56, 40)    # uncompressed: it never leaves this computer
+    folder = service.store.result_dir
+    assert os.path.isdir(folder)
+    service.close()
+    assert not os.path.exists(folder) and service.store._pool._shutdown
+    with pytest.raises(errors.ResultExpiredError):
+        InProcessService(Recorder()).download("inprocess:unknown", str(tmp_path))
