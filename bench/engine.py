@@ -16,11 +16,12 @@ Engine times: median of ``--runs`` calls after one warm-up, decode/encode exclud
 Whole process (on by default, ``--no-whole`` to skip): ``smart-beauty retouch FILE.jpg -o DIR`` against
 ``gmic FILE.jpg fx_smooth_skin ... -o out.png`` on the same JPEG, all timed from outside, in turns
 (one of each per round, median of ``--whole-runs`` rounds: all see the same machine load), decode,
-imports and PNG encoding included; the ratios ours / G'MIC are printed. Ours twice: **cold** (no local
-server running: the command starts the shared ``smart-beauty serve``, which imports OpenCV and loads
-the engine) and **warm** (the server the cold run left running is reused: what every run after the
-first sees for the idle-exit time). ``--previous-cli`` adds another ``smart-beauty`` (e.g. main's, in
-its own venv) to the turns, run the same way (a private config folder, stopped before its cold run).
+imports and PNG encoding included; the ratios ours / G'MIC are printed. Each command twice: **cold**
+(no local server running: stopped, untimed, before) and **warm** (right after the cold run). Ours runs
+the engine in its own process both times (since 2026-12-02); a command from before then started the
+shared ``smart-beauty serve`` in its cold run (a second Python importing OpenCV and Werkzeug and loading
+the engine) and handed its warm run to that server. ``--previous-cli`` adds another ``smart-beauty``
+(e.g. main's, in its own venv) to the turns, run the same way (a private config folder).
 G'MIC (Debian ``gmic``) filter time = its whole run minus ``gmic FILE.jpg -o out.png`` alone.
 Targets (issue 12): <= 30 ms at 0.26 MP, <= 0.3 s at 12 MP tight; whole process no slower than G'MIC.
 """
@@ -234,7 +235,8 @@ def main(argv=None):
             print("  G'MIC:  gmic FILE.jpg fx_smooth_skin %s (defaults) -o out.png; its filter time is that minus "
                   "gmic FILE.jpg -o out.png" % GMIC_DEFAULTS)
             print("  ours:   smart-beauty retouch FILE.jpg --level %.2f --backend local --force -o DIR; cold: no "
-                  "local server running (stopped, untimed, before); warm: the one the cold run started" % args.level)
+                  "local server running (stopped, untimed, before); warm: right after (a command that started "
+                  "the server in its cold run reuses it)" % args.level)
             if args.previous_cli:
                 print("  previous: %s, the same way" % args.previous_cli)
             for name, path in files.items():

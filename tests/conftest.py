@@ -7,7 +7,6 @@ before each test. ``ailab_inproc``: a fresh in-process ``LocalAilab`` (Python 3 
 
 from __future__ import absolute_import, division, print_function, unicode_literals
 
-import binascii
 import os
 import sys
 
@@ -56,30 +55,17 @@ def ailab_inproc():
 
 @pytest.fixture
 def local_service(monkeypatch):
-    """``use(engine)``: the CLI's offline backend in this test is a ``LocalAilab`` in this process with
-    ``engine`` (Python 3 only) and a key made for it, as ``smart-beauty serve --announce`` accepts, in place
-    of the shared server process (``backends.local_service``); stopped afterwards. Returns the server."""
+    """``use(engine)``: the CLI's offline backend in this test runs ``engine`` (Python 3 only) in this
+    process, as the command runs the real one (``backends.local_service``). Returns the service."""
     if sys.version_info[0] < 3:
-        pytest.skip("the local AILab server is Python 3 only")
-    from smart_beauty import localserver
+        pytest.skip("the command's in-process engine is Python 3 only")
     from smart_beauty_cli import backends
-    from smart_beauty_server import LocalAilab
-
-    servers = []
+    from smart_beauty_cli.inprocess import InProcessService
 
     def use(engine):
-        key = binascii.hexlify(os.urandom(18)).decode("ascii")
-        srv = LocalAilab(port=0, engine=engine, job_seconds=0.0, api_keys=[key], allow_fault_keys=False).start()
-        servers.append(srv)
-        monkeypatch.setattr(backends, "local_service",
-                            lambda env=None, spawned=None: localserver.LocalServer(srv.url, key))
-        return srv
+        monkeypatch.setattr(backends, "local_service", lambda env=None: InProcessService(engine))
 
-    try:
-        yield use
-    finally:
-        for srv in servers:
-            srv.stop()
+    return use
 
 
 @pytest.fixture

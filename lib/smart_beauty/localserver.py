@@ -5,10 +5,10 @@ protocol as the cloud: a Python 3 subprocess ``smart-beauty serve --port 0 --ann
 binds a free loopback port, prints one JSON line ``{"url", "key", "pid", "engine", "version"}`` (``key`` is a
 random token for this server run only, not the user's API key) and exits after S idle seconds.
 That line is kept in ``local-server.json`` (0600) in the Smart Beauty config folder, so the next
-run -- a plug-in's, or the ``smart-beauty`` command's (:func:`running`; with no server running the
-command runs the engine in its own process) -- reuses the server while it is alive and is of this
-version with the engine asked for (:func:`ensure`). One process starts it at a time
-(``local-server.lock``); the others wait for its line. ``smart-beauty serve --stop`` ends it.
+run of a plug-in reuses the server while it is alive and is of this version with the engine asked for
+(:func:`ensure`). One process starts it at a time (``local-server.lock``); the others wait for its
+line. ``smart-beauty serve --stop`` ends it. (The ``smart-beauty`` command runs the engine in its own
+process instead: ``smart_beauty_cli.inprocess``.)
 
 The command is looked up in this order (:func:`find_engine`): ``$SMART_BEAUTY_CLI`` (only that one);
 inside the Flatpak GIMP's sandbox only the engine the installer put there for the sandbox's own Python
@@ -23,9 +23,7 @@ the Windows and macOS rules are tested on any system.
 
 ``open_client(backend, settings)`` is the one place that turns a backend choice (``auto``: the cloud
 when a key is set, else the offline engine; ``cloud``; ``local``) into a :class:`~smart_beauty.Client`,
-for every entry point: both plug-ins, Check Setup / doctor, and the CLI when it uses the shared server
-(``start_local``; ``smart-beauty serve --background`` starts that server with the command's own
-interpreter).
+for every entry point: both plug-ins, Check Setup / doctor, and the CLI's cloud backend.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
@@ -557,14 +555,6 @@ def _lock_is_stale(path, max_age):
     except (IOError, OSError):
         return False            # gone already: the next attempt takes it
     return age > max_age or workdir.process_gone(text)
-
-
-def running(env=None):
-    """The recorded local server if it is alive and usable as :func:`ensure` would reuse it, else None;
-    never starts one (the command then runs the engine in its own process)."""
-    env = os.environ if env is None else env
-    state = _read_state(env)
-    return LocalServer.from_state(state, True) if _reusable(state, env, set()) else None
 
 
 def ensure(env=None, timeout=START_TIMEOUT, command=None, spawned=None):

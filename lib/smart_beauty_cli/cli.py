@@ -80,8 +80,7 @@ def build_parser():
     p.add_argument("--api-base", metavar="URL", help="service address (default: AILAB_API_BASE or settings)")
     p.add_argument("--backend", choices=backends.BACKENDS, default="auto",
                    help="auto (cloud if a key is set, else offline), cloud, local. The offline engine runs in "
-                        "this process, or in the background server the GIMP plug-ins share when one is running "
-                        "(its engine is loaded already; 'smart-beauty serve --background' starts it)")
+                        "this command's own process: no server is started, nothing is left running")
     p.add_argument("--deadline", type=float, default=300.0, metavar="S",
                    help="give up on one image after S seconds (default 300)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary (the bar is only drawn "
@@ -134,12 +133,9 @@ def build_parser():
     p.add_argument("--announce", action="store_true",
                    help="accept only a random key made for this run; print one JSON line {url, key, pid, engine, "
                         "version}")
-    p.add_argument("--background", action="store_true",
-                   help="start the background server the GIMP plug-ins share (unless it runs already) and exit: "
-                        "retouches then use its loaded engine; it exits after %d minutes without work"
-                        % backends.IDLE_MINUTES)
     p.add_argument("--stop", action="store_true",
-                   help="stop the background server the GIMP plug-ins or --background started, and exit")
+                   help="stop the background server the GIMP plug-ins started (it exits by itself after %d "
+                        "minutes without work), and exit" % int(localserver.IDLE_EXIT // 60))
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("doctor", help="check the setup; exit 0 only when a retouch would work")
@@ -568,12 +564,6 @@ def cmd_serve(args):
     if args.stop:
         print("Stopped the offline engine's background server." if localserver.stop()
               else "No offline engine server was running.")
-        return 0
-    if args.background:
-        server = backends.background_server()
-        print("The offline engine's background server %s at %s; it exits after %d minutes without work "
-              "('smart-beauty serve --stop' ends it now)."
-              % ("was running already" if server.reused else "started", server.url, backends.IDLE_MINUTES))
         return 0
     # The engine first: it reads its networks on a thread of its own (OpenCV, without the interpreter
     # lock) while Werkzeug is imported below.

@@ -1,10 +1,11 @@
-"""The offline engine in the command's own process: how ``smart-beauty retouch`` runs when no local
-server is running.
+"""The offline engine in the command's own process: how ``smart-beauty retouch`` runs it.
 
-A retouch on the offline engine uses the local server when one is running (started by a GIMP plug-in
-or by ``smart-beauty serve``): its engine is loaded already. When none is, the command runs the engine
-here instead of starting a server and waiting for it: a server's start is a second Python importing
-NumPy, OpenCV and Werkzeug before it can answer, which was most of a one-photo run (issue #12).
+The GIMP plug-ins cannot load the engine themselves and share a local server
+(:mod:`smart_beauty.localserver`); the command runs the engine here instead, and leaves no process
+behind. Starting that server was most of a one-photo run (a second Python importing NumPy, OpenCV and
+Werkzeug before it could answer: 1.2x G'MIC's time at 0.26 MP, against ~0.9x here); even one already
+running saves only ~30 ms at 0.26 MP and costs ~0.4 s at 12 MP, where the photo and the result cross
+HTTP as files (issue #12, ``bench/engine.py``).
 
 :class:`InProcessService` is the server's own job store (:class:`smart_beauty_server.jobs.TaskStore`:
 the service's checks of the image, the engine on its worker pool; results as uncompressed BMP, since

@@ -1,14 +1,13 @@
 """The ``smart-beauty`` command's entry point: gives the offline engine a head start, then runs :mod:`cli`.
 
 Importing the command's own modules (Pillow, NumPy) takes about a tenth of a second; so a ``retouch``
-first looks for the offline engine on a background thread -- a running local server
-(:mod:`smart_beauty.localserver`), else the engine in this process (:mod:`smart_beauty_cli.inprocess`),
-whose face networks then load in OpenCV (without the interpreter lock) while the command imports
-the rest -- and the command picks it up when it opens its backend. The thread decides with the same
-rule as the command (``localserver.resolve``: only when the retouch will run on the offline engine);
-it is only a head start, so when it fails the command tries again itself and reports its own error.
-The command's own imports wait until the engine is loading (or a running server was found): both
-want the one interpreter lock, and the engine's networks are what the run waits for.
+on the offline engine first creates the engine (:mod:`smart_beauty_cli.inprocess`) on a background
+thread, whose face networks then load in OpenCV (without the interpreter lock) while the command imports
+the rest, and the command picks it up when it opens its backend. The thread decides with the same rule
+as the command (``localserver.resolve``: only when the retouch will run on the offline engine); it is only
+a head start, so when it fails the command tries again itself and reports its own error. The command's
+own imports wait until the engine is loading: both want the one interpreter lock, and the engine's
+networks are what the run waits for.
 """
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from smart_beauty.localserver import LocalServer
     from smart_beauty_cli.inprocess import InProcessService
 
 
@@ -31,8 +29,8 @@ class HeadStart:
 
     def __init__(self, backend: str):
         self.backend = backend
-        self.service: LocalServer | InProcessService | None = None
-        #: set once only waiting is left: the engine is loading, a running server was found, or none is needed
+        self.service: InProcessService | None = None
+        #: set once only waiting is left: the engine is loading, or none is needed
         self.settled = threading.Event()
         self.thread = threading.Thread(target=self._run, name="smart-beauty-head-start", daemon=True)
 
@@ -68,9 +66,8 @@ class HeadStart:
         """Close an engine the command did not take (it refused an argument, say): its workers end now."""
         self.thread.join()
         service, self.service = self.service, None
-        close = getattr(service, "close", None)     # a running server's stays as it is
-        if close is not None:
-            close()
+        if service is not None:
+            service.close()
 
 
 def main() -> int:

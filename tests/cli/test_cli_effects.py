@@ -1,6 +1,7 @@
 """``smart-beauty retouch --preset/--smooth/...`` and ``smart-beauty presets`` (issue #16 part 2), over
-real HTTP: an in-process local server (fixture ``local_service``) with a recording stand-in engine (the
-real engine's own test is tests/engine/test_effects_cli.py), and the local AILab server as the cloud."""
+the command's in-process engine (fixture ``local_service``) with a recording stand-in engine (the real
+engine's own test is tests/engine/test_effects_cli.py), and the local AILab server, over real HTTP, as the
+cloud."""
 import csv
 import json
 import os
@@ -28,7 +29,7 @@ class Recorder:
 
 @pytest.fixture
 def engine(local_service):
-    """The local backend's engine for this test: a :class:`Recorder` (behind an in-process server)."""
+    """The local backend's engine for this test: a :class:`Recorder` (in the command's process)."""
     recorder = Recorder()
     local_service(recorder)
     return recorder

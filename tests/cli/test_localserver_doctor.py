@@ -170,7 +170,7 @@ def test_stop_with_a_stale_state_file_signals_nobody(env, tmp_path):
 
 
 @needs_cli
-def test_serve_background_starts_the_shared_server_retouches_use_it_and_serve_stop_ends_it(env, tmp_path, capsys):
+def test_the_cli_runs_the_engine_itself_and_serve_stop_ends_the_plugins_server(env, tmp_path, capsys):
     from PIL import Image
 
     from smart_beauty_cli import cli
@@ -179,18 +179,12 @@ def test_serve_background_starts_the_shared_server_retouches_use_it_and_serve_st
     Image.new("RGB", (64, 64), (200, 150, 120)).save(str(src))
     out = tmp_path / "out"
     state = os.path.join(env["SMART_BEAUTY_CONFIG_DIR"], localserver.STATE_FILE)
-    assert cli.main(["retouch", str(src), "-o", str(out), "--backend", "local"]) == 0   # none running: in process
+    assert cli.main(["retouch", str(src), "-o", str(out), "--backend", "local"]) == 0
     assert "offline engine (in this process)" in capsys.readouterr().err and (out / "face.beauty.png").exists()
-    assert not os.path.exists(state)
-    assert cli.main(["serve", "--background"]) == 0
-    assert "background server started at http://127.0.0.1:" in capsys.readouterr().out
-    with open(state) as f:
-        pid = json.load(f)["pid"]
-    assert cli.main(["serve", "--background"]) == 0
-    assert "was running already" in capsys.readouterr().out
+    assert not os.path.exists(state)                         # no server started, none recorded
+    pid = localserver.ensure().pid                            # the server a plug-in starts
     assert cli.main(["retouch", str(src), "-o", str(out), "--backend", "local", "--force"]) == 0
-    assert "already running" in capsys.readouterr().err
-    assert _running(pid)
+    assert "offline engine (in this process)" in capsys.readouterr().err and _running(pid)
     assert cli.main(["serve", "--stop"]) == 0
     assert "Stopped" in capsys.readouterr().out and not _running(pid) and not os.path.exists(state)
     assert cli.main(["serve", "--stop"]) == 0
@@ -342,12 +336,10 @@ def test_in_background_keeps_the_calling_thread_ticking():
         doctor.in_background(lambda: 1 / 0, 0.05, ticks.append)
 
 
-def test_the_cli_starts_the_server_with_its_own_python_and_keeps_a_checkouts_pythonpath():
-    from smart_beauty_cli import backends
-
-    installed = backends.own_command({})
-    assert installed.argv(["serve"]) == [sys.executable, "-m", "smart_beauty_cli.cli", "serve"]
-    assert "PYTHONPATH" not in localserver._child_env({"PYTHONPATH": "/gimp/own", "AILAB_API_KEY": "k"}, installed)
-    checkout = backends.own_command({"PYTHONPATH": "/src/lib"})
+def test_a_server_command_keeps_its_own_pythonpath_and_never_the_users_key():
+    plain = localserver.Command(sys.executable, ["-m", localserver.CLI_MODULE])
+    assert plain.argv(["serve"]) == [sys.executable, "-m", "smart_beauty_cli.cli", "serve"]
+    assert "PYTHONPATH" not in localserver._child_env({"PYTHONPATH": "/gimp/own", "AILAB_API_KEY": "k"}, plain)
+    checkout = localserver.Command(sys.executable, ["-m", localserver.CLI_MODULE], pythonpath="/src/lib")
     child = localserver._child_env({"PYTHONPATH": "/src/lib", "AILAB_API_KEY": "k"}, checkout)
     assert child["PYTHONPATH"] == "/src/lib" and "AILAB_API_KEY" not in child

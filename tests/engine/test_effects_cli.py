@@ -1,6 +1,6 @@
 """The real engine's strengths through the whole path (issue #16 part 2): ``smart-beauty retouch
---backend local --slim 0 --eyes 0`` over real HTTP to an in-process local server gives exactly the
-engine's full retouch without its warp (compare tests/engine/test_effect_strengths.py)."""
+--backend local --slim 0 --eyes 0`` (the engine in the command's process) gives exactly the engine's
+full retouch without its warp (compare tests/engine/test_effect_strengths.py)."""
 
 import os
 
@@ -15,7 +15,7 @@ from smart_beauty_cli import cli
 
 @pytest.fixture
 def local_cli(engine, local_service, monkeypatch, tmp_path):
-    """The CLI's local backend on the session's engine (an in-process server); no key, a private config folder."""
+    """The CLI's local backend on the session's engine; no key, a private config folder."""
     monkeypatch.delenv("AILAB_API_KEY", raising=False)
     monkeypatch.setenv(settings.ENV_CONFIG_DIR, str(tmp_path / "cfg"))
     local_service(engine)

@@ -1,6 +1,6 @@
 """The ``smart-beauty`` entry point (``smart_beauty_cli.launch``): the offline engine's head start, and
-a whole retouch on the real engine, in the command's own process and through the server the GIMP
-plug-ins share."""
+a whole retouch on the real engine in the command's own process, against the server the GIMP plug-ins
+share."""
 
 import json
 import os
@@ -8,10 +8,15 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
+from PIL import Image
 
-from smart_beauty import localserver, settings
+from smart_beauty import Client, localserver, settings
+from smart_beauty.effects import Effects
+from smart_beauty.jobs import RetouchJob
 from smart_beauty_cli import launch
+from smart_beauty_server import LocalAilab
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "portrait.jpg")
 CLI = os.path.join(os.path.dirname(sys.executable), "smart-beauty")
@@ -45,8 +50,7 @@ def cfg(monkeypatch, tmp_path):
 
 
 def test_the_head_start_is_the_engine_the_retouch_uses(cfg, tmp_path, capsys):
-    """No local server running: the head start loads the engine in this process; the retouch runs on it
-    and starts no server."""
+    """The head start loads the engine in this process; the retouch runs on it and starts no server."""
     from smart_beauty_cli import cli, inprocess
 
     head_start = launch.HeadStart("auto").begin()      # no key: auto means the offline engine
@@ -56,21 +60,7 @@ def test_the_head_start_is_the_engine_the_retouch_uses(cfg, tmp_path, capsys):
                     start_local=head_start) == 0
     assert (tmp_path / "out" / "portrait.beauty.png").exists()
     assert "offline engine (in this process)" in capsys.readouterr().err
-    assert not (cfg / localserver.STATE_FILE).exists() and localserver.running() is None
-
-
-def test_the_head_start_uses_a_running_server(cfg, tmp_path, capsys):
-    from smart_beauty_cli import backends, cli
-
-    running = backends.background_server()              # what 'smart-beauty serve --background' starts
-    assert not running.reused and running.engine == "simple"
-    head_start = launch.HeadStart("local").begin()
-    head_start.thread.join(60)
-    found = head_start.service
-    assert isinstance(found, localserver.LocalServer) and found.reused and found.pid == running.pid
-    assert cli.main(["retouch", SAMPLE, "-o", str(tmp_path / "out")], start_local=head_start) == 0
-    assert (tmp_path / "out" / "portrait.beauty.png").exists()
-    assert "offline engine (already running)" in capsys.readouterr().err
+    assert not (cfg / localserver.STATE_FILE).exists()
 
 
 def test_a_head_start_the_command_did_not_take_is_closed(cfg):
@@ -124,29 +114,27 @@ def _real_env(tmp_path):
 
 
 @pytest.mark.skipif(not os.path.exists(CLI), reason="the smart-beauty command is not installed")
-def test_a_retouch_runs_the_engine_in_its_own_process_or_on_the_running_server_alike(engine, tmp_path):
-    """The real command, the real engine, into a pipe (lines, no bar): with no server running it runs the
-    engine itself and leaves no process and no temp file behind; with the background server running
-    (``serve --background``) it uses that one; the two results are the same bytes."""
+def test_a_retouch_runs_the_real_engine_in_its_own_process_as_the_server_would(engine, tmp_path):
+    """The real command, the real engine, into a pipe (lines, no bar): it runs the engine itself, leaves no
+    process and no temp file behind, and writes the very pixels the local server's engine gives for the
+    same request over HTTP (what the GIMP plug-ins get)."""
     env = _real_env(tmp_path)
-    argv = [CLI, "retouch", SAMPLE, "--level", "0.5", "--smooth", "0.33", "--force"]
-    try:
-        alone = subprocess.run(argv + ["-o", str(tmp_path / "alone")], capture_output=True, text=True, env=env,
-                               timeout=120)
-        assert alone.returncode == 0, alone.stderr
-        assert "offline engine (in this process)" in alone.stderr and "1 done" in alone.stderr
-        assert "img/s" not in alone.stderr and "\r" not in alone.stderr
-        assert "portrait.beauty.png" in alone.stdout
-        assert not (tmp_path / "cfg" / localserver.STATE_FILE).exists() and os.listdir(tmp_path / "tmp") == []
-        started = subprocess.run([CLI, "serve", "--background"], capture_output=True, text=True, env=env, timeout=120)
-        assert started.returncode == 0 and "started at http://127.0.0.1:" in started.stdout, started.stderr
-        served = subprocess.run(argv + ["-o", str(tmp_path / "served")], capture_output=True, text=True, env=env,
-                                timeout=120)
-        assert served.returncode == 0 and "offline engine (already running)" in served.stderr, served.stderr
-    finally:
-        localserver.stop(env)
-    made = (tmp_path / "alone" / "portrait.beauty.png").read_bytes()
-    assert made == (tmp_path / "served" / "portrait.beauty.png").read_bytes()
+    run = subprocess.run([CLI, "retouch", SAMPLE, "--level", "0.5", "--smooth", "0.33", "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "offline engine (in this process)" in run.stderr and "1 done" in run.stderr
+    assert "img/s" not in run.stderr and "\r" not in run.stderr and "portrait.beauty.png" in run.stdout
+    assert not (tmp_path / "cfg" / localserver.STATE_FILE).exists() and os.listdir(tmp_path / "tmp") == []
+    key = "k" * 24
+    with LocalAilab(port=0, engine=engine, job_seconds=0.0, api_keys=[key], credits=None) as srv, \
+            Client(key, base_url=srv.url, local=True) as client:
+        served = RetouchJob(client, SAMPLE, level=0.5, effects=Effects.from_level(0.5).replace(smooth=0.33),
+                            result_dir=str(tmp_path)).run()
+    with Image.open(served) as f:
+        expected = np.asarray(f.convert("RGB"))
+    with Image.open(tmp_path / "out" / "portrait.beauty.png") as f:
+        made = np.asarray(f.convert("RGB"))
+    assert np.array_equal(made, expected) and (made != np.asarray(Image.open(SAMPLE).convert("RGB"))).any()
 
 
 @pytest.mark.skipif(not os.path.exists(CLI), reason="the smart-beauty command is not installed")
