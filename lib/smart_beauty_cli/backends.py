@@ -52,8 +52,9 @@ def local_engine():
 
 
 def engine(env: Mapping[str, str] | None = None):
-    """The engine a local service runs (``$SMART_BEAUTY_ENGINE``: ``offline``, the default, or ``simple``,
-    the tests' fast stand-in); ConfigError with the fix when the offline engine is not installed."""
+    """The engine the command runs (``$SMART_BEAUTY_ENGINE``, as for the local server: ``offline``, the
+    default, or ``simple``, the tests' fast stand-in); ConfigError with the fix when the offline engine is
+    not installed."""
     if localserver.engine_name(env) == "simple":
         from smart_beauty_server.simple import SimpleEngine
 

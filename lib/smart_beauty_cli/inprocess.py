@@ -9,13 +9,12 @@ HTTP as files (issue #12, ``bench/engine.py``).
 
 :class:`InProcessService` is the server's own job store (:class:`smart_beauty_server.jobs.TaskStore`:
 the service's checks of the image, the engine on its worker pool; results as uncompressed BMP, since
-they never leave this computer) behind the calls a
-job makes of its client -- ``submit``, ``query``, ``download`` -- so a retouch goes through the same
-steps, and the same rules, as over HTTP: the request's level and strengths pass through their wire
-form (:func:`smart_beauty.protocol.submit_fields`, parsed by the server's own
-:func:`~smart_beauty_server.protocol.parse_effects`), and an image the service would refuse or a job
-that failed becomes the error the server's reply would have given (:func:`smart_beauty.protocol.error_for`).
-No HTTP, no Werkzeug, no requests.
+they never leave this computer) behind the calls a job makes of its client -- ``submit``, ``query``,
+``download`` -- so a retouch goes through the same steps, and the same rules, as over HTTP: the
+request's level and strengths pass through their wire form (:func:`smart_beauty.protocol.submit_fields`,
+parsed by the server's own :func:`~smart_beauty_server.protocol.parse_effects`), and an image the
+service would refuse or a job that failed becomes the error the server's reply would have given
+(:func:`smart_beauty.protocol.error_for`). No HTTP, no Werkzeug, no requests.
 """
 from __future__ import annotations
 
