@@ -15,12 +15,15 @@ import tempfile
 WORKDIR_PREFIX = "smart-beauty-gimp-"
 #: a batch's own folder when its host gave none (the command's: ``smart_beauty.batch.Batch.run``)
 BATCH_PREFIX = "smart-beauty-batch-"
-PREFIXES = (WORKDIR_PREFIX, BATCH_PREFIX)
+#: the results of the command's in-process engine (``smart_beauty_cli.inprocess``)
+ENGINE_PREFIX = "smart-beauty-engine-"
+PREFIXES = (WORKDIR_PREFIX, BATCH_PREFIX, ENGINE_PREFIX)
 STALE_WORKDIR_SECONDS = 3600.0
 
 
 def new_workdir(prefix=WORKDIR_PREFIX):
-    """A private temp folder for one plug-in run (or, with :data:`BATCH_PREFIX`, one batch), named after
+    """A private temp folder for one plug-in run (or, with :data:`BATCH_PREFIX`, one batch; with
+    :data:`ENGINE_PREFIX`, the command's in-process engine), named after
     this process (``smart-beauty-gimp-PID-*``) so that a later run can tell when its owner is gone.
     Stale folders are swept first."""
     sweep_stale_workdirs()

@@ -19,11 +19,12 @@ service would refuse or a job that failed becomes the error the server's reply w
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from smart_beauty import errors, imagefile, protocol
+from smart_beauty import errors, imagefile, protocol, workdir
 from smart_beauty.clock import SYSTEM, Waiter
 from smart_beauty.polling import FixedPolicy
 from smart_beauty.protocol import TaskState
@@ -41,7 +42,7 @@ class InProcessService:
     """The offline engine ``engine`` (``engine(rgb, level, multi_face[, effects=])``) as a client of
     :class:`smart_beauty.jobs.RetouchJob`: ``submit`` checks the image and queues it, ``query`` waits
     for the engine (up to :data:`HOLD`), ``download`` writes the result (a BMP). ``close()`` ends the
-    workers and removes the store's private folder."""
+    workers and removes the store's private folder (``smart-beauty-engine-PID-*``)."""
 
     local = True                      # strengths per effect are welcome (Client.local)
     base_url = "in this process"      # for messages; not an address
@@ -50,12 +51,15 @@ class InProcessService:
         self.clock = clock or SYSTEM
         # the engine's run is what query() waits for: no pause before asking, and no pause between asks
         self.poll_policy = FixedPolicy(0.0)
+        # the store's folder is named after this process: one a killed run leaves is swept by a later one
+        self.folder = workdir.new_workdir(workdir.ENGINE_PREFIX)
         self.store = jobs.TaskStore(engine, jobs.fixed_durations(0.0, 0.0), credits=None,
-                                    engine_workers=engine_workers, encode=images.encode_bmp)
+                                    engine_workers=engine_workers, result_dir=self.folder, encode=images.encode_bmp)
         self.store.start()
 
     def close(self) -> None:
         self.store.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> InProcessService:
         return self

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from smart_beauty import Client, errors
+from smart_beauty import Client, errors, workdir
 from smart_beauty.effects import Effects
 from smart_beauty.jobs import RetouchJob
 from smart_beauty_cli.inprocess import InProcessService
@@ -118,7 +118,8 @@ def test_close_ends_the_workers_and_removes_the_stores_folder(photo, tmp_path):
     with Image.open(path) as f:
         assert f.format == "BMP" and f.size == (56, 40)    # uncompressed: it never leaves this computer
     folder = service.store.result_dir
-    assert os.path.isdir(folder)
+    assert os.path.isdir(folder) and folder == service.folder    # swept by a later run if this one is killed
+    assert os.path.basename(folder).startswith("%s%d-" % (workdir.ENGINE_PREFIX, os.getpid()))
     service.close()
     assert not os.path.exists(folder) and service.store._pool._shutdown
     with pytest.raises(errors.ResultExpiredError):

@@ -30,11 +30,11 @@ def test_stale_work_folders_of_killed_runs_are_swept(tmpdir):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="process ids are only checked on POSIX")
-@pytest.mark.parametrize("prefix", [workdir.WORKDIR_PREFIX, workdir.BATCH_PREFIX])
+@pytest.mark.parametrize("prefix", [workdir.WORKDIR_PREFIX, workdir.BATCH_PREFIX, workdir.ENGINE_PREFIX])
 def test_work_folders_of_ended_processes_are_swept_at_once(tmpdir, prefix):
     """A folder named after a process that is gone goes on the next run, however fresh; one of a running
-    process (this one, another) stays until it is old. The same for a plug-in run's folder and for a
-    batch's own (the command's, when it was killed)."""
+    process (this one, another) stays until it is old. The same for a plug-in run's folder, for a
+    batch's own and for the command's in-process engine's (the command's, when it was killed)."""
     import subprocess
     import sys
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
