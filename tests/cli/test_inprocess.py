@@ -122,5 +122,6 @@ def test_close_ends_the_workers_and_removes_the_stores_folder(photo, tmp_path):
     assert os.path.basename(folder).startswith("%s%d-" % (workdir.ENGINE_PREFIX, os.getpid()))
     service.close()
     assert not os.path.exists(folder) and service.store._pool._shutdown
-    with pytest.raises(errors.ResultExpiredError):
-        InProcessService(Recorder()).download("inprocess:unknown", str(tmp_path))
+    with InProcessService(Recorder()) as other, pytest.raises(errors.ResultExpiredError):
+        other.download("inprocess:unknown", str(tmp_path))
+    assert not os.path.exists(other.folder)
