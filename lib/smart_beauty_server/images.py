@@ -11,6 +11,7 @@ memory a decompression bomb can take (at most 4095 x 4095 px get decoded); alpha
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -75,16 +76,19 @@ def decode(data):
     return np.asarray(rgb, dtype=np.uint8).copy()
 
 
-def encode_png(rgb):
+def encode_png(rgb: np.ndarray) -> bytes:
     """Encode an ``(H, W, 3) uint8`` array as an opaque RGB PNG."""
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(buf, "PNG", compress_level=1)
-    return buf.getvalue()
+    return _encode(rgb, "PNG", compress_level=1)
 
 
-def encode_bmp(rgb):
+def encode_bmp(rgb: np.ndarray) -> bytes:
     """Encode an ``(H, W, 3) uint8`` array as an uncompressed 24-bit BMP: ~1 ms where a PNG takes ~17 at
     0.26 MP, for a result that never leaves this computer (the command's in-process engine)."""
+    return _encode(rgb, "BMP")
+
+
+def _encode(rgb: np.ndarray, fmt: str, **params: Any) -> bytes:
+    """``rgb`` (an ``(H, W, 3) uint8`` array) as the bytes of Pillow's format ``fmt``, saved with ``params``."""
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(buf, "BMP")
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB").save(buf, fmt, **params)
     return buf.getvalue()
