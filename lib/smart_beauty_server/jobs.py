@@ -90,7 +90,7 @@ class Task:
         self.engine_done_mono = None
         self.error = None           # (status, code, message) once failed
         self.token = None
-        self.png_path = None        # the result on disk (None before it is ready and after it expired)
+        self.result_path = None     # the encoded result on disk (None before it is ready and after it expired)
         self.ready_mono = None      # when status 2 (or failure) becomes visible
         self.polls = []             # time.time() of every poll
 
@@ -194,7 +194,7 @@ class TaskStore:
         return path
 
     def _run(self, task, image):
-        error = png = None
+        error = encoded = None
         try:
             if isinstance(image, str):        # an upload waiting on disk
                 with open(image, "rb") as f:
@@ -209,7 +209,7 @@ class TaskStore:
                 out = run_engine(self.engine, rgb, task.level, task.multi_face, task.effects)
                 if getattr(out, "shape", None) != rgb.shape:
                     raise ValueError("engine changed the image shape")
-                png = self.encode(out)
+                encoded = self.encode(out)
                 del out, rgb
         except NoFaceFound:
             error = (422, "ERROR_NO_FACE_IN_FILE", "pic not has face")  # the docs' example message
@@ -220,8 +220,8 @@ class TaskStore:
             task.engine_done_mono = now
             task.error = error
             forgotten = self._tasks.get(task.id) is not task   # cleared by a reset while it ran: not billed
-            if png is not None and not self._stop.is_set() and not forgotten:
-                task.png_path = self._write(task.id + ".png", png)
+            if encoded is not None and not self._stop.is_set() and not forgotten:
+                task.result_path = self._write(task.id + ".result", encoded)
                 task.token = secrets.token_urlsafe(24)
                 self._tokens[task.token] = task
                 self._bill()
@@ -237,7 +237,7 @@ class TaskStore:
         return self.credits is None or self.credits >= CREDITS_PER_CALL
 
     def run_sync(self, rgb, level, multi_face, effects=None):
-        """Sync mode: run the engine inline; returns PNG bytes or raises NoFaceFound/other."""
+        """Sync mode: run the engine inline; returns the result's bytes (``encode``'s) or raises NoFaceFound/other."""
         out = run_engine(self.engine, rgb, level, multi_face, effects)
         with self._lock:
             self._bill()
@@ -263,11 +263,11 @@ class TaskStore:
         not ready or expired)."""
         with self._lock:
             task = self._tokens.get(token)
-            if task is None or task.png_path is None:
+            if task is None or task.result_path is None:
                 return None
             if task.status(self.clock.now(), self.result_ttl) != DONE:
                 return None
-            path = task.png_path
+            path = task.result_path
         try:
             with open(path, "rb") as f:
                 return f.read()
@@ -291,8 +291,8 @@ class TaskStore:
     def clear(self):
         with self._lock:
             for task in self._tasks.values():
-                _remove(task.png_path)
-                task.png_path = None
+                _remove(task.result_path)
+                task.result_path = None
             self._tasks.clear()
             self._tokens.clear()
             self.credits = self.initial_credits
@@ -303,8 +303,8 @@ class TaskStore:
         with self._lock:
             for token, task in list(self._tokens.items()):
                 if task.status(now, self.result_ttl) == EXPIRED:
-                    _remove(task.png_path)
-                    task.png_path = None
+                    _remove(task.result_path)
+                    task.result_path = None
                     del self._tokens[token]
 
     def _sweep_loop(self):

@@ -261,11 +261,11 @@ def test_server_results_live_on_disk_and_go_when_they_expire(ailab_inproc):
             break
         time.sleep(0.05)
     task = srv.store.get(task_id)
-    assert not hasattr(task, "png") and os.path.isfile(task.png_path)
-    assert os.path.dirname(task.png_path) == srv.store.result_dir
+    assert not any(hasattr(task, name) for name in ("png", "encoded")) and os.path.isfile(task.result_path)
+    assert os.path.dirname(task.result_path) == srv.store.result_dir
     assert stat.S_IMODE(os.stat(srv.store.result_dir).st_mode) == 0o700
     assert requests.get(body["data"]["image_url"], timeout=5).content[:4] == b"\x89PNG"
-    path = task.png_path
+    path = task.result_path
     deadline = time.time() + 5
     while os.path.exists(path) and time.time() < deadline:
         time.sleep(0.1)

@@ -203,7 +203,7 @@ def test_a_job_finishing_after_a_reset_is_neither_kept_nor_billed():
         deadline = time.monotonic() + 10
         while task.engine_done_mono is None and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert task.engine_done_mono is not None and task.png_path is None
+        assert task.engine_done_mono is not None and task.result_path is None
         assert srv.stats()["credits"] == before and srv.stats()["tasks"] == {}
         assert os.listdir(srv.store.result_dir) == []
     finally:
