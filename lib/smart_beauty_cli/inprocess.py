@@ -18,7 +18,9 @@ service would refuse or a job that failed becomes the error the server's reply w
 """
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -41,7 +43,7 @@ SCHEME = "inprocess:"
 class InProcessService:
     """The offline engine ``engine`` (``engine(rgb, level, multi_face[, effects=])``) as a client of
     :class:`smart_beauty.jobs.RetouchJob`: ``submit`` checks the image and queues it, ``query`` waits
-    for the engine (up to :data:`HOLD`), ``download`` writes the result (a BMP). ``close()`` ends the
+    for the engine (up to :data:`HOLD`), ``download`` hands the result over (a BMP file). ``close()`` ends the
     workers and removes the store's private folder (``smart-beauty-engine-PID-*``)."""
 
     local = True                      # strengths per effect are welcome (Client.local)
@@ -110,19 +112,23 @@ class InProcessService:
         return TaskState(status)
 
     def download(self, url: str, directory: str | None = None, waiter: Waiter | None = None) -> str:
-        """The result as a new BMP file in ``directory`` (a temp folder by default); returns its path."""
+        """The result as a new BMP file in ``directory`` (a temp folder by default); returns its path. The
+        store's own file gets that second name (:meth:`~smart_beauty_server.jobs.TaskStore.save_result`: no
+        byte is read or written again, as a 36 MB BMP at 12 MP would be), and keeps it after the store
+        lets go of its own: expiry or close()."""
         (waiter or self.waiter()).check()
-        data = self.store.result(url[len(SCHEME):]) if url.startswith(SCHEME) else None
-        if data is None:
-            raise errors.ResultExpiredError()
-        fd, path = tempfile.mkstemp(prefix="smart-beauty-result-", suffix=".bmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-        except BaseException:
-            os.remove(path)
-            raise
-        return path
+        token = url[len(SCHEME):] if url.startswith(SCHEME) else None
+        folder = tempfile.gettempdir() if directory is None else directory
+        for _ in range(tempfile.TMP_MAX):    # a name nobody has, as tempfile.mkstemp finds one
+            path = os.path.join(folder, "smart-beauty-result-%s.bmp" % secrets.token_hex(6))
+            try:
+                saved = token is not None and self.store.save_result(token, path)
+            except FileExistsError:
+                continue
+            if not saved:
+                raise errors.ResultExpiredError()
+            return path
+        raise FileExistsError(errno.EEXIST, "No usable temporary file name found", folder)
 
 
 def _error(status: int, code: str, message: str | None, phase: str) -> errors.SmartBeautyError:

@@ -11,7 +11,9 @@ failed) at ``max(submit + queued + processing, engine finished)`` and that insta
 ``ready_at``. Status is computed from the clock on every poll, so it is exact to the poll. Uploads
 waiting for the engine and finished results live on disk, in a private folder of this store (0700,
 removed on close), not in memory: memory stays bounded by the engine workers whatever the number of
-jobs; a janitor thread deletes results once they expire, as the service's URLs do. A failed job (engine
+jobs; a janitor thread deletes results once they expire, as the service's URLs do. A result is read for
+a download (``result``, the server's) or given a second name of the caller's (``save_result``, the
+command's in-process engine: no byte copied; the caller's file outlives the store's). A failed job (engine
 ``NoFaceFound`` -> 422 ERROR_NO_FACE_IN_FILE, any other engine error -> 500 PROCESSING_FAILURE, or
 the ``task_failed`` fault) becomes visible on the poll at its ready time.
 """
@@ -261,18 +263,43 @@ class TaskStore:
     def result(self, token):
         """The result's bytes (``encode``'s: PNG for the server) for a download token, or None (unknown,
         not ready or expired)."""
+        path = self._ready_path(token)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError:  # expired (and deleted) between the check and the read
+            return None
+
+    def save_result(self, token: str, dest: str) -> bool:
+        """Give the result for a download token the new name ``dest`` (a file that must not exist yet:
+        FileExistsError) without reading or writing its bytes: a hard link to the store's file (its new owner
+        reads, renames or removes it, never writes into it). The store's own name goes on expiry, reset or
+        close() and ``dest`` keeps the bytes; until then the result can be saved (or read) again, as the
+        service's results can be downloaded until they expire. Where the two
+        cannot share a file (another file system) ``dest`` is a copy, made with the same care (0600, never
+        through a link). False, and no file made, when there is no result (unknown, not ready or expired)."""
+        path = self._ready_path(token)
+        if path is None:
+            return False
+        try:
+            os.link(path, dest)
+            return True
+        except FileExistsError:
+            raise
+        except OSError:   # another file system, or one without hard links; or expired meanwhile
+            return _copy(path, dest)
+
+    def _ready_path(self, token: str) -> str | None:
+        """The file of a result that can be downloaded now, or None (unknown token, not ready or expired)."""
         with self._lock:
             task = self._tokens.get(token)
             if task is None or task.result_path is None:
                 return None
             if task.status(self.clock.now(), self.result_ttl) != DONE:
                 return None
-            path = task.result_path
-        try:
-            with open(path, "rb") as f:
-                return f.read()
-        except OSError:  # expired (and deleted) between the check and the read
-            return None
+            return task.result_path
 
     def task_for_token(self, token):
         with self._lock:
@@ -335,3 +362,21 @@ def _remove(path):
             os.remove(path)
         except OSError:
             pass
+
+
+def _copy(path: str, dest: str) -> bool:
+    """``path``'s bytes as the new file ``dest`` (0600, created exclusively, never through a link); False
+    when ``path`` is gone (expired meanwhile)."""
+    try:
+        src = open(path, "rb")
+    except FileNotFoundError:
+        return False
+    with src:
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out)
+        except BaseException:
+            _remove(dest)
+            raise
+    return True

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from smart_beauty import Client, errors, workdir
+from smart_beauty import Client, errors, protocol, workdir
 from smart_beauty.effects import Effects
 from smart_beauty.jobs import RetouchJob
 from smart_beauty_cli.inprocess import InProcessService
 from smart_beauty_engine import NoFaceFound
-from smart_beauty_server import LocalAilab
+from smart_beauty_server import LocalAilab, images
 from smart_beauty_server.simple import SimpleEngine
 
 
@@ -110,6 +110,33 @@ def test_a_failure_is_the_same_error_with_the_same_sentence(case, photo, tmp_pat
     else:
         assert isinstance(here, errors.BadInputError)
     assert [p.name for p in (tmp_path / "made").rglob("*") if p.is_file()] == []    # no result left behind
+
+
+def test_a_download_hands_the_stores_file_over_and_can_be_repeated(photo, tmp_path):
+    """No byte of the result goes through Python again (at 12 MP a second 36 MB BMP write and a read): a
+    download is the store's own file under a new name (``TaskStore.save_result``), a second one works as
+    over HTTP, and each keeps its bytes once the store has let go of its own."""
+    engine = Recorder()
+    with InProcessService(engine) as service:
+        task_id = service.submit(str(photo), level=0.7)
+        state = service.query(task_id)
+        while state.status != protocol.TASK_DONE:
+            state = service.query(task_id)
+        first = service.download(state.image_url, str(tmp_path))
+        second = service.download(state.image_url, str(tmp_path))
+        kept = service.store.get(task_id).result_path
+        assert first != second and os.path.samefile(first, kept) and os.path.samefile(second, kept)
+        assert os.stat(kept).st_nlink == 3 and os.stat(first).st_mode & 0o777 == 0o600
+        assert os.path.dirname(first) == str(tmp_path) and os.path.basename(first).startswith("smart-beauty-result-")
+        assert first.endswith(".bmp") and not os.path.exists(os.path.join(service.folder, os.path.basename(first)))
+    assert not os.path.exists(kept)
+    with Image.open(photo) as f:
+        sent = np.asarray(f.convert("RGB"))
+    expected = images.encode_bmp(SimpleEngine()(sent, 0.7))
+    for path in (first, second):
+        with open(path, "rb") as f:
+            assert f.read() == expected
+    assert os.stat(first).st_nlink == 2
 
 
 def test_close_ends_the_workers_and_removes_the_stores_folder(photo, tmp_path):

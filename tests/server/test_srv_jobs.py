@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import tempfile
@@ -16,7 +17,8 @@ from server_testutil import (
     POLL, assert_ailab_error, encode, expected_simple, flat_png, noisy_rgb, poll, submit, wait_done,
 )
 
-from smart_beauty_server import LocalAilab
+from smart_beauty_server import LocalAilab, images, jobs
+from smart_beauty_server.simple import SimpleEngine
 
 
 def test_status_progression_ready_time_and_download(clock):
@@ -102,13 +104,78 @@ def _expiry(ailab, clock):
     task_id = submit(ailab.url, ailab.valid_key).json()["task_id"]
     body = wait_done(ailab.url, ailab.valid_key, task_id).json()
     url = body["data"]["image_url"]
+    first = requests.get(url, timeout=10)
     clock.advance(3599.0)
-    assert requests.get(url, timeout=10).status_code == 200
+    second = requests.get(url, timeout=10)      # a result is downloaded as often as asked until it expires
+    assert first.status_code == second.status_code == 200 and first.content == second.content
     clock.advance(1.0)
     r = requests.get(url, timeout=10)
     assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/plain")
     assert_ailab_error(poll(ailab.url, ailab.valid_key, task_id), 404, "ERROR_RESOURCE_NOT_FOUND")
     assert ailab.task_info(task_id)["status"] == "expired"
+
+
+def test_a_saved_result_is_the_stores_file_under_a_second_name_and_outlives_it(clock, tmp_path):
+    """``TaskStore.save_result`` (the command's in-process engine takes its results so): the store's file
+    gets the caller's name, no byte read or written (the same file: two links); it can be saved again
+    until the result expires, as the service's downloads; then it is refused and the store's own name goes,
+    and every saved one keeps its bytes."""
+    store = jobs.TaskStore(SimpleEngine(), jobs.fixed_durations(0.0, 0.0), result_ttl=3600.0, clock=clock,
+                           result_dir=str(tmp_path), encode=images.encode_bmp)
+    store.start()
+    try:
+        arr = noisy_rgb(20, 30, seed=5)
+        task = store.submit(arr, 0.6, False)
+        assert store.poll(task.id, hold=10.0)[1] == jobs.DONE
+        kept = task.result_path
+        first, second, late = (str(tmp_path / name) for name in ("first.bmp", "second.bmp", "late.bmp"))
+        assert store.save_result(task.token, first)
+        assert os.path.samefile(first, kept) and os.stat(kept).st_nlink == 2
+        with Image.open(first) as f:
+            assert f.format == "BMP" and np.array_equal(np.asarray(f), expected_simple(arr, 0.6))
+        with open(first, "rb") as f:
+            data = f.read()
+        with pytest.raises(FileExistsError):
+            store.save_result(task.token, first)
+        assert not store.save_result("unknown-token", str(tmp_path / "none.bmp"))
+        clock.advance(3599.0)
+        assert store.save_result(task.token, second) and os.path.samefile(second, kept)
+        assert store.result(task.token) == data
+        clock.advance(1.0)
+        assert not store.save_result(task.token, late) and store.result(task.token) is None
+        store.sweep()
+        assert task.result_path is None and not os.path.exists(kept) and not os.path.exists(late)
+        for path in (first, second):
+            with open(path, "rb") as f:
+                assert f.read() == data
+            assert os.stat(path).st_nlink == 2 and os.stat(path).st_mode & 0o777 == 0o600
+    finally:
+        store.close()
+
+
+def test_a_result_is_saved_as_a_copy_where_it_cannot_be_linked(clock, tmp_path, monkeypatch):
+    """Another file system (EXDEV): the same bytes in a new file of the caller's, 0600."""
+    store = jobs.TaskStore(SimpleEngine(), jobs.fixed_durations(0.0, 0.0), clock=clock, result_dir=str(tmp_path),
+                           encode=images.encode_bmp)
+    store.start()
+    try:
+        task = store.submit(noisy_rgb(20, 30, seed=6), 0.4, False)
+        assert store.poll(task.id, hold=10.0)[1] == jobs.DONE
+
+        def cross_device(src, dst, *args, **kwargs):
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), src, None, dst)
+
+        monkeypatch.setattr(os, "link", cross_device)
+        copy = str(tmp_path / "copy.bmp")
+        assert store.save_result(task.token, copy)
+        assert not os.path.samefile(copy, task.result_path) and os.stat(task.result_path).st_nlink == 1
+        with open(copy, "rb") as f:
+            assert f.read() == store.result(task.token)
+        assert os.stat(copy).st_mode & 0o777 == 0o600
+        with pytest.raises(FileExistsError):
+            store.save_result(task.token, copy)
+    finally:
+        store.close()
 
 
 def test_per_job_duration_sequence(ailab):
