@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from smart_beauty import Settings, errors, localserver
 from smart_beauty.settings import check_base_url
@@ -40,8 +40,15 @@ class Backend:
         self.close()
 
 
-def local_engine():
-    """The offline engine, or ConfigError with the install command when it is not installed."""
+def engine(name: str) -> Callable[..., Any]:
+    """The engine called ``name``, for the command's own process (``$SMART_BEAUTY_ENGINE``:
+    :func:`local_service`) and for ``smart-beauty serve --engine``: ``simple``, the tests' fast stand-in,
+    or the offline engine (``offline``, the default, and any other name); ConfigError with the install
+    command when the offline engine is not installed."""
+    if name == "simple":
+        from smart_beauty_server.simple import SimpleEngine
+
+        return SimpleEngine()
     from smart_beauty_engine import offline
 
     ok, reason = offline.available()
@@ -51,22 +58,12 @@ def local_engine():
     return offline.OfflineEngine()
 
 
-def engine(env: Mapping[str, str] | None = None):
-    """The engine the command runs (``$SMART_BEAUTY_ENGINE``, as for the local server: ``offline``, the
-    default, or ``simple``, the tests' fast stand-in); ConfigError with the fix when the offline engine is
-    not installed."""
-    if localserver.engine_name(env) == "simple":
-        from smart_beauty_server.simple import SimpleEngine
-
-        return SimpleEngine()
-    return local_engine()
-
-
 def local_service(env: Mapping[str, str] | None = None) -> InProcessService:
-    """The offline engine in this process, which begins loading its networks at once."""
+    """The engine ``$SMART_BEAUTY_ENGINE`` names (:func:`engine`) in this process; the offline one begins
+    loading its networks at once."""
     from smart_beauty_cli.inprocess import InProcessService
 
-    return InProcessService(engine(env))
+    return InProcessService(engine(localserver.engine_name(env)))
 
 
 def open_backend(name: str = "auto", api_base: str | None = None, env: Mapping[str, str] | None = None,

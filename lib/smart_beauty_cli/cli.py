@@ -567,7 +567,7 @@ def cmd_serve(args):
         return 0
     # The engine first: it reads its networks on a thread of its own (OpenCV, without the interpreter
     # lock) while Werkzeug is imported below.
-    engine = backends.local_engine() if args.engine == "offline" else None
+    engine = backends.engine(args.engine)
     from smart_beauty_server import serve
     from smart_beauty_server import is_loopback
 

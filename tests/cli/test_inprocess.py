@@ -10,6 +10,7 @@ from PIL import Image
 from smart_beauty import Client, errors, protocol, workdir
 from smart_beauty.effects import Effects
 from smart_beauty.jobs import RetouchJob
+from smart_beauty_cli import backends, cli
 from smart_beauty_cli.inprocess import InProcessService
 from smart_beauty_engine import NoFaceFound
 from smart_beauty_server import LocalAilab, images
@@ -152,3 +153,25 @@ def test_close_ends_the_workers_and_removes_the_stores_folder(photo, tmp_path):
     with InProcessService(Recorder()) as other, pytest.raises(errors.ResultExpiredError):
         other.download("inprocess:unknown", str(tmp_path))
     assert not os.path.exists(other.folder)
+
+
+def test_serve_and_the_commands_own_engine_are_chosen_by_one_function(monkeypatch, capsys):
+    """``smart-beauty serve --engine NAME`` and ``$SMART_BEAUTY_ENGINE`` (the command's own process) name
+    their engine to one function, ``backends.engine``: ``simple`` is the stand-in, anything else the
+    offline engine."""
+    assert type(backends.engine("simple")) is SimpleEngine
+    real = backends.engine
+    asked = []
+
+    def engine(name):
+        asked.append(name)
+        return real("simple")
+
+    monkeypatch.setattr(backends, "engine", engine)
+    for argv in (["--engine", "simple"], [], ["--engine", "offline"]):    # refused after the engine is had
+        assert cli.main(["serve", "--host", "0.0.0.0"] + argv) == 1
+        assert "loopback" in capsys.readouterr().err
+    for env in ({"SMART_BEAUTY_ENGINE": " simple "}, {}, {"SMART_BEAUTY_ENGINE": "offline"}):
+        with backends.local_service(env) as service:
+            assert type(service.store.engine) is SimpleEngine
+    assert asked == ["simple", "offline", "offline"] * 2
