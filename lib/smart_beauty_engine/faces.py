@@ -1,9 +1,9 @@
 """Face finding for the offline engine: mediapipe's face models run by OpenCV's DNN module.
 
-Two models from the mediapipe 0.10.21 wheel ship in ``models/`` (see ``models/README.md``), read with
-``cv2.dnn.readNetFromTFLite`` and checked by sha256 when loaded; nothing else is needed (no mediapipe
-package, no download). The graph around them, which the ``.tflite`` files do not contain, is re-done
-here:
+Two models from the mediapipe 0.10.21 wheel and one from libfacedetection ship in ``models/`` (see
+``models/README.md``), read by OpenCV (``cv2.dnn.readNetFromTFLite``, ``cv2.FaceDetectorYN``) and checked
+by sha256 when loaded; nothing else is needed (no mediapipe package, no download). The graph around
+mediapipe's two, which the ``.tflite`` files do not contain, is re-done here:
 
 * **detector** (``face_detection_short_range``, 128x128): letterboxed RGB in [-1, 1], 896 SSD anchors,
   sigmoid scores, weighted non-maximum suppression; each detection has a box and six key points
@@ -11,6 +11,8 @@ here:
 * **mesh** (``face_landmark``, 192x192): a square crop around the detection, 1.5x its longer side,
   turned so the eyes are level, RGB in [0, 1]; 468 points mapped back through the crop; a face flag
   rejects the detector's false positives.
+* **second opinion** (YuNet-s, libfacedetection): a different detector, trained on other data, asked
+  about each detection the short-range detector is unsure of.
 
 The short-range detector sees faces that fill a good part of its input, so a photo is searched at
 several scales: the whole photo, then overlapping square tiles whose side is a fraction of the
@@ -39,7 +41,9 @@ MODELS = Path(__file__).resolve().parent / "models"
 MODEL_SHA256 = {
     "face_detection_short_range.tflite": "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
     "face_landmark.tflite": "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    "yunet_s_640_640.onnx": "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
 }
+SECOND_OPINION = "yunet_s_640_640.onnx"
 
 DETECT_INPUT = 128
 MESH_INPUT = 192
@@ -57,13 +61,17 @@ SEES_WHOLE = 0.5
 #: FINER_REACH of that face: its peers just below the floor are found too (everyone in a group photo)
 NEAR_FLOOR = 1.3
 FINER_REACH = 0.7
-#: a detection scoring under SURE_SCORE is kept only if the detector, run once more on the square
-#: CONFIRM_SIDE x its size around it (the face then fills about half of the input, the middle of the
-#: detector's range), finds a face centred inside its box. Tiles show clothes and hands at every scale,
-#: and at the edge of its range the detector takes a sleeve's fold or clasped hands for a face (scores
-#: 0.52-0.59); at their own scale it does not (measured on ~450 real faces: all confirmed)
+#: a detection scoring under SURE_SCORE is kept only if the second opinion (YuNet), shown the square
+#: CONFIRM_SIDE x its size around it at CONFIRM_INPUT px (the face then about 80 px), finds a face
+#: scoring CONFIRM_SCORE or more centred inside its box. Tiles show clothes and hands at every scale, and
+#: at the edge of its range the short-range detector takes a sleeve's fold or clasped hands for a face
+#: (scores 0.52-0.72), and, run again on that square, often still does; YuNet gives them 0.0-0.74 and
+#: the 500 real faces the short-range detector was unsure of 0.84-0.96 (family and crowd photos, plain,
+#: darkened, grey and sepia, at 30-100 % and tiled, 2026-12-02)
 SURE_SCORE = 0.8
 CONFIRM_SIDE = 2.0
+CONFIRM_INPUT = 160
+CONFIRM_SCORE = 0.8
 #: the mesh's crop: 1.5x the detection's longer side (mediapipe), tighter on a retry
 ROI_SCALE = 1.5
 ROI_SCALE_TIGHT = 1.2
@@ -234,12 +242,39 @@ def _tiles(w: int, h: int, side: int) -> Iterator[tuple[int, int]]:
             yield x, y
 
 
+def _load_second_opinion():
+    import cv2
+
+    return cv2.FaceDetectorYN.create(str(model_path(SECOND_OPINION)), "", (CONFIRM_INPUT, CONFIRM_INPUT),
+                                     CONFIRM_SCORE, NMS_IOU, 50)
+
+
+def _square(rgb: np.ndarray, x0: int, y0: int, side: int, out: int) -> np.ndarray:
+    """The square ``side`` at (x0, y0) of ``rgb`` (it may reach past the photo: mid grey there) as an
+    ``out`` x ``out`` uint8 image, corner to corner as mediapipe maps it."""
+    import cv2
+
+    scale = out / float(side)
+    m = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale]])
+    small = rgb
+    if scale < 0.5:  # shrink most of the way with INTER_AREA first: bilinear sampling alone aliases
+        x_lo, y_lo = max(0, x0), max(0, y0)
+        part = rgb[y_lo:y0 + side, x_lo:x0 + side]
+        size = (max(1, round(part.shape[1] * 2 * scale)), max(1, round(part.shape[0] * 2 * scale)))
+        small = cv2.resize(part, size, interpolation=cv2.INTER_AREA)
+        sx, sy = part.shape[1] / small.shape[1] * scale, part.shape[0] / small.shape[0] * scale
+        m = np.array([[sx, 0.0, (x_lo - x0) * scale], [0.0, sy, (y_lo - y0) * scale]])
+    return cv2.warpAffine(small, m, (out, out), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(127.5, 127.5, 127.5))
+
+
 class FaceFinder:
-    """Finds faces and their 468 mesh points. Holds the two networks; calls are serialised by a lock."""
+    """Finds faces and their 468 mesh points. Holds the three networks; calls are serialised by a lock."""
 
     def __init__(self) -> None:
         self._detector, self._det_out = _load_net("face_detection_short_range.tflite")
         self._mesh, self._mesh_out = _load_net("face_landmark.tflite")
+        self._second = _load_second_opinion()
         self._anchors = _anchors()
         self._lock = threading.Lock()
 
@@ -251,31 +286,17 @@ class FaceFinder:
             for net, out, side in nets:
                 net.setInput(np.zeros((1, 3, side, side), np.float32))
                 net.forward(out)
+            self._second.detect(np.zeros((CONFIRM_INPUT, CONFIRM_INPUT, 3), np.uint8))
 
     def close(self) -> None:
         """Drop the networks (a new FaceFinder loads them again)."""
-        self._detector = self._mesh = None
+        self._detector = self._mesh = self._second = None
 
     # -- detection ---------------------------------------------------------------------------------
     def _detect_square(self, rgb: np.ndarray, x0: int, y0: int, side: int) -> list[tuple]:
         """Raw detections ``(box, score, keypoints)`` in the square ``side`` at (x0, y0) of ``rgb``."""
-        import cv2
-
-        # the square (side at x0, y0; it may reach past the photo) onto the 128 input, corner to corner
-        # as mediapipe maps it; what lies outside the photo is mid grey (0 in [-1, 1])
-        scale = DETECT_INPUT / float(side)
-        m = np.array([[scale, 0.0, -x0 * scale], [0.0, scale, -y0 * scale]])
-        small = rgb
-        if scale < 0.5:  # shrink most of the way with INTER_AREA first: bilinear sampling alone aliases
-            x_lo, y_lo = max(0, x0), max(0, y0)
-            part = rgb[y_lo:y0 + side, x_lo:x0 + side]
-            size = (max(1, round(part.shape[1] * 2 * scale)), max(1, round(part.shape[0] * 2 * scale)))
-            small = cv2.resize(part, size, interpolation=cv2.INTER_AREA)
-            sx, sy = part.shape[1] / small.shape[1] * scale, part.shape[0] / small.shape[0] * scale
-            m = np.array([[sx, 0.0, (x_lo - x0) * scale], [0.0, sy, (y_lo - y0) * scale]])
-        blob = cv2.warpAffine(small, m, (DETECT_INPUT, DETECT_INPUT), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=(127.5, 127.5, 127.5))
-        blob = blob.astype(np.float32) * np.float32(1 / 127.5) - np.float32(1.0)
+        # what lies outside the photo is mid grey (0 in [-1, 1])
+        blob = _square(rgb, x0, y0, side, DETECT_INPUT).astype(np.float32) * np.float32(1 / 127.5) - np.float32(1.0)
         with self._lock:
             self._detector.setInput(blob.transpose(2, 0, 1)[None])
             outs = self._detector.forward(self._det_out)
@@ -325,15 +346,19 @@ class FaceFinder:
         return [d for d in dets if d.score >= SURE_SCORE or self.confirmed(rgb, d)]
 
     def confirmed(self, rgb: np.ndarray, det: Detection) -> bool:
-        """Whether the detector, run on the square :data:`CONFIRM_SIDE` times ``det``'s size around it,
-        finds a face there whose centre lies inside ``det``'s box."""
+        """Whether the second opinion, shown the square :data:`CONFIRM_SIDE` times ``det``'s size around
+        it, finds a face there scoring :data:`CONFIRM_SCORE` or more whose centre lies inside ``det``'s box."""
         x0, y0, x1, y1 = det.box
         side = int(round(CONFIRM_SIDE * max(x1 - x0, y1 - y0)))
         if side < 8:
             return False
-        cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
-        found = self._detect_square(rgb, int(round(cx - side / 2.0)), int(round(cy - side / 2.0)), side)
-        return any(x0 <= (b[0] + b[2]) / 2.0 <= x1 and y0 <= (b[1] + b[3]) / 2.0 <= y1 for b, _score, _kps in found)
+        sx, sy = int(round((x0 + x1 - side) / 2.0)), int(round((y0 + y1 - side) / 2.0))
+        bgr = np.ascontiguousarray(_square(rgb, sx, sy, side, CONFIRM_INPUT)[:, :, ::-1])
+        with self._lock:
+            _, found = self._second.detect(bgr)
+        k = side / float(CONFIRM_INPUT)
+        return any(x0 <= sx + (f[0] + f[2] / 2.0) * k <= x1 and y0 <= sy + (f[1] + f[3] / 2.0) * k <= y1
+                   for f in (found if found is not None else ()))
 
     # -- landmarks ---------------------------------------------------------------------------------
     def landmarks(self, rgb: np.ndarray, det: Detection, roi_scale: float = ROI_SCALE) -> np.ndarray | None:
