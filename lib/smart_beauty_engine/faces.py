@@ -11,14 +11,16 @@ mediapipe's two, which the ``.tflite`` files do not contain, is re-done here:
 * **mesh** (``face_landmark``, 192x192): a square crop around the detection, 1.5x its longer side,
   turned so the eyes are level, RGB in [0, 1]; 468 points mapped back through the crop; a face flag
   rejects the detector's false positives.
-* **second opinion** (YuNet-s, libfacedetection): a different detector, trained on other data, asked
-  about each detection the short-range detector is unsure of.
+* **second opinion** (YuNet-s, libfacedetection): a different detector, trained on other data. It
+  confirms (or not) each detection scoring under ``SURE_SCORE``, at the detection's own scale, and,
+  when the tiles run, looks at the whole photo once for faces they missed.
 
 The short-range detector sees faces that fill a good part of its input, so a photo is searched at
 several scales: the whole photo, then overlapping square tiles whose side is a fraction of the
 photo's short side, small enough that a face of ``MIN_FACE`` (4 % of the short side) fills a tile
 well. The tiles only run when they are needed: for every face (``multi_face``), or when the whole
-photo showed none.
+photo showed none. Near the tiles' floor the short-range detector misses many faces of black-and-white
+and sepia photos; the second opinion's look at the whole photo finds them.
 
 Each mesh must belong to its own detection: a mesh whose centre falls outside the box of the
 detection it was made for (it slid onto a neighbour in a tight group) is made again from a tighter
@@ -72,6 +74,17 @@ SURE_SCORE = 0.8
 CONFIRM_SIDE = 2.0
 CONFIRM_INPUT = 160
 CONFIRM_SCORE = 0.8
+#: when the tiles run, the second opinion also looks at the whole photo, shrunk so that a face of MIN_FACE
+#: is SECOND_LOOK_PX px (never enlarged), and proposes what scores SECOND_LOOK_SCORE there (under
+#: SURE_SCORE it is then confirmed at its own scale, as any detection). Near the tiles' floor the
+#: short-range detector misses many faces of grey and sepia group photos (83 of 520 in the sweep of
+#: docs/engine.md); YuNet at this size missed 4
+SECOND_LOOK_PX = 28
+SECOND_LOOK_SCORE = 0.6
+#: YuNet's box (forehead to chin) as the short-range detector's square: side SECOND_BOX_SIDE x its width,
+#: centre SECOND_BOX_DROP x its width lower (medians over the 29 faces of the samples both find)
+SECOND_BOX_SIDE = 1.08
+SECOND_BOX_DROP = 0.125
 #: the mesh's crop: 1.5x the detection's longer side (mediapipe), tighter on a retry
 ROI_SCALE = 1.5
 ROI_SCALE_TIGHT = 1.2
@@ -89,7 +102,9 @@ class Detection:
 
     box: tuple[float, float, float, float]
     score: float
-    keypoints: np.ndarray  # float32 (6, 2): right eye, left eye, nose tip, mouth, right ear, left ear
+    #: float32 (n, 2), the eyes first: the short-range detector's six are right eye, left eye, nose tip,
+    #: mouth, right ear, left ear; YuNet's five right eye, left eye, nose tip, mouth's right and left corners
+    keypoints: np.ndarray
 
 
 @dataclass
@@ -175,7 +190,7 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, keypoints: np.ndarray,
 
 
 def _merged(raw: list[tuple], short_side: int) -> list[Detection]:
-    """The raw detections of every scale and tile as faces: weighted NMS, tile noise and parts dropped."""
+    """The raw detections of every scale and tile as candidates: weighted NMS, tile noise dropped."""
     if not raw:
         return []
     boxes = np.array([r[0] for r in raw], np.float32)
@@ -183,18 +198,33 @@ def _merged(raw: list[tuple], short_side: int) -> list[Detection]:
     kps = np.stack([r[2] for r in raw]).astype(np.float32)
     dets = weighted_nms(boxes, scores, kps)
     # far below the smallest face looked for: tile noise (the mesh's face flag checks the rest)
-    dets = [d for d in dets if d.box[2] - d.box[0] >= 0.5 * MIN_FACE * short_side]
-    return _drop_parts(dets)
+    return [d for d in dets if d.box[2] - d.box[0] >= 0.5 * MIN_FACE * short_side]
 
 
 def _drop_parts(dets: list[Detection]) -> list[Detection]:
-    """Drop detections centred inside a detection over twice as wide: a tile that saw part of a big face."""
+    """Drop detections centred inside a detection over twice as wide: a tile that saw part of a big face.
+    Only faces (sure or confirmed) may drop others: an unsure box across two or three faces, which a coarse
+    tile gives, would take real faces with it."""
     def inside(d: Detection, big: Detection) -> bool:
         cx, cy = (d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2
         return (big.box[2] - big.box[0] > 2 * (d.box[2] - d.box[0])
                 and big.box[0] <= cx <= big.box[2] and big.box[1] <= cy <= big.box[3])
 
     return [d for d in dets if not any(inside(d, big) for big in dets if big is not d)]
+
+
+def _rows(found: np.ndarray | None) -> np.ndarray:
+    """YuNet's answer as rows (none: no rows): x, y, w, h, five key points (x, y), score."""
+    return found if found is not None else np.zeros((0, 15), np.float32)
+
+
+def _same_face(a: Detection, b: Detection) -> bool:
+    """Whether either detection's centre lies inside the other's box."""
+    def inside(d: Detection, box: tuple[float, float, float, float]) -> bool:
+        cx, cy = (d.box[0] + d.box[2]) / 2.0, (d.box[1] + d.box[3]) / 2.0
+        return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+
+    return inside(a, b.box) or inside(b, a.box)
 
 
 def tile_sides(w: int, h: int) -> list[int]:
@@ -242,11 +272,11 @@ def _tiles(w: int, h: int, side: int) -> Iterator[tuple[int, int]]:
             yield x, y
 
 
-def _load_second_opinion():
+def _load_second_opinion(score: float):
     import cv2
 
     return cv2.FaceDetectorYN.create(str(model_path(SECOND_OPINION)), "", (CONFIRM_INPUT, CONFIRM_INPUT),
-                                     CONFIRM_SCORE, NMS_IOU, 50)
+                                     score, NMS_IOU, 5000)
 
 
 def _square(rgb: np.ndarray, x0: int, y0: int, side: int, out: int) -> np.ndarray:
@@ -274,7 +304,9 @@ class FaceFinder:
     def __init__(self) -> None:
         self._detector, self._det_out = _load_net("face_detection_short_range.tflite")
         self._mesh, self._mesh_out = _load_net("face_landmark.tflite")
-        self._second = _load_second_opinion()
+        # two instances of the second opinion: a network set up for one input size pays ~10 ms to change it
+        self._confirmer = _load_second_opinion(CONFIRM_SCORE)  # always CONFIRM_INPUT square
+        self._looker = _load_second_opinion(SECOND_LOOK_SCORE)  # the size of the photo's second look
         self._anchors = _anchors()
         self._lock = threading.Lock()
 
@@ -286,11 +318,11 @@ class FaceFinder:
             for net, out, side in nets:
                 net.setInput(np.zeros((1, 3, side, side), np.float32))
                 net.forward(out)
-            self._second.detect(np.zeros((CONFIRM_INPUT, CONFIRM_INPUT, 3), np.uint8))
+            self._confirmer.detect(np.zeros((CONFIRM_INPUT, CONFIRM_INPUT, 3), np.uint8))
 
     def close(self) -> None:
         """Drop the networks (a new FaceFinder loads them again)."""
-        self._detector = self._mesh = self._second = None
+        self._detector = self._mesh = self._confirmer = self._looker = None
 
     # -- detection ---------------------------------------------------------------------------------
     def _detect_square(self, rgb: np.ndarray, x0: int, y0: int, side: int) -> list[tuple]:
@@ -326,20 +358,50 @@ class FaceFinder:
         long_side, short_side = max(h, w), min(h, w)
         raw = self._detect_square(rgb, (w - long_side) // 2, (h - long_side) // 2, long_side)
         if not every_face:
-            whole = self._sure(rgb, _merged(raw, short_side))
+            whole = _drop_parts(self._sure(rgb, _merged(raw, short_side)))
             if whole:
                 return whole
         sides = tile_sides(w, h)
         for side in sides:
             for tx, ty in _tiles(w, h, side):
                 raw.extend(self._detect_square(rgb, tx, ty, side))
-        merged = _merged(raw, short_side)
-        finer = finer_side(merged, sides[-1], short_side) if every_face and sides else None
+        found = self._sure(rgb, _merged(raw, short_side))
+        finer = finer_side(_drop_parts(found), sides[-1], short_side) if every_face and sides else None
         if finer is not None:
             for tx, ty in _tiles(w, h, finer):
                 raw.extend(self._detect_square(rgb, tx, ty, finer))
-            merged = _merged(raw, short_side)
-        return self._sure(rgb, merged)
+            found = self._sure(rgb, _merged(raw, short_side))
+        found += self._sure(rgb, [d for d in self.second_look(rgb) if not any(_same_face(d, f) for f in found)])
+        return _drop_parts(found)
+
+    def second_look(self, rgb: np.ndarray) -> list[Detection]:
+        """The second opinion's faces on the whole photo (shrunk so a face of :data:`MIN_FACE` is
+        :data:`SECOND_LOOK_PX` px), as short-range detections: square boxes, key points, its score."""
+        import cv2
+
+        h, w = rgb.shape[:2]
+        scale = min(1.0, SECOND_LOOK_PX / (MIN_FACE * min(h, w)))
+        small = rgb
+        if scale < 1.0:
+            small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        sx, sy = w / float(small.shape[1]), h / float(small.shape[0])
+        out = []
+        bgr = np.ascontiguousarray(small[:, :, ::-1])
+        with self._lock:
+            if tuple(self._looker.getInputSize()) != (bgr.shape[1], bgr.shape[0]):
+                self._looker.setInputSize((bgr.shape[1], bgr.shape[0]))
+            rows = _rows(self._looker.detect(bgr)[1])
+        for row in rows:
+            x, y, bw, bh = row[0] * sx, row[1] * sy, row[2] * sx, row[3] * sy
+            if bw < 0.5 * MIN_FACE * min(h, w):
+                continue
+            half = SECOND_BOX_SIDE * bw / 2.0
+            cx, cy = x + bw / 2.0, y + bh / 2.0 + SECOND_BOX_DROP * bw
+            kps = (row[4:14].reshape(5, 2) * np.array([sx, sy])).astype(np.float32)
+            out.append(Detection(box=(float(cx - half), float(cy - half), float(cx + half), float(cy + half)),
+                                 score=float(row[14]), keypoints=kps))
+        return out
+
 
     def _sure(self, rgb: np.ndarray, dets: list[Detection]) -> list[Detection]:
         """The detections scoring :data:`SURE_SCORE` or more, and the others that are :meth:`confirmed`."""
@@ -347,7 +409,8 @@ class FaceFinder:
 
     def confirmed(self, rgb: np.ndarray, det: Detection) -> bool:
         """Whether the second opinion, shown the square :data:`CONFIRM_SIDE` times ``det``'s size around
-        it, finds a face there scoring :data:`CONFIRM_SCORE` or more whose centre lies inside ``det``'s box."""
+        it, finds a face there scoring :data:`CONFIRM_SCORE` or more, centred inside ``det``'s box and of
+        its size (half to twice: a coarse tile's box across two or three faces holds a face, but is none)."""
         x0, y0, x1, y1 = det.box
         side = int(round(CONFIRM_SIDE * max(x1 - x0, y1 - y0)))
         if side < 8:
@@ -355,10 +418,11 @@ class FaceFinder:
         sx, sy = int(round((x0 + x1 - side) / 2.0)), int(round((y0 + y1 - side) / 2.0))
         bgr = np.ascontiguousarray(_square(rgb, sx, sy, side, CONFIRM_INPUT)[:, :, ::-1])
         with self._lock:
-            _, found = self._second.detect(bgr)
+            found = _rows(self._confirmer.detect(bgr)[1])
         k = side / float(CONFIRM_INPUT)
+        width = max(x1 - x0, 1e-6)
         return any(x0 <= sx + (f[0] + f[2] / 2.0) * k <= x1 and y0 <= sy + (f[1] + f[3] / 2.0) * k <= y1
-                   for f in (found if found is not None else ()))
+                   and 0.5 <= SECOND_BOX_SIDE * f[2] * k / width <= 2.0 for f in found)
 
     # -- landmarks ---------------------------------------------------------------------------------
     def landmarks(self, rgb: np.ndarray, det: Detection, roi_scale: float = ROI_SCALE) -> np.ndarray | None:
