@@ -34,7 +34,7 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ContextManager, Iterator, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 import numpy as np
 
@@ -304,9 +304,12 @@ class FaceFinder:
     def __init__(self) -> None:
         self._detector, self._det_out = _load_net("face_detection_short_range.tflite")
         self._mesh, self._mesh_out = _load_net("face_landmark.tflite")
-        # two instances of the second opinion: a network set up for one input size pays ~10 ms to change it
-        self._confirmer = _load_second_opinion(CONFIRM_SCORE)  # always CONFIRM_INPUT square
-        self._looker = _load_second_opinion(SECOND_LOOK_SCORE)  # the size of the photo's second look
+        # the second opinion, loaded when first asked (~35 ms with its first run; a portrait whose whole
+        # photo shows a sure face never asks): two instances, as a network set up for one input size pays
+        # ~10 ms to change it
+        model_path(SECOND_OPINION)  # a missing or damaged file stops the engine now, not in a later retouch
+        self._confirmer: Any = None  # always CONFIRM_INPUT square
+        self._looker: Any = None  # the size of the photo's second look
         self._anchors = _anchors()
         self._lock = threading.Lock()
 
@@ -318,7 +321,6 @@ class FaceFinder:
             for net, out, side in nets:
                 net.setInput(np.zeros((1, 3, side, side), np.float32))
                 net.forward(out)
-            self._confirmer.detect(np.zeros((CONFIRM_INPUT, CONFIRM_INPUT, 3), np.uint8))
 
     def close(self) -> None:
         """Drop the networks (a new FaceFinder loads them again)."""
@@ -388,6 +390,8 @@ class FaceFinder:
         out = []
         bgr = np.ascontiguousarray(small[:, :, ::-1])
         with self._lock:
+            if self._looker is None:
+                self._looker = _load_second_opinion(SECOND_LOOK_SCORE)
             if tuple(self._looker.getInputSize()) != (bgr.shape[1], bgr.shape[0]):
                 self._looker.setInputSize((bgr.shape[1], bgr.shape[0]))
             rows = _rows(self._looker.detect(bgr)[1])
@@ -418,6 +422,8 @@ class FaceFinder:
         sx, sy = int(round((x0 + x1 - side) / 2.0)), int(round((y0 + y1 - side) / 2.0))
         bgr = np.ascontiguousarray(_square(rgb, sx, sy, side, CONFIRM_INPUT)[:, :, ::-1])
         with self._lock:
+            if self._confirmer is None:
+                self._confirmer = _load_second_opinion(CONFIRM_SCORE)
             found = _rows(self._confirmer.detect(bgr)[1])
         k = side / float(CONFIRM_INPUT)
         width = max(x1 - x0, 1e-6)

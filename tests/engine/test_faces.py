@@ -269,6 +269,32 @@ def test_the_second_look_gives_the_short_range_detectors_box(engine, portrait):
     assert np.median(np.hypot(*(a - b).T)) < 0.05 * (mine.box[2] - mine.box[0])
 
 
+def test_the_second_opinion_loads_when_first_asked_but_is_checked_at_once(engine, portrait, monkeypatch, tmp_path):
+    """A portrait whose whole photo shows a sure face never asks the second opinion, so a fresh finder
+    does not load it (~35 ms of every one-face run); a group photo does. Its file is still checked when
+    the finder is made: a damaged one stops the engine there, not in a later retouch."""
+    import shutil
+
+    from smart_beauty_engine import faces as faces_mod
+
+    finder = faces_mod.FaceFinder()
+    try:
+        assert len(finder.find(portrait, every_face=False)) == 1
+        assert finder._confirmer is None and finder._looker is None
+        assert len(finder.find(portrait, every_face=True)) == 1
+        assert finder._looker is not None
+    finally:
+        finder.close()
+    for name in faces_mod.MODEL_SHA256:
+        shutil.copy(str(faces_mod.MODELS / name), str(tmp_path / name))
+    with open(str(tmp_path / faces_mod.SECOND_OPINION), "r+b") as f:
+        f.seek(5000)
+        f.write(b"\x00\x01")
+    monkeypatch.setattr(faces_mod, "MODELS", tmp_path)
+    with pytest.raises(faces_mod.ModelError, match="yunet_s_640_640.onnx is damaged"):
+        faces_mod.FaceFinder()
+
+
 def test_a_box_of_the_wrong_size_around_a_face_is_not_confirmed(engine, portrait):
     """``confirmed`` wants a face of the detection's own size: the portrait's box grown 2.6 times around the
     face, or shrunk to a third of it, holds a face centred inside it, but is not that face's box."""
