@@ -68,7 +68,7 @@ FINER_REACH = 0.7
 #: scoring CONFIRM_SCORE or more centred inside its box. Tiles show clothes and hands at every scale, and
 #: at the edge of its range the short-range detector takes a sleeve's fold or clasped hands for a face
 #: (scores 0.52-0.72), and, run again on that square, often still does; YuNet gives them 0.0-0.74 and
-#: the 500 real faces the short-range detector was unsure of 0.84-0.96 (family and crowd photos, plain,
+#: the 500 real faces the short-range detector was unsure of 0.84 or more (family and crowd photos, plain,
 #: darkened, grey and sepia, at 30-100 % and tiled, 2026-12-02)
 SURE_SCORE = 0.8
 CONFIRM_SIDE = 2.0
@@ -203,14 +203,12 @@ def _merged(raw: list[tuple], short_side: int) -> list[Detection]:
 
 def _drop_parts(dets: list[Detection]) -> list[Detection]:
     """Drop detections centred inside a detection over twice as wide: a tile that saw part of a big face.
-    Only faces (sure or confirmed) may drop others: an unsure box across two or three faces, which a coarse
-    tile gives, would take real faces with it."""
-    def inside(d: Detection, big: Detection) -> bool:
-        cx, cy = (d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2
-        return (big.box[2] - big.box[0] > 2 * (d.box[2] - d.box[0])
-                and big.box[0] <= cx <= big.box[2] and big.box[1] <= cy <= big.box[3])
+    Given faces only (sure or confirmed): an unsure box across two or three faces, which a coarse tile
+    gives, would take real faces with it."""
+    def part(d: Detection, big: Detection) -> bool:
+        return big.box[2] - big.box[0] > 2 * (d.box[2] - d.box[0]) and _centre_in(d, big.box)
 
-    return [d for d in dets if not any(inside(d, big) for big in dets if big is not d)]
+    return [d for d in dets if not any(part(d, big) for big in dets if big is not d)]
 
 
 def _rows(found: np.ndarray | None) -> np.ndarray:
@@ -218,13 +216,15 @@ def _rows(found: np.ndarray | None) -> np.ndarray:
     return found if found is not None else np.zeros((0, 15), np.float32)
 
 
+def _centre_in(d: Detection, box: tuple[float, float, float, float]) -> bool:
+    """Whether ``d``'s box is centred inside ``box``."""
+    cx, cy = (d.box[0] + d.box[2]) / 2.0, (d.box[1] + d.box[3]) / 2.0
+    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+
+
 def _same_face(a: Detection, b: Detection) -> bool:
     """Whether either detection's centre lies inside the other's box."""
-    def inside(d: Detection, box: tuple[float, float, float, float]) -> bool:
-        cx, cy = (d.box[0] + d.box[2]) / 2.0, (d.box[1] + d.box[3]) / 2.0
-        return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
-
-    return inside(a, b.box) or inside(b, a.box)
+    return _centre_in(a, b.box) or _centre_in(b, a.box)
 
 
 def tile_sides(w: int, h: int) -> list[int]:
@@ -405,7 +405,6 @@ class FaceFinder:
             out.append(Detection(box=(float(cx - half), float(cy - half), float(cx + half), float(cy + half)),
                                  score=float(row[14]), keypoints=kps))
         return out
-
 
     def _sure(self, rgb: np.ndarray, dets: list[Detection]) -> list[Detection]:
         """The detections scoring :data:`SURE_SCORE` or more, and the others that are :meth:`confirmed`."""
