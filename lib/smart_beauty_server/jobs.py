@@ -190,8 +190,7 @@ class TaskStore:
         if data is None:
             return None
         path = os.path.join(self.result_dir, name)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(_create(path), "wb") as f:
             f.write(data)
         return path
 
@@ -364,15 +363,21 @@ def _remove(path):
             pass
 
 
+def _create(path: str) -> int:
+    """The new file ``path``, open for writing (its descriptor): 0600, created exclusively (FileExistsError
+    when the name is taken), never through a link."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+
+
 def _copy(path: str, dest: str) -> bool:
-    """``path``'s bytes as the new file ``dest`` (0600, created exclusively, never through a link); False
-    when ``path`` is gone (expired meanwhile)."""
+    """``path``'s bytes as the new file ``dest`` (:func:`_create`); False when ``path`` is gone (expired
+    meanwhile)."""
     try:
         src = open(path, "rb")
     except FileNotFoundError:
         return False
     with src:
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        fd = _create(dest)
         try:
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(src, out)
