@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import matrix
@@ -52,6 +53,7 @@ class Cell:
         self.tmp = os.path.join(root, "tmp")
         os.makedirs(self.tmp)
         self.connects = 0
+        self.together = None      # a _Together while the files of a batch are to be sent together
         for name, params in spec["inject"]:
             ailab.inject(name, **params)
         net["tls"].reset()
@@ -62,6 +64,8 @@ class Cell:
         def counting(address, *a, **kw):
             if str(address[1]) == port or address[0] == "no-such-host.invalid":
                 self.connects += 1
+                if self.together is not None:
+                    self.together.wait()
             return real(address, *a, **kw)
         monkeypatch.setattr(urllib3.util.connection, "create_connection", counting)
         # Every cell runs on a virtual clock (retry pauses and deadlines take no wall time): the CLI's is
@@ -102,6 +106,33 @@ class Cell:
         return matrix.normalize(text, [(self.root, "<work>"), (self.tmp, "<tmp>")])
 
 
+class _Together:
+    """Holds each of the first ``n`` connection attempts until all ``n`` are asked for.
+
+    A batch starts its files one after the other and looks for finished jobs in between; when the
+    first file's answer is back before the second file is started (a busy machine), a refusal that
+    stops the batch (a wrong key, no credits) leaves the second file unsent. Both are right, but a
+    recorded cell must not depend on timing: so the batch cells send their files together, as they
+    do on an idle machine (tests/core/test_batch.py and tests/cli/test_cli.py cover the stop itself).
+    ``missed`` is set when fewer than ``n`` attempts came within ``timeout`` seconds."""
+
+    def __init__(self, n, timeout=10.0):
+        self._barrier = threading.Barrier(n, timeout=timeout)
+        self._left = n
+        self._lock = threading.Lock()
+        self.missed = False
+
+    def wait(self):
+        with self._lock:
+            if self._left == 0:
+                return
+            self._left -= 1
+        try:
+            self._barrier.wait()
+        except threading.BrokenBarrierError:
+            self.missed = True
+
+
 def _texture(w, h, seed):
     rs = np.random.RandomState(seed)
     return rs.randint(0, 256, size=(h, w, 3)).astype(np.uint8)
@@ -132,8 +163,11 @@ def run_cli(cell, n_files, capsys):
     else:
         cell.monkeypatch.setattr(tempfile, "tempdir", cell.tmp)
         capsys.readouterr()
+        cell.together = _Together(n_files) if n_files > 1 else None
         rc = cli.main(argv, clock=cell.clock)
         err = capsys.readouterr().err
+        assert cell.together is None or not cell.together.missed, "the files were not sent together"
+        cell.together = None
     from smart_beauty.batch import LEDGER
     outputs = sorted(n for n in os.listdir(out) if n != LEDGER) if os.path.isdir(out) else []
     inputs_same = all(_digest(p) == d for p, d in before.items())
