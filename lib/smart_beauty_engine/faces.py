@@ -272,11 +272,10 @@ def _tiles(w: int, h: int, side: int) -> Iterator[tuple[int, int]]:
             yield x, y
 
 
-def _load_second_opinion(score: float):
+def _load_second_opinion(path: Path, score: float):
     import cv2
 
-    return cv2.FaceDetectorYN.create(str(model_path(SECOND_OPINION)), "", (CONFIRM_INPUT, CONFIRM_INPUT),
-                                     score, NMS_IOU, 5000)
+    return cv2.FaceDetectorYN.create(str(path), "", (CONFIRM_INPUT, CONFIRM_INPUT), score, NMS_IOU, 5000)
 
 
 def _square(rgb: np.ndarray, x0: int, y0: int, side: int, out: int) -> np.ndarray:
@@ -307,7 +306,7 @@ class FaceFinder:
         # the second opinion, loaded when first asked (~35 ms with its first run; a portrait whose whole
         # photo shows a sure face never asks): two instances, as a network set up for one input size pays
         # ~10 ms to change it
-        model_path(SECOND_OPINION)  # a missing or damaged file stops the engine now, not in a later retouch
+        self._second_opinion = model_path(SECOND_OPINION)  # a damaged file stops the engine now, not later
         self._confirmer: Any = None  # always CONFIRM_INPUT square
         self._looker: Any = None  # the size of the photo's second look
         self._anchors = _anchors()
@@ -359,21 +358,23 @@ class FaceFinder:
         h, w = rgb.shape[:2]
         long_side, short_side = max(h, w), min(h, w)
         raw = self._detect_square(rgb, (w - long_side) // 2, (h - long_side) // 2, long_side)
+        verdicts: dict[tuple, bool] = {}  # box -> confirmed: a detection merged again is not asked again
         if not every_face:
-            whole = _drop_parts(self._sure(rgb, _merged(raw, short_side)))
+            whole = _drop_parts(self._sure(rgb, _merged(raw, short_side), verdicts))
             if whole:
                 return whole
         sides = tile_sides(w, h)
         for side in sides:
             for tx, ty in _tiles(w, h, side):
                 raw.extend(self._detect_square(rgb, tx, ty, side))
-        found = self._sure(rgb, _merged(raw, short_side))
+        found = self._sure(rgb, _merged(raw, short_side), verdicts)
         finer = finer_side(_drop_parts(found), sides[-1], short_side) if every_face and sides else None
         if finer is not None:
             for tx, ty in _tiles(w, h, finer):
                 raw.extend(self._detect_square(rgb, tx, ty, finer))
-            found = self._sure(rgb, _merged(raw, short_side))
-        found += self._sure(rgb, [d for d in self.second_look(rgb) if not any(_same_face(d, f) for f in found)])
+            found = self._sure(rgb, _merged(raw, short_side), verdicts)
+        found += self._sure(rgb, [d for d in self.second_look(rgb) if not any(_same_face(d, f) for f in found)],
+                            verdicts)
         return _drop_parts(found)
 
     def second_look(self, rgb: np.ndarray) -> list[Detection]:
@@ -391,7 +392,7 @@ class FaceFinder:
         bgr = np.ascontiguousarray(small[:, :, ::-1])
         with self._lock:
             if self._looker is None:
-                self._looker = _load_second_opinion(SECOND_LOOK_SCORE)
+                self._looker = _load_second_opinion(self._second_opinion, SECOND_LOOK_SCORE)
             if tuple(self._looker.getInputSize()) != (bgr.shape[1], bgr.shape[0]):
                 self._looker.setInputSize((bgr.shape[1], bgr.shape[0]))
             rows = _rows(self._looker.detect(bgr)[1])
@@ -406,9 +407,13 @@ class FaceFinder:
                                  score=float(row[14]), keypoints=kps))
         return out
 
-    def _sure(self, rgb: np.ndarray, dets: list[Detection]) -> list[Detection]:
-        """The detections scoring :data:`SURE_SCORE` or more, and the others that are :meth:`confirmed`."""
-        return [d for d in dets if d.score >= SURE_SCORE or self.confirmed(rgb, d)]
+    def _sure(self, rgb: np.ndarray, dets: list[Detection], verdicts: dict[tuple, bool]) -> list[Detection]:
+        """The detections scoring :data:`SURE_SCORE` or more, and the others that are :meth:`confirmed`
+        (``verdicts`` keeps each box's answer for this photo)."""
+        for d in dets:
+            if d.score < SURE_SCORE and d.box not in verdicts:
+                verdicts[d.box] = self.confirmed(rgb, d)
+        return [d for d in dets if d.score >= SURE_SCORE or verdicts[d.box]]
 
     def confirmed(self, rgb: np.ndarray, det: Detection) -> bool:
         """Whether the second opinion, shown the square :data:`CONFIRM_SIDE` times ``det``'s size around
@@ -422,7 +427,7 @@ class FaceFinder:
         bgr = np.ascontiguousarray(_square(rgb, sx, sy, side, CONFIRM_INPUT)[:, :, ::-1])
         with self._lock:
             if self._confirmer is None:
-                self._confirmer = _load_second_opinion(CONFIRM_SCORE)
+                self._confirmer = _load_second_opinion(self._second_opinion, CONFIRM_SCORE)
             found = _rows(self._confirmer.detect(bgr)[1])
         k = side / float(CONFIRM_INPUT)
         width = max(x1 - x0, 1e-6)
