@@ -18,9 +18,7 @@ service would refuse or a job that failed becomes the error the server's reply w
 """
 from __future__ import annotations
 
-import errno
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -112,23 +110,22 @@ class InProcessService:
         return TaskState(status)
 
     def download(self, url: str, directory: str | None = None, waiter: Waiter | None = None) -> str:
-        """The result as a new BMP file in ``directory`` (a temp folder by default); returns its path. The
-        store's own file gets that second name (:meth:`~smart_beauty_server.jobs.TaskStore.save_result`: no
-        byte is read or written again, as a 36 MB BMP at 12 MP would be), and keeps it after the store
-        lets go of its own: expiry or close()."""
+        """The result as a new BMP file in ``directory`` (a temp folder by default); returns its path. Its name
+        is ``tempfile.mkstemp``'s, as a download's over HTTP; the store's own file takes that name
+        (:meth:`~smart_beauty_server.jobs.TaskStore.save_result`: no byte is read or written again, as a 36 MB
+        BMP at 12 MP would be), and keeps it after the store lets go of its own: expiry or close(). A failed
+        download leaves no file behind."""
         (waiter or self.waiter()).check()
         token = url[len(SCHEME):] if url.startswith(SCHEME) else None
-        folder = tempfile.gettempdir() if directory is None else directory
-        for _ in range(tempfile.TMP_MAX):    # a name nobody has, as tempfile.mkstemp finds one
-            path = os.path.join(folder, "smart-beauty-result-%s.bmp" % secrets.token_hex(6))
-            try:
-                saved = token is not None and self.store.save_result(token, path)
-            except FileExistsError:
-                continue
-            if not saved:
+        fd, path = tempfile.mkstemp(prefix="smart-beauty-result-", suffix=".bmp", dir=directory)
+        os.close(fd)
+        try:
+            if token is None or not self.store.save_result(token, path):
                 raise errors.ResultExpiredError()
-            return path
-        raise FileExistsError(errno.EEXIST, "No usable temporary file name found", folder)
+        except BaseException:
+            os.remove(path)
+            raise
+        return path
 
 
 def _error(status: int, code: str, message: str | None, phase: str) -> errors.SmartBeautyError:

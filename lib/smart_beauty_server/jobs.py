@@ -272,23 +272,30 @@ class TaskStore:
             return None
 
     def save_result(self, token: str, dest: str) -> bool:
-        """Give the result for a download token the new name ``dest`` (a file that must not exist yet:
-        FileExistsError) without reading or writing its bytes: a hard link to the store's file (its new owner
-        reads, renames or removes it, never writes into it). The store's own name goes on expiry, reset or
-        close() and ``dest`` keeps the bytes; until then the result can be saved (or read) again, as the
-        service's results can be downloaded until they expire. Where the two
-        cannot share a file (another file system) ``dest`` is a copy, made with the same care (0600, never
-        through a link). False, and no file made, when there is no result (unknown, not ready or expired)."""
+        """Give the result for a download token the name ``dest`` without reading or writing its bytes: a hard
+        link to the store's file, made under a new name in the store's own folder and renamed onto ``dest``
+        (``os.replace``: whatever had that name, such as the placeholder ``tempfile.mkstemp`` makes, is
+        replaced whole; a link planted there is replaced, never followed). Its new owner reads, renames or
+        removes it, never writes into it. The store's own name goes on expiry, reset or close() and ``dest``
+        keeps the bytes; until then the result can be saved (or read) again, as the service's results can be
+        downloaded until they expire. Where the two cannot share a file (``dest`` on another file system, or
+        one without hard links) ``dest`` is a copy (:func:`_copy`). False, and ``dest`` untouched, when there
+        is no result (unknown, not ready or expired); nothing is left behind on failure."""
         path = self._ready_path(token)
         if path is None:
             return False
+        link = os.path.join(self.result_dir, "%s.save" % uuid.uuid4())
         try:
-            os.link(path, dest)
-            return True
-        except FileExistsError:
-            raise
-        except OSError:   # another file system, or one without hard links; or expired meanwhile
+            os.link(path, link)
+        except OSError:   # a file system without hard links; or expired meanwhile
             return _copy(path, dest)
+        try:
+            os.replace(link, dest)
+            return True
+        except OSError:   # dest on another file system
+            return _copy(link, dest)
+        finally:
+            _remove(link)   # gone already once renamed onto dest
 
     def _ready_path(self, token: str) -> str | None:
         """The file of a result that can be downloaded now, or None (unknown token, not ready or expired)."""
@@ -370,18 +377,21 @@ def _create(path: str) -> int:
 
 
 def _copy(path: str, dest: str) -> bool:
-    """``path``'s bytes as the new file ``dest`` (:func:`_create`); False when ``path`` is gone (expired
-    meanwhile)."""
+    """``path``'s bytes as the file ``dest``, which they replace whole: written to a new file next to it
+    (``tempfile.mkstemp``'s: 0600, created exclusively, never through a link) and renamed onto it. False, and
+    ``dest`` untouched, when ``path`` is gone (expired meanwhile); nothing is left behind on failure."""
     try:
         src = open(path, "rb")
     except FileNotFoundError:
         return False
     with src:
-        fd = _create(dest)
+        fd, part = tempfile.mkstemp(prefix=os.path.basename(dest) + ".", suffix=".part",
+                                    dir=os.path.dirname(os.path.abspath(dest)))
         try:
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(src, out)
+            os.replace(part, dest)
         except BaseException:
-            _remove(dest)
+            _remove(part)
             raise
     return True

@@ -2,6 +2,7 @@
 engine behind the local server over real HTTP: a job gives the engine the same request, and ends in the
 same result or the same error, either way."""
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -138,6 +139,36 @@ def test_a_download_hands_the_stores_file_over_and_can_be_repeated(photo, tmp_pa
         with open(path, "rb") as f:
             assert f.read() == expected
     assert os.stat(first).st_nlink == 2
+
+
+def test_a_download_replaces_the_placeholder_mkstemp_made_and_leaves_no_other_name(photo, tmp_path, monkeypatch):
+    """The download's name is ``tempfile.mkstemp``'s (as over HTTP): the store's file is renamed onto that
+    placeholder, and neither the store's folder nor the download's keeps any other name; a download that
+    finds no result removes its placeholder."""
+    made = []
+    mkstemp = tempfile.mkstemp
+
+    def recording(*args, **kwargs):
+        fd, path = mkstemp(*args, **kwargs)
+        made.append(path)
+        return fd, path
+
+    monkeypatch.setattr(tempfile, "mkstemp", recording)
+    with InProcessService(Recorder()) as service:
+        task_id = service.submit(str(photo), level=0.7)
+        state = service.query(task_id)
+        while state.status != protocol.TASK_DONE:
+            state = service.query(task_id)
+        path = service.download(state.image_url, str(tmp_path))
+        kept = service.store.get(task_id).result_path
+        assert made == [path] and os.path.samefile(path, kept) and os.stat(kept).st_nlink == 2
+        assert os.listdir(service.folder) == [os.path.basename(kept)]
+        assert sorted(os.listdir(tmp_path)) == sorted([photo.name, os.path.basename(path)])
+        for url in ("inprocess:unknown", "elsewhere:token"):
+            with pytest.raises(errors.ResultExpiredError):
+                service.download(url, str(tmp_path))
+        assert len(made) == 3 and not any(os.path.exists(p) for p in made[1:])
+        assert sorted(os.listdir(tmp_path)) == sorted([photo.name, os.path.basename(path)])
 
 
 def test_close_ends_the_workers_and_removes_the_stores_folder(photo, tmp_path):

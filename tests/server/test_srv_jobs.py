@@ -120,27 +120,35 @@ def test_a_saved_result_is_the_stores_file_under_a_second_name_and_outlives_it(c
     gets the caller's name, no byte read or written (the same file: two links); it can be saved again
     until the result expires, as the service's downloads; then it is refused and the store's own name goes,
     and every saved one keeps its bytes."""
+    folder, out = tmp_path / "store", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
     store = jobs.TaskStore(SimpleEngine(), jobs.fixed_durations(0.0, 0.0), result_ttl=3600.0, clock=clock,
-                           result_dir=str(tmp_path), encode=images.encode_bmp)
+                           result_dir=str(folder), encode=images.encode_bmp)
     store.start()
     try:
         arr = noisy_rgb(20, 30, seed=5)
         task = store.submit(arr, 0.6, False)
         assert store.poll(task.id, hold=10.0)[1] == jobs.DONE
         kept = task.result_path
-        first, second, late = (str(tmp_path / name) for name in ("first.bmp", "second.bmp", "late.bmp"))
+        first, second, late = (str(out / name) for name in ("first.bmp", "second.bmp", "late.bmp"))
         assert store.save_result(task.token, first)
         assert os.path.samefile(first, kept) and os.stat(kept).st_nlink == 2
         with Image.open(first) as f:
             assert f.format == "BMP" and np.array_equal(np.asarray(f), expected_simple(arr, 0.6))
         with open(first, "rb") as f:
             data = f.read()
-        with pytest.raises(FileExistsError):
-            store.save_result(task.token, first)
-        assert not store.save_result("unknown-token", str(tmp_path / "none.bmp"))
+        assert store.save_result(task.token, first) and os.path.samefile(first, kept)   # the same name again
+        assert os.stat(kept).st_nlink == 2
+        assert not store.save_result("unknown-token", str(out / "none.bmp"))
         clock.advance(3599.0)
+        victim = tmp_path / "victim"
+        victim.write_bytes(b"not yours")
+        os.symlink(str(victim), second)        # planted at the name: replaced, never followed
         assert store.save_result(task.token, second) and os.path.samefile(second, kept)
+        assert not os.path.islink(second) and victim.read_bytes() == b"not yours"
         assert store.result(task.token) == data
+        assert sorted(os.listdir(folder)) == [os.path.basename(kept)]          # no name of a save left
         clock.advance(1.0)
         assert not store.save_result(task.token, late) and store.result(task.token) is None
         store.sweep()
@@ -149,13 +157,20 @@ def test_a_saved_result_is_the_stores_file_under_a_second_name_and_outlives_it(c
             with open(path, "rb") as f:
                 assert f.read() == data
             assert os.stat(path).st_nlink == 2 and os.stat(path).st_mode & 0o777 == 0o600
+        assert sorted(os.listdir(out)) == ["first.bmp", "second.bmp"] and os.listdir(folder) == []
     finally:
         store.close()
 
 
-def test_a_result_is_saved_as_a_copy_where_it_cannot_be_linked(clock, tmp_path, monkeypatch):
-    """Another file system (EXDEV): the same bytes in a new file of the caller's, 0600."""
-    store = jobs.TaskStore(SimpleEngine(), jobs.fixed_durations(0.0, 0.0), clock=clock, result_dir=str(tmp_path),
+@pytest.mark.parametrize("cannot", ["link", "rename"])
+def test_a_result_is_saved_as_a_copy_where_it_cannot_be_linked(cannot, clock, tmp_path, monkeypatch):
+    """A file system without hard links (``link``), or the caller's name on another one (``rename``, EXDEV):
+    the same bytes in a new file of the caller's, 0600, that replaces whatever had the name; no other name
+    left behind, in the store's folder or the caller's."""
+    folder, out = tmp_path / "store", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    store = jobs.TaskStore(SimpleEngine(), jobs.fixed_durations(0.0, 0.0), clock=clock, result_dir=str(folder),
                            encode=images.encode_bmp)
     store.start()
     try:
@@ -165,15 +180,40 @@ def test_a_result_is_saved_as_a_copy_where_it_cannot_be_linked(clock, tmp_path, 
         def cross_device(src, dst, *args, **kwargs):
             raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), src, None, dst)
 
-        monkeypatch.setattr(os, "link", cross_device)
-        copy = str(tmp_path / "copy.bmp")
-        assert store.save_result(task.token, copy)
-        assert not os.path.samefile(copy, task.result_path) and os.stat(task.result_path).st_nlink == 1
-        with open(copy, "rb") as f:
-            assert f.read() == store.result(task.token)
-        assert os.stat(copy).st_mode & 0o777 == 0o600
-        with pytest.raises(FileExistsError):
+        if cannot == "link":
+            monkeypatch.setattr(os, "link", cross_device)
+        else:
+            replace = os.replace
+
+            def no_rename_out_of_the_store(src, dst, *args, **kwargs):
+                if os.path.dirname(src) == str(folder):
+                    cross_device(src, dst)
+                return replace(src, dst, *args, **kwargs)
+
+            monkeypatch.setattr(os, "replace", no_rename_out_of_the_store)
+        copy = str(out / "copy.bmp")
+        for placeholder in (False, True):
+            if placeholder:
+                with open(copy, "wb") as f:
+                    f.write(b"placeholder")
+            assert store.save_result(task.token, copy)
+            assert not os.path.samefile(copy, task.result_path) and os.stat(task.result_path).st_nlink == 1
+            with open(copy, "rb") as f:
+                assert f.read() == store.result(task.token)
+            assert os.stat(copy).st_mode & 0o777 == 0o600
+            assert os.listdir(out) == ["copy.bmp"] and os.listdir(folder) == [os.path.basename(task.result_path)]
+
+        def disk_full(src, dst, *args, **kwargs):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(jobs.shutil, "copyfileobj", disk_full)
+        with open(copy, "wb") as f:
+            f.write(b"placeholder")
+        with pytest.raises(OSError):
             store.save_result(task.token, copy)
+        with open(copy, "rb") as f:           # a copy that fails leaves the name as it was, and nothing else
+            assert f.read() == b"placeholder"
+        assert os.listdir(out) == ["copy.bmp"] and os.listdir(folder) == [os.path.basename(task.result_path)]
     finally:
         store.close()
 
