@@ -54,7 +54,7 @@ class InProcessService:
         # the store's folder is named after this process: one a killed run leaves is swept by a later one
         self.folder = workdir.new_workdir(workdir.ENGINE_PREFIX)
         self.store = jobs.TaskStore(engine, jobs.fixed_durations(0.0, 0.0), credits=None,
-                                    engine_workers=engine_workers, result_dir=self.folder, encode=images.encode_bmp)
+                                    engine_workers=engine_workers, result_dir=self.folder, save=images.save_bmp)
         self.store.start()
 
     def close(self) -> None:

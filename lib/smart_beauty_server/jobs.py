@@ -20,6 +20,7 @@ the ``task_failed`` fault) becomes visible on the poll at its ready time.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import shutil
@@ -138,11 +139,11 @@ class TaskStore:
     durations and result expiry are measured on (``smart_beauty.clock``; the real one by default)."""
 
     def __init__(self, engine, durations, result_ttl=86400.0, credits=100000, engine_workers=2, result_dir=None,
-                 clock=None, encode=images.encode_png):
-        """``encode``: how a result is stored and handed out (``images.encode_png``, what the service sends;
-        the command's in-process engine takes ``images.encode_bmp``, which costs no compression)."""
+                 clock=None, save=images.save_png):
+        """``save``: how a result is written to its file, ``save(rgb, f)`` (``images.save_png``, what the service
+        sends; the command's in-process engine takes ``images.save_bmp``, which costs no compression)."""
         self.engine = engine
-        self.encode = encode
+        self.save = save
         self.clock = clock or SYSTEM
         self._own_dir = result_dir is None
         self._result_dir = result_dir   # our own private folder is made on first use (see result_dir)
@@ -180,22 +181,27 @@ class TaskStore:
         queued, processing = durations
         task = Task(level, multi_face, queued, processing, stuck=stuck, fail=fail, fault=fault,
                     fault_key=fault_key, now=self.clock.now(), effects=effects)
-        upload = self._write(task.id + ".upload", image if isinstance(image, bytes) else None)
+        upload = self._write(task.id + ".upload", lambda f: f.write(image)) if isinstance(image, bytes) else None
         with self._lock:
             self._tasks[task.id] = task
         self._pool.submit(self._run, task, upload if upload is not None else image)
         return task
 
-    def _write(self, name, data):
-        if data is None:
-            return None
+    def _write(self, name, fill):
+        """The new file ``name`` in the store's folder (:func:`_create`), written by ``fill(f)``; its path. No
+        file is left when ``fill`` fails."""
         path = os.path.join(self.result_dir, name)
-        with os.fdopen(_create(path), "wb") as f:
-            f.write(data)
+        fd = _create(path)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                fill(f)
+        except BaseException:
+            _remove(path)
+            raise
         return path
 
     def _run(self, task, image):
-        error = encoded = None
+        error = result = None
         try:
             if isinstance(image, str):        # an upload waiting on disk
                 with open(image, "rb") as f:
@@ -210,7 +216,7 @@ class TaskStore:
                 out = run_engine(self.engine, rgb, task.level, task.multi_face, task.effects)
                 if getattr(out, "shape", None) != rgb.shape:
                     raise ValueError("engine changed the image shape")
-                encoded = self.encode(out)
+                result = self._write(task.id + ".result", lambda f: self.save(out, f))
                 del out, rgb
         except NoFaceFound:
             error = (422, "ERROR_NO_FACE_IN_FILE", "pic not has face")  # the docs' example message
@@ -221,11 +227,13 @@ class TaskStore:
             task.engine_done_mono = now
             task.error = error
             forgotten = self._tasks.get(task.id) is not task   # cleared by a reset while it ran: not billed
-            if encoded is not None and not self._stop.is_set() and not forgotten:
-                task.result_path = self._write(task.id + ".result", encoded)
+            if result is not None and not self._stop.is_set() and not forgotten:
+                task.result_path = result
                 task.token = secrets.token_urlsafe(24)
                 self._tokens[task.token] = task
                 self._bill()
+            else:
+                _remove(result)
             task.ready_mono = max(task.planned_ready_mono(), now)
             self._engine_done.notify_all()
 
@@ -238,11 +246,13 @@ class TaskStore:
         return self.credits is None or self.credits >= CREDITS_PER_CALL
 
     def run_sync(self, rgb, level, multi_face, effects=None):
-        """Sync mode: run the engine inline; returns the result's bytes (``encode``'s) or raises NoFaceFound/other."""
+        """Sync mode: run the engine inline; returns the result's bytes (``save``'s) or raises NoFaceFound/other."""
         out = run_engine(self.engine, rgb, level, multi_face, effects)
         with self._lock:
             self._bill()
-        return self.encode(out)
+        buf = io.BytesIO()
+        self.save(out, buf)
+        return buf.getvalue()
 
     def poll(self, task_id, hold=0.0):
         """Record a poll and return ``(task, status)``; ``(None, None)`` for an unknown task.
@@ -260,7 +270,7 @@ class TaskStore:
             return task, task.status(self.clock.now(), self.result_ttl)
 
     def result(self, token):
-        """The result's bytes (``encode``'s: PNG for the server) for a download token, or None (unknown,
+        """The result's bytes (``save``'s: PNG for the server) for a download token, or None (unknown,
         not ready or expired)."""
         path = self._ready_path(token)
         if path is None:

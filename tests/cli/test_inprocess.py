@@ -1,6 +1,7 @@
 """The offline engine in the command's own process (``smart_beauty_cli.inprocess``) against the same
 engine behind the local server over real HTTP: a job gives the engine the same request, and ends in the
 same result or the same error, either way."""
+import io
 import os
 import tempfile
 
@@ -134,7 +135,9 @@ def test_a_download_hands_the_stores_file_over_and_can_be_repeated(photo, tmp_pa
     assert not os.path.exists(kept)
     with Image.open(photo) as f:
         sent = np.asarray(f.convert("RGB"))
-    expected = images.encode_bmp(SimpleEngine()(sent, 0.7))
+    expected = io.BytesIO()
+    images.save_bmp(SimpleEngine()(sent, 0.7), expected)
+    expected = expected.getvalue()
     for path in (first, second):
         with open(path, "rb") as f:
             assert f.read() == expected

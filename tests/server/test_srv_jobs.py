@@ -124,7 +124,7 @@ def test_a_saved_result_is_the_stores_file_under_a_second_name_and_outlives_it(c
     folder.mkdir()
     out.mkdir()
     store = jobs.TaskStore(SimpleEngine(), jobs.fixed_durations(0.0, 0.0), result_ttl=3600.0, clock=clock,
-                           result_dir=str(folder), encode=images.encode_bmp)
+                           result_dir=str(folder), save=images.save_bmp)
     store.start()
     try:
         arr = noisy_rgb(20, 30, seed=5)
@@ -171,7 +171,7 @@ def test_a_result_is_saved_as_a_copy_where_it_cannot_be_linked(cannot, clock, tm
     folder.mkdir()
     out.mkdir()
     store = jobs.TaskStore(SimpleEngine(), jobs.fixed_durations(0.0, 0.0), clock=clock, result_dir=str(folder),
-                           encode=images.encode_bmp)
+                           save=images.save_bmp)
     store.start()
     try:
         task = store.submit(noisy_rgb(20, 30, seed=6), 0.4, False)
@@ -214,6 +214,25 @@ def test_a_result_is_saved_as_a_copy_where_it_cannot_be_linked(cannot, clock, tm
         with open(copy, "rb") as f:           # a copy that fails leaves the name as it was, and nothing else
             assert f.read() == b"placeholder"
         assert os.listdir(out) == ["copy.bmp"] and os.listdir(folder) == [os.path.basename(task.result_path)]
+    finally:
+        store.close()
+
+
+def test_a_result_that_cannot_be_written_is_a_processing_failure_and_leaves_no_file(tmp_path):
+    """The result goes straight from Pillow into the store's file: a write that fails halfway (a full disk)
+    removes the file and the job fails as an engine error does."""
+    def half_then_full(rgb, f):
+        f.write(b"BM" + bytes(100))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    store = jobs.TaskStore(SimpleEngine(), jobs.fixed_durations(0.0, 0.0), result_dir=str(tmp_path),
+                           save=half_then_full)
+    store.start()
+    try:
+        task = store.submit(noisy_rgb(20, 30, seed=7), 0.5, False)
+        assert store.poll(task.id, hold=10.0)[1] == jobs.FAILED
+        assert task.error[:2] == (500, "PROCESSING_FAILURE") and task.token is None
+        assert os.listdir(tmp_path) == [] and store.credits == store.initial_credits
     finally:
         store.close()
 
