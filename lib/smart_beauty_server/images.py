@@ -16,8 +16,10 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_SIDE_EXCLUSIVE = 4096
+from smart_beauty import protocol
+
+#: the service's limits have one home, the core's protocol (what the client checks before an upload)
+MAX_FILE_BYTES = protocol.MAX_UPLOAD_BYTES
 
 _MAGIC = (
     (b"\xff\xd8\xff", "jpeg"),
@@ -60,7 +62,7 @@ def decode(data):
         raise ImageRejected(413, "FILE_RESOLUTION_EXCEEDS_LIMITS", "image header claims too many pixels") from exc
     except Exception as exc:  # any header failure is a decoding failure
         raise ImageRejected(422, "FILE_DECODING_FAILURE", "cannot decode image: %s" % type(exc).__name__) from exc
-    if width >= MAX_SIDE_EXCLUSIVE or height >= MAX_SIDE_EXCLUSIVE:
+    if width >= protocol.MAX_SIDE_EXCLUSIVE or height >= protocol.MAX_SIDE_EXCLUSIVE:
         raise ImageRejected(
             413, "FILE_RESOLUTION_EXCEEDS_LIMITS", "%dx%d is not less than 4096x4096" % (width, height)
         )
