@@ -10,7 +10,7 @@ whose ``examples/`` the two White House portraits are cropped (public domain, se
 --faceaisharp DIR: a checkout of georg-jung/FaceAiSharp (commit c7e94128): the Obama family portrait, and
 Joe Biden's official presidential portrait (2021), cropped at full resolution.
 --voteview DIR: a checkout of voteview/member_photos (commit 687cf7a9): the photograph of James A. Garfield
-and the official House portraits of Ruben Gallego and A. Donald McEachin.
+and the official House portraits of Ruben Gallego, A. Donald McEachin and David Curson.
 Those are copied byte for byte; each is checked against its sha256 first.
 --sitroom DIR: a checkout of shreyabansal-sb/mini-wiki (commit 337ce845): the White House Situation Room
 photograph of 1 May 2011 (960x640), copied byte for byte after its sha256 is checked.
@@ -27,6 +27,7 @@ Writes (see samples/README.md for sources and licences):
   samples/garfield.jpg        (with --voteview) 473x600, a black-and-white photograph of a bearded man
   samples/gallego.jpg         (with --voteview) 482x600, a colour portrait of a man with a short beard
   samples/mceachin.jpg        (with --voteview) 479x600, an older man, darker skin, glasses, moustache
+  samples/curson.jpg          (with --voteview) 480x599, an older man with a full white beard, in colour
   samples/crowd.jpg           (with --sitroom) 960x640, a real crowd: 13 faces 35-96 px
   samples/phone.jpg           (with --dummy) 568x512, a face looking down, a hand and a phone beside it
   samples/biden-2021.jpg      (with --faceaisharp) 1400x1750 at full resolution: real skin texture, face ~730 px
@@ -106,7 +107,9 @@ AS_IS = {
                  ("images/wiki/021502.jpg",
                   "494a98f8a123693c83edb024df8275efd131f9b60b6e877c77a1090e6d985212", "samples/gallego.jpg"),
                  ("images/wiki/021736.jpg",
-                  "3a489d37bb3f949ad1ea6b949771752bff855631cd0424f57435066b7938f931", "samples/mceachin.jpg")],
+                  "3a489d37bb3f949ad1ea6b949771752bff855631cd0424f57435066b7938f931", "samples/mceachin.jpg"),
+                 ("images/wiki/031100.jpg",
+                  "ff70f8d176fd90db370b81ea6d781aae8ca2c0cba45f086b52d1b238c48f56b7", "samples/curson.jpg")],
     "sitroom": [("images/situation_room.jpg",
                  "05b6cfd8741846c8285941f6e786f131139ca5189c3d68460ce63bb71440b762", "samples/crowd.jpg")],
 }

@@ -227,7 +227,8 @@ def downscaled_to_face(rgb, face, width):
 
 #: the real one-face photos (samples/README.md): four in colour, ``garfield`` a black-and-white photograph,
 #: ``phone`` a face looking down (on the phone; chin on the collar, a hand against the cheek)
-REAL_PHOTOS = ("portrait", "hopper", "obama", "biden", "garfield", "phone", "gallego", "mceachin", "biden-2021")
+REAL_PHOTOS = ("portrait", "hopper", "obama", "biden", "garfield", "phone", "gallego", "mceachin", "biden-2021",
+               "curson")
 
 #: samples/phone.jpg (568x512): the face's box, drawn by hand from the photo (hairline to chin, from the
 #: visible ear to the hand that covers the other one)

@@ -4,6 +4,7 @@ Photos (samples/README.md has their sources and licences): ``portrait`` (Eileen 
 ``hopper`` (Grace Hopper, glasses, older), ``obama`` (darker skin, neck showing), ``biden`` (older
 man, head tilted a little down), ``garfield`` (a black-and-white photograph of an older man with a full
 beard, head turned), ``gallego`` (a colour official portrait of a younger man with a short dark beard),
+``curson`` (a colour official portrait of an older man with a full white beard and moustache),
 ``mceachin`` (an older man with darker skin, glasses, a moustache and an open smile, chin on his collar so
 no neck shows), ``biden-2021`` (an official portrait cropped at full resolution: real skin texture on a
 ~730 px face), ``family`` (a real group photo: four people, dark skin, two women, a teenager and a
@@ -45,7 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import look  # noqa: E402
 
 LEVEL = 0.8
-COLOUR = ("portrait", "hopper", "obama", "biden", "gallego", "biden-2021")
+COLOUR = ("portrait", "hopper", "obama", "biden", "gallego", "biden-2021", "curson")
 #: the face looking down (colour; no neck shows, so it is not in COLOUR's neck tests)
 DOWN = "phone"
 #: colour faces whose neck does not show (the chin on the collar): the visible ear stands in for it
@@ -135,11 +136,11 @@ def test_no_lipstick_on_a_grey_photo(results, name):
     assert gain <= 0.3, (name, gain)
 
 
-@pytest.mark.parametrize("name", ["gallego", "garfield"])
+@pytest.mark.parametrize("name", ["gallego", "curson", "garfield"])
 def test_the_lip_tint_stays_off_the_beard(results, name):
-    """The bearded men (colour and black-and-white): the beard between the lower lip and the chin gains
-    no chroma (no lipstick bleeding into it; the whitening may take a little of its yellow away), and it
-    is lifted with the face like the neck is."""
+    """The bearded men (a short and a full beard in colour, a full one in black and white): the beard
+    between the lower lip and the chin gains no chroma (no lipstick bleeding into it; the whitening may
+    take a little of its yellow away), and it is lifted with the face like the neck is."""
     img, out, face = results[name]
     lm, fw = face.landmarks, face.width
     y0, y1 = int(lm[17, 1] + 0.04 * fw), int(lm[152, 1] - 0.04 * fw)   # below the lower lip, above the chin
