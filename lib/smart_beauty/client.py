@@ -49,13 +49,6 @@ CLOUD_HAS_ONE_LEVEL = ("Per-effect strengths and presets need the offline engine
 CHUNK = 64 * 1024
 
 
-def _plain_level(level, effects):
-    """The beauty level to send: the strengths' own when they are one plain level, else ``level``."""
-    if effects is not None and effects.level() is not None:
-        return effects.level()
-    return level
-
-
 def _image_part(fmt, data):
     """The multipart ``image_target`` field for image bytes of format ``fmt``."""
     return {"image_target": ("image" + imagefile.EXTENSIONS[fmt], data, imagefile.MIME_TYPES[fmt])}
@@ -139,7 +132,7 @@ class Client(object):
         refusal = self.effects_refusal(effects)
         if refusal is not None:
             raise refusal
-        level = _plain_level(level, effects)
+        level = protocol.plain_level(level, effects)
         extra = effects if self.local else None
         report = imagefile.check_limits(image_path)
         if not report.ok:
@@ -166,7 +159,7 @@ class Client(object):
             raise errors.BadInputError("Previews run on the offline engine only; the AILab service would "
                                        "charge for each one.")
         waiter = waiter or self.waiter()
-        level = _plain_level(level, effects)
+        level = protocol.plain_level(level, effects)
         fmt = imagefile.sniff(image) or "png"
         files = _image_part(fmt, image)
         reply = self._api("POST", protocol.SUBMIT_PATH, "submit", waiter,

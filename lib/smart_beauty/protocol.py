@@ -75,6 +75,14 @@ def format_level(level):
 EFFECT_FIELD_PREFIX = "smart_beauty_"
 
 
+def plain_level(level, effects):
+    """The ``beauty_level`` a request carries: the strengths' own when ``effects`` (an
+    :class:`~smart_beauty.effects.Effects` or None) are one plain level, else ``level``."""
+    if effects is not None and effects.level() is not None:
+        return effects.level()
+    return level
+
+
 def submit_fields(level, multi_face, effects=None, task_type="async"):
     """The non-file multipart fields of a submit, in a stable order. ``effects`` (an
     :class:`~smart_beauty.effects.Effects`): our local server's per-effect fields are added -- only

@@ -76,8 +76,7 @@ class InProcessService:
     def submit(self, image_path: str, level: float = 1.0, multi_face: bool = False, waiter: Waiter | None = None,
                effects: Any = None) -> str:
         (waiter or self.waiter()).check()
-        plain = effects.level() if effects is not None and effects.level() is not None else level
-        form = dict(protocol.submit_fields(plain, multi_face, effects))
+        form = dict(protocol.submit_fields(protocol.plain_level(level, effects), multi_face, effects))
         level_sent = wire.parse_level(form["beauty_level"])
         strengths, problem = wire.parse_effects(form, level_sent)
         if level_sent is None or problem is not None:   # format_level gives only what parse_level takes
