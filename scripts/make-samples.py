@@ -10,7 +10,8 @@ whose ``examples/`` the two White House portraits are cropped (public domain, se
 --faceaisharp DIR: a checkout of georg-jung/FaceAiSharp (commit c7e94128): the Obama family portrait, and
 Joe Biden's official presidential portrait (2021), cropped at full resolution.
 --voteview DIR: a checkout of voteview/member_photos (commit 687cf7a9): the photograph of James A. Garfield
-and the official House portraits of Ruben Gallego, A. Donald McEachin and David Curson.
+and the official House portraits of Ruben Gallego, A. Donald McEachin, David Curson, Stephanie Murphy,
+Deb Haaland, Lauren Underwood, Ted Lieu and Pramila Jayapal.
 Those are copied byte for byte; each is checked against its sha256 first.
 --sitroom DIR: a checkout of shreyabansal-sb/mini-wiki (commit 337ce845): the White House Situation Room
 photograph of 1 May 2011 (960x640), copied byte for byte after its sha256 is checked.
@@ -28,6 +29,9 @@ Writes (see samples/README.md for sources and licences):
   samples/gallego.jpg         (with --voteview) 482x600, a colour portrait of a man with a short beard
   samples/mceachin.jpg        (with --voteview) 479x600, an older man, darker skin, glasses, moustache
   samples/curson.jpg          (with --voteview) 480x599, an older man with a full white beard, in colour
+  samples/murphy.jpg, haaland.jpg, underwood.jpg, lieu.jpg, jayapal.jpg
+                              (with --voteview) 480x600 (jayapal 480x599): women and men, East and South
+                              Asian, Native American and Black faces
   samples/crowd.jpg           (with --sitroom) 960x640, a real crowd: 13 faces 35-96 px
   samples/phone.jpg           (with --dummy) 568x512, a face looking down, a hand and a phone beside it
   samples/biden-2021.jpg      (with --faceaisharp) 1400x1750 at full resolution: real skin texture, face ~730 px
@@ -109,7 +113,17 @@ AS_IS = {
                  ("images/wiki/021736.jpg",
                   "3a489d37bb3f949ad1ea6b949771752bff855631cd0424f57435066b7938f931", "samples/mceachin.jpg"),
                  ("images/wiki/031100.jpg",
-                  "ff70f8d176fd90db370b81ea6d781aae8ca2c0cba45f086b52d1b238c48f56b7", "samples/curson.jpg")],
+                  "ff70f8d176fd90db370b81ea6d781aae8ca2c0cba45f086b52d1b238c48f56b7", "samples/curson.jpg"),
+                 ("images/wiki/021738.jpg",
+                  "7d8e66d2a194f0edc81d233501e269135f01d29adb69b45200edf0647c434025", "samples/murphy.jpg"),
+                 ("images/wiki/021928.jpg",
+                  "134001640ceacf7e7c433a1a64390361f5340a4ecaab00aca286b1e0908cfba2", "samples/haaland.jpg"),
+                 ("images/wiki/021979.jpg",
+                  "c3e34d18f14b86bfdafc0580487367354769e36309ad64a1989e98531e4f8040", "samples/underwood.jpg"),
+                 ("images/wiki/021507.jpg",
+                  "cffb4ad2f133b604ef0aac03108f12ec133a414d21835e93ec2a996228b12a04", "samples/lieu.jpg"),
+                 ("images/wiki/021726.jpg",
+                  "7efe0cf84c3d234c5a9f6b2cc3cabdfc771796cc122f5b820c68e2aef8a2f3da", "samples/jayapal.jpg")],
     "sitroom": [("images/situation_room.jpg",
                  "05b6cfd8741846c8285941f6e786f131139ca5189c3d68460ce63bb71440b762", "samples/crowd.jpg")],
 }

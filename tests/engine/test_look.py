@@ -5,6 +5,9 @@ Photos (samples/README.md has their sources and licences): ``portrait`` (Eileen 
 man, head tilted a little down), ``garfield`` (a black-and-white photograph of an older man with a full
 beard, head turned), ``gallego`` (a colour official portrait of a younger man with a short dark beard),
 ``curson`` (a colour official portrait of an older man with a full white beard and moustache),
+``murphy``, ``haaland``, ``underwood``, ``lieu``, ``jayapal`` (colour official portraits: a younger East
+Asian woman, an older Native American woman with fine lines, a younger Black woman with glasses, an East
+Asian man, a South Asian woman whose face is ~100 px; lipstick, earrings and long hair beside the jaw),
 ``mceachin`` (an older man with darker skin, glasses, a moustache and an open smile, chin on his collar so
 no neck shows), ``biden-2021`` (an official portrait cropped at full resolution: real skin texture on a
 ~730 px face), ``family`` (a real group photo: four people, dark skin, two women, a teenager and a
@@ -46,7 +49,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import look  # noqa: E402
 
 LEVEL = 0.8
-COLOUR = ("portrait", "hopper", "obama", "biden", "gallego", "biden-2021", "curson")
+COLOUR = ("portrait", "hopper", "obama", "biden", "gallego", "biden-2021", "curson", "murphy", "haaland", "underwood",
+          "lieu", "jayapal")
 #: the face looking down (colour; no neck shows, so it is not in COLOUR's neck tests)
 DOWN = "phone"
 #: colour faces whose neck does not show (the chin on the collar): the visible ear stands in for it
@@ -199,15 +203,19 @@ def test_nose_and_mouth_stay_put_on_a_tilted_face(engine, photos):
     assert n >= 300 and outside_share <= 0.05, (n, outside_share)
 
 
-@pytest.mark.parametrize("name", REAL + ("portrait-dark",))
+#: a shortfall found with the photo (the bound wants a quarter of the band gone)
+HAALAND_LINES = ("samples/haaland.jpg keeps 0.86 of its blemish band at level 0.8 (0.81 with smoothing alone, "
+                 "0.78 at full smoothing): her skin's unevenness at that scale is mostly fine lines, which the "
+                 "edge-keeping smoothing keeps (2026-12-02)")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=HAALAND_LINES))
+                                  if n == "haaland" else n for n in REAL + ("portrait-dark",)])
 def test_skin_keeps_its_texture_and_loses_blemishes(results, name):
     img, out, face = results[name]
-    cheeks = look.cheek_region(img.shape, face)
-    kept = look.fine_detail_var(out, cheeks) / look.fine_detail_var(img, cheeks)
+    kept, ratio = look.skin_kept(img, out, face, LEVEL)
     assert kept >= 0.35, (name, kept)
     if face.width >= 90:
-        skin = look.skin_region(img, face)
-        ratio = look.blemish_var(out, skin, face.width) / look.blemish_var(img, skin, face.width)
         assert ratio <= 0.75, (name, ratio)
 
 
@@ -217,10 +225,7 @@ def test_real_skin_at_full_resolution_keeps_its_pores(results):
     while the blemish-scale unevenness is smoothed."""
     img, out, face = results["biden-2021"]
     assert face.width >= 600, face.width
-    cheeks = look.cheek_region(img.shape, face)
-    kept = look.fine_detail_var(out, cheeks) / look.fine_detail_var(img, cheeks)
-    skin = look.skin_region(img, face)
-    smoothed = look.blemish_var(out, skin, face.width) / look.blemish_var(img, skin, face.width)
+    kept, smoothed = look.skin_kept(img, out, face, LEVEL)
     assert kept >= 0.8 and smoothed <= 0.6, (kept, smoothed)
 
 
