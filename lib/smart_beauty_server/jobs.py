@@ -92,6 +92,7 @@ class Task:
         self.submitted_at = time.time()
         self.engine_done_mono = None
         self.error = None           # (status, code, message) once failed
+        self.cause = None           # the exception behind a PROCESSING_FAILURE (only this process sees it)
         self.token = None
         self.result_path = None     # the encoded result on disk (None before it is ready and after it expired)
         self.ready_mono = None      # when status 2 (or failure) becomes visible
@@ -201,7 +202,7 @@ class TaskStore:
         return path
 
     def _run(self, task, image):
-        error = result = None
+        error = result = cause = None
         try:
             if isinstance(image, str):        # an upload waiting on disk
                 with open(image, "rb") as f:
@@ -222,10 +223,11 @@ class TaskStore:
             error = (422, "ERROR_NO_FACE_IN_FILE", "pic not has face")  # the docs' example message
         except Exception as exc:  # any engine failure is the service's processing failure
             error = (500, "PROCESSING_FAILURE", "engine error: %s" % type(exc).__name__)
+            cause = exc
         now = self.clock.now()
         with self._lock:
             task.engine_done_mono = now
-            task.error = error
+            task.error, task.cause = error, cause
             forgotten = self._tasks.get(task.id) is not task   # cleared by a reset while it ran: not billed
             if result is not None and not self._stop.is_set() and not forgotten:
                 task.result_path = result

@@ -1,6 +1,7 @@
 """The offline engine in the command's own process (``smart_beauty_cli.inprocess``) against the same
 engine behind the local server over real HTTP: a job gives the engine the same request, and ends in the
 same result or the same error, either way."""
+import errno
 import io
 import os
 import tempfile
@@ -172,6 +173,29 @@ def test_a_download_replaces_the_placeholder_mkstemp_made_and_leaves_no_other_na
                 service.download(url, str(tmp_path))
         assert len(made) == 3 and not any(os.path.exists(p) for p in made[1:])
         assert sorted(os.listdir(tmp_path)) == sorted([photo.name, os.path.basename(path)])
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO])
+def test_a_result_that_cannot_be_written_here_says_what_happened_on_this_computer(code, photo, tmp_path):
+    """The store writes the result on this computer's disk: a full disk is the job's DiskFullError (free
+    space, or TMPDIR elsewhere), another write error an unexpected failure to report -- at once, not "the
+    service failed, try again in a few minutes" (the server's clients read that) and never a hang (before
+    the store wrote its result inside the job's error handling, such a job stayed "processing")."""
+    def failing(rgb, f):
+        f.write(b"BM")
+        raise OSError(code, os.strerror(code))
+
+    with InProcessService(Recorder()) as service:
+        service.store.save = failing
+        with pytest.raises(errors.SmartBeautyError) as caught:
+            RetouchJob(service, str(photo), result_dir=str(tmp_path), deadline=20.0).run()
+        assert os.listdir(service.folder) == []
+    if code == errno.ENOSPC:
+        assert isinstance(caught.value, errors.DiskFullError), caught.value
+        assert "not enough free disk space in %s" % tmp_path in str(caught.value)
+    else:
+        assert type(caught.value) is errors.SmartBeautyError and "please report this" in str(caught.value)
+    assert "PROCESSING_FAILURE" not in str(caught.value) and os.listdir(tmp_path) == ["photo.png"]
 
 
 def test_close_ends_the_workers_and_removes_the_stores_folder(photo, tmp_path):
