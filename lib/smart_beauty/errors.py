@@ -7,7 +7,17 @@ passed through :func:`scrub` by the client, which knows the key.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import errno
+
 from .compat import text_str, text_type
+
+# "No space left", "disk quota exceeded", "file too large" (RLIMIT_FSIZE): the disk is full.
+_DISK_FULL = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG") if hasattr(errno, name))
+
+
+def is_disk_full(exc):
+    """Whether the exception ``exc`` (an OSError / EnvironmentError) says a disk is full."""
+    return getattr(exc, "errno", None) in _DISK_FULL
 
 
 @text_str

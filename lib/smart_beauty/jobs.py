@@ -6,7 +6,6 @@ calls must stay on the plug-in's main thread and whose progress bar must keep mo
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
-import errno
 import logging
 import math
 import os
@@ -32,8 +31,6 @@ STATE_TEXT = {
 DEFAULT_DEADLINE = 300.0  # the vendor SDKs give up after 300 s too
 
 _STATUS_STATE = {0: QUEUED, 1: PROCESSING}
-# "No space left", "disk quota exceeded", "file too large" (RLIMIT_FSIZE): the temp folder is full.
-_DISK_FULL = frozenset(getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG") if hasattr(errno, name))
 
 
 class Progress(namedtuple("Progress", "state elapsed fraction text")):
@@ -121,7 +118,7 @@ class RetouchJob(object):
             self._error = e
             raise
         except EnvironmentError as e:
-            if getattr(e, "errno", None) not in _DISK_FULL:
+            if not errors.is_disk_full(e):
                 self._error = self._unexpected(e)
                 raise self._error
             self._error = errors.DiskFullError(

@@ -56,6 +56,9 @@ TOO_BIG_CODES = frozenset([
     "ERROR_REQUEST_BODY_TOO_LARGE", "ERROR_TOO_MANY_FILES",
 ])
 EXPIRED_CODES = frozenset(["ERROR_TASK_REVOKED", "ERROR_RESOURCE_RECLAIMED", "ERROR_RESOURCE_NOT_FOUND"])
+# Our local server's own answer (AILab has none): the offline engine could not write a result because the
+# disk of the computer it runs on -- the user's -- is full.
+DISK_FULL_STATUS, DISK_FULL_CODE = 507, "ERROR_INSUFFICIENT_STORAGE"
 
 
 def format_level(level):
@@ -203,6 +206,8 @@ def error_for(reply, phase):
                                 "contact AILabTools support.", **kw)
     if code in FACE_CODES:
         return errors.NoFaceError(**kw)
+    if code == DISK_FULL_CODE:
+        return errors.DiskFullError(**kw)
     if code in TRANSIENT_CODES or status == 429:
         return errors.RateLimitError(**kw)
     if code in TOO_BIG_CODES or status == 413:

@@ -102,10 +102,6 @@ class InProcessService:
         if task is None or status == jobs.EXPIRED:
             raise _error(404, "ERROR_RESOURCE_NOT_FOUND", None, "query")
         if status == jobs.FAILED:
-            if isinstance(task.cause, OSError):
-                # this computer's own disk, not a service's: the job says what it means (a full temp
-                # folder is DiskFullError), where a client of the server reads a processing failure
-                raise task.cause
             failed_status, code, message = task.error
             raise _error(failed_status, code, message, "query")
         if status == jobs.DONE:

@@ -32,7 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from smart_beauty import errors
 from smart_beauty.clock import SYSTEM
+from smart_beauty.protocol import DISK_FULL_CODE, DISK_FULL_STATUS
 from smart_beauty_engine import NoFaceFound
 from smart_beauty_server import images
 
@@ -92,7 +94,6 @@ class Task:
         self.submitted_at = time.time()
         self.engine_done_mono = None
         self.error = None           # (status, code, message) once failed
-        self.cause = None           # the exception behind a PROCESSING_FAILURE (only this process sees it)
         self.token = None
         self.result_path = None     # the encoded result on disk (None before it is ready and after it expired)
         self.ready_mono = None      # when status 2 (or failure) becomes visible
@@ -202,7 +203,7 @@ class TaskStore:
         return path
 
     def _run(self, task, image):
-        error = result = cause = None
+        error = result = None
         try:
             if isinstance(image, str):        # an upload waiting on disk
                 with open(image, "rb") as f:
@@ -223,11 +224,12 @@ class TaskStore:
             error = (422, "ERROR_NO_FACE_IN_FILE", "pic not has face")  # the docs' example message
         except Exception as exc:  # any engine failure is the service's processing failure
             error = (500, "PROCESSING_FAILURE", "engine error: %s" % type(exc).__name__)
-            cause = exc
+            if errors.is_disk_full(exc):   # the offline engine's own disk: the user's to free (ours, not AILab's)
+                error = (DISK_FULL_STATUS, DISK_FULL_CODE, "no free disk space for the result")
         now = self.clock.now()
         with self._lock:
             task.engine_done_mono = now
-            task.error, task.cause = error, cause
+            task.error = error
             forgotten = self._tasks.get(task.id) is not task   # cleared by a reset while it ran: not billed
             if result is not None and not self._stop.is_set() and not forgotten:
                 task.result_path = result

@@ -175,27 +175,36 @@ def test_a_download_replaces_the_placeholder_mkstemp_made_and_leaves_no_other_na
         assert sorted(os.listdir(tmp_path)) == sorted([photo.name, os.path.basename(path)])
 
 
-@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EIO])
-def test_a_result_that_cannot_be_written_here_says_what_happened_on_this_computer(code, photo, tmp_path):
-    """The store writes the result on this computer's disk: a full disk is the job's DiskFullError (free
-    space, or TMPDIR elsewhere), another write error an unexpected failure to report -- at once, not "the
-    service failed, try again in a few minutes" (the server's clients read that) and never a hang (before
-    the store wrote its result inside the job's error handling, such a job stayed "processing")."""
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EIO])
+def test_a_result_that_cannot_be_written_is_the_same_error_either_way(code, photo, tmp_path):
+    """The offline engine writes its result on the disk of the computer it runs on -- the user's, for our
+    server as for the command's own engine: a full disk is DiskFullError (free space, or TMPDIR elsewhere)
+    over HTTP and in this process alike, at once (it once hung until the job's deadline in process, and
+    read "the service failed, try again in a few minutes"); another write error stays the service's
+    processing failure. Nothing is left in either store's folder or the job's."""
     def failing(rgb, f):
         f.write(b"BM")
         raise OSError(code, os.strerror(code))
 
+    key = "k" * 24
+    outcomes = []
+    with LocalAilab(port=0, engine=Recorder(), job_seconds=0.0, api_keys=[key], credits=None,
+                    hold_polls=0.5) as srv, Client(key, base_url=srv.url, local=True) as client:
+        srv.store.save = failing
+        outcomes.append(_run(client, photo, tmp_path / "http", deadline=20.0))
+        assert os.listdir(srv.store.result_dir) == []
     with InProcessService(Recorder()) as service:
         service.store.save = failing
-        with pytest.raises(errors.SmartBeautyError) as caught:
-            RetouchJob(service, str(photo), result_dir=str(tmp_path), deadline=20.0).run()
+        outcomes.append(_run(service, photo, tmp_path / "here", deadline=20.0))
         assert os.listdir(service.folder) == []
-    if code == errno.ENOSPC:
-        assert isinstance(caught.value, errors.DiskFullError), caught.value
-        assert "not enough free disk space in %s" % tmp_path in str(caught.value)
-    else:
-        assert type(caught.value) is errors.SmartBeautyError and "please report this" in str(caught.value)
-    assert "PROCESSING_FAILURE" not in str(caught.value) and os.listdir(tmp_path) == ["photo.png"]
+    over_http, here = outcomes
+    expected = errors.DiskFullError if code != errno.EIO else errors.ServiceError
+    for error in outcomes:
+        assert type(error) is expected, error
+    assert here.user_message == over_http.user_message and here.code == over_http.code
+    if code != errno.EIO:
+        assert "not enough free disk space" in str(here) and "try again in a few minutes" not in str(here)
+    assert os.listdir(tmp_path / "http") == [] and os.listdir(tmp_path / "here") == []
 
 
 def test_close_ends_the_workers_and_removes_the_stores_folder(photo, tmp_path):
