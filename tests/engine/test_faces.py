@@ -429,6 +429,36 @@ def test_a_real_group_photo(engine):
         assert np.abs(out[cheeks].astype(int) - img[cheeks]).mean() > 1.0, name
 
 
+@pytest.mark.parametrize("height", [300, 200])
+def test_a_row_of_every_real_portrait_gives_each_face_one_mesh(engine, height):
+    """The fifteen real one-face photos side by side (synthetic: each scaled to ``height`` px high,
+    biden-2021 first to 30 %), a wide group of men and women, older and young, dark, brown, East and South
+    Asian, Native American and white faces, one in black and white: with every face asked for, each is
+    found once, its mesh centred in the box found on its own photo and of that box's size; nothing else."""
+    import cv2
+    import look
+
+    tiles, boxes, x = [], [], 0
+    for name in look.REAL_PHOTOS:
+        img = look.load_rgb(os.path.join(look.SAMPLES, name + ".jpg"))
+        if name == "biden-2021":
+            img = cv2.resize(img, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)
+        x0, y0, x1, y1 = engine.find_faces(img)[0].box
+        s = height / float(img.shape[0])
+        width = int(round(img.shape[1] * s))
+        tiles.append(cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA))
+        boxes.append((name, (x + x0 * s, y0 * s, x + x1 * s, y1 * s)))
+        x += width
+    row = np.ascontiguousarray(np.concatenate(tiles, axis=1))
+    faces = engine.find_faces(row, every_face=True)
+    assert len(faces) == len(boxes), (len(faces), [f.box for f in faces])
+    for name, box in boxes:
+        mine = look.face_in(faces, box)
+        assert len(mine) == 1, (name, box, [f.box for f in faces])
+        span = mine[0].landmarks[:, 0].max() - mine[0].landmarks[:, 0].min()
+        assert 0.75 <= span / (box[2] - box[0]) <= 1.15, (name, span, box)   # 0.87-1.02 (2026-12-02)
+
+
 def test_a_face_looking_down_beside_a_hand(engine, phone):
     """samples/phone.jpg (White House, public domain): a man on the phone, head bowed, eyes lowered, a hand
     and the receiver against one cheek. One face is found (not the hand), its mesh lies on the face (box
