@@ -358,23 +358,21 @@ class FaceFinder:
         h, w = rgb.shape[:2]
         long_side, short_side = max(h, w), min(h, w)
         raw = self._detect_square(rgb, (w - long_side) // 2, (h - long_side) // 2, long_side)
-        verdicts: dict[tuple, bool] = {}  # box -> confirmed: a detection merged again is not asked again
         if not every_face:
-            whole = _drop_parts(self._sure(rgb, _merged(raw, short_side), verdicts))
+            whole = _drop_parts(self._sure(rgb, _merged(raw, short_side)))
             if whole:
                 return whole
         sides = tile_sides(w, h)
         for side in sides:
             for tx, ty in _tiles(w, h, side):
                 raw.extend(self._detect_square(rgb, tx, ty, side))
-        found = self._sure(rgb, _merged(raw, short_side), verdicts)
+        found = self._sure(rgb, _merged(raw, short_side))
         finer = finer_side(_drop_parts(found), sides[-1], short_side) if every_face and sides else None
         if finer is not None:
             for tx, ty in _tiles(w, h, finer):
                 raw.extend(self._detect_square(rgb, tx, ty, finer))
-            found = self._sure(rgb, _merged(raw, short_side), verdicts)
-        found += self._sure(rgb, [d for d in self.second_look(rgb) if not any(_same_face(d, f) for f in found)],
-                            verdicts)
+            found = self._sure(rgb, _merged(raw, short_side))
+        found += self._sure(rgb, [d for d in self.second_look(rgb) if not any(_same_face(d, f) for f in found)])
         return _drop_parts(found)
 
     def second_look(self, rgb: np.ndarray) -> list[Detection]:
@@ -407,13 +405,9 @@ class FaceFinder:
                                  score=float(row[14]), keypoints=kps))
         return out
 
-    def _sure(self, rgb: np.ndarray, dets: list[Detection], verdicts: dict[tuple, bool]) -> list[Detection]:
-        """The detections scoring :data:`SURE_SCORE` or more, and the others that are :meth:`confirmed`
-        (``verdicts`` keeps each box's answer for this photo)."""
-        for d in dets:
-            if d.score < SURE_SCORE and d.box not in verdicts:
-                verdicts[d.box] = self.confirmed(rgb, d)
-        return [d for d in dets if d.score >= SURE_SCORE or verdicts[d.box]]
+    def _sure(self, rgb: np.ndarray, dets: list[Detection]) -> list[Detection]:
+        """The detections scoring :data:`SURE_SCORE` or more, and the others that are :meth:`confirmed`."""
+        return [d for d in dets if d.score >= SURE_SCORE or self.confirmed(rgb, d)]
 
     def confirmed(self, rgb: np.ndarray, det: Detection) -> bool:
         """Whether the second opinion, shown the square :data:`CONFIRM_SIDE` times ``det``'s size around
