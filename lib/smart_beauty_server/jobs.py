@@ -222,10 +222,11 @@ class TaskStore:
                 del out, rgb
         except NoFaceFound:
             error = (422, "ERROR_NO_FACE_IN_FILE", "pic not has face")  # the docs' example message
-        except Exception as exc:  # any engine failure is the service's processing failure
-            error = (500, "PROCESSING_FAILURE", "engine error: %s" % type(exc).__name__)
-            if errors.is_disk_full(exc):   # the offline engine's own disk: the user's to free (ours, not AILab's)
+        except Exception as exc:  # any engine failure is the service's processing failure ...
+            if errors.is_disk_full(exc):   # ... but a full disk, ours to name: the user's to free (AILab has none)
                 error = (DISK_FULL_STATUS, DISK_FULL_CODE, "no free disk space for the result")
+            else:
+                error = (500, "PROCESSING_FAILURE", "engine error: %s" % type(exc).__name__)
         now = self.clock.now()
         with self._lock:
             task.engine_done_mono = now
